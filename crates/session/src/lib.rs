@@ -1,1 +1,41 @@
+//! Sans-IO threshold protocol sessions: one party's side of a keygen or a
+//! signing, for ECDSA secp256k1 (DKLs23) and EdDSA Ed25519 (FROST).
+//!
+//! A [`Session`] takes authenticated messages in and returns messages to send;
+//! it never touches the network or the clock. The node's runner owns I/O and
+//! deadlines (it asks [`Session::waiting_for`] whom it is still waiting for).
+//!
+//! Modules:
+//! - [`session`]: the generic driver (message checks, buffering, echo broadcast).
+//! - [`round`]: the contract between the driver and one protocol.
+//! - [`message`]: the protocol message.
+//! - [`echo`]: broadcast-consistency digests.
+//! - [`error`]: rejections (message dropped) and aborts (session over).
+//! - [`ecdsa`], [`eddsa`]: the four protocols and their key shares.
+//! - [`share`]: the versioned key-share format.
+//! - [`derive`]: non-hardened child keys from public data.
+//! - [`verify`]: independent signature verification.
+//! - [`simulator`]: an in-memory network of parties with injectable faults.
+//!
+//! Threshold semantics follow mpcium: `t` means `t + 1` signers.
 
+pub(crate) mod codec;
+pub mod derive;
+pub mod echo;
+pub mod ecdsa;
+pub mod eddsa;
+pub mod error;
+pub mod message;
+pub mod parties;
+pub mod round;
+pub mod session;
+pub mod share;
+pub mod simulator;
+pub mod verify;
+
+pub use derive::DerivationPath;
+pub use error::{Abort, HandleError, Rejection};
+pub use message::ProtocolMessage;
+pub use round::RoundProtocol;
+pub use session::{Session, Status};
+pub use share::{KeyShare, ShareInfo};

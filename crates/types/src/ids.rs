@@ -33,7 +33,9 @@ fn check(kind: &'static str, s: &str, token: bool) -> Result<(), IdError> {
         });
     }
     if s.chars().any(char::is_control)
-        || (token && s.chars().any(|c| c.is_whitespace() || matches!(c, '.' | '*' | '>')))
+        || (token
+            && s.chars()
+                .any(|c| c.is_whitespace() || matches!(c, '.' | '*' | '>')))
     {
         return Err(IdError::BadCharacter { kind });
     }

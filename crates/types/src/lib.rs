@@ -9,13 +9,20 @@
 //! - [`identity`]: a party's public signing and agreement keys.
 //! - [`session_config`]: who takes part in one protocol run, and with which threshold.
 //! - [`error_code`]: the `ERROR_*` strings clients match on.
+//! - [`wire`]: mpcium-compatible requests, result events and signed bytes.
 
 pub mod error_code;
 pub mod identity;
 pub mod ids;
 pub mod session_config;
+pub mod wire;
 
 pub use error_code::ErrorCode;
 pub use identity::PublicIdentity;
 pub use ids::{IdError, NodeId, SessionId, TxId, WalletId};
 pub use session_config::{SessionConfig, SessionConfigError, Threshold};
+pub use wire::{
+    AuthorizerSignature, GenerateKeyMessage, InitiatorMessage, KeyType, KeygenResultEvent,
+    ResharingMessage, ResharingResultEvent, ResultType, SignTxMessage, SigningIds,
+    SigningResultEvent, WireError,
+};

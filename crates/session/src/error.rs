@@ -1,0 +1,174 @@
+//! Session errors, in two groups:
+//! - [`Rejection`]: one message is refused and dropped; the session goes on.
+//!   The runner logs it with the sender.
+//! - [`Abort`]: the session is over. Every abort that blames someone names them.
+//!
+//! `code()` maps each to the client-facing [`ErrorCode`] by an exhaustive match.
+
+use tessera_types::{ErrorCode, NodeId, SessionId};
+
+use crate::round::Fault;
+
+/// A message the session refused; it changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("message from {from} is for session {got}, not this one")]
+    WrongSession { from: NodeId, got: SessionId },
+    #[error("message from {from}, who is not a player of this session")]
+    UnknownSender { from: NodeId },
+    #[error("message from {from} is addressed to {to}, not to this party")]
+    NotForMe { from: NodeId, to: NodeId },
+    #[error("message from {from} for round {round}, but this party is in round {current}")]
+    WrongRound {
+        from: NodeId,
+        round: u16,
+        current: u16,
+    },
+    #[error("duplicate round {round} message from {from}")]
+    Duplicate { from: NodeId, round: u16 },
+    #[error("round {round} does not carry this kind of message (from {from})")]
+    WrongKind { from: NodeId, round: u16 },
+    #[error("session already finished; message from {from} ignored")]
+    Finished { from: NodeId },
+}
+
+impl Rejection {
+    /// The party that sent the refused message.
+    pub fn sender(&self) -> &NodeId {
+        match self {
+            Rejection::WrongSession { from, .. }
+            | Rejection::UnknownSender { from }
+            | Rejection::NotForMe { from, .. }
+            | Rejection::WrongRound { from, .. }
+            | Rejection::Duplicate { from, .. }
+            | Rejection::WrongKind { from, .. }
+            | Rejection::Finished { from } => from,
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Rejection::WrongSession { .. } => ErrorCode::UnknownSession,
+            Rejection::UnknownSender { .. } => ErrorCode::ParticipantNotFound,
+            Rejection::NotForMe { .. } => ErrorCode::MessageRouting,
+            Rejection::WrongRound { .. } => ErrorCode::MessageDelivery,
+            Rejection::Duplicate { .. } => ErrorCode::MessageDelivery,
+            Rejection::WrongKind { .. } => ErrorCode::MessageFormat,
+            Rejection::Finished { .. } => ErrorCode::SessionStale,
+        }
+    }
+}
+
+/// Why a session ended without output.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Abort {
+    #[error("invalid session: {0}")]
+    Config(String),
+    #[error("signing needs exactly {expected} players for this key, got {got}")]
+    SignerCount { expected: usize, got: usize },
+    #[error("{0} is not a participant of this key")]
+    NotAParticipant(NodeId),
+    #[error("derivation path index {index} is hardened or out of range")]
+    HardenedIndex { index: u32 },
+    #[error("secp256k1 signing needs a 32-byte digest, got {len} bytes")]
+    BadDigest { len: usize },
+    #[error("malformed round {round} message from {from}: {detail}")]
+    Malformed {
+        from: NodeId,
+        round: u16,
+        detail: String,
+    },
+    #[error("{culprit} sent different round {round} broadcasts (reported by {reported_by})")]
+    Equivocation {
+        culprit: NodeId,
+        reported_by: NodeId,
+        round: u16,
+    },
+    #[error("protocol check failed, culprits {culprits:?}: {detail}")]
+    Cheating {
+        culprits: Vec<NodeId>,
+        ban: bool,
+        detail: String,
+    },
+    #[error("the produced signature does not verify")]
+    InvalidSignature,
+    #[error("local failure: {0}")]
+    Local(String),
+}
+
+impl Abort {
+    /// The parties this abort blames (empty when nobody can be named).
+    pub fn culprits(&self) -> Vec<NodeId> {
+        match self {
+            Abort::Malformed { from, .. } => vec![from.clone()],
+            Abort::Equivocation { culprit, .. } => vec![culprit.clone()],
+            Abort::Cheating { culprits, .. } => culprits.clone(),
+            Abort::Config(_)
+            | Abort::SignerCount { .. }
+            | Abort::NotAParticipant(_)
+            | Abort::HardenedIndex { .. }
+            | Abort::BadDigest { .. }
+            | Abort::InvalidSignature
+            | Abort::Local(_) => Vec::new(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Abort::Config(_) => ErrorCode::InvalidConfiguration,
+            Abort::SignerCount { .. } => ErrorCode::InsufficientParticipants,
+            Abort::NotAParticipant(_) => ErrorCode::ParticipantNotFound,
+            Abort::HardenedIndex { .. } => ErrorCode::InvalidDerivationPath,
+            Abort::BadDigest { .. } => ErrorCode::MsgValidation,
+            Abort::Malformed { .. } => ErrorCode::MessageFormat,
+            Abort::Equivocation { .. } => ErrorCode::Equivocation,
+            Abort::Cheating { .. } => ErrorCode::ProtocolCheating,
+            Abort::InvalidSignature => ErrorCode::SignatureVerification,
+            Abort::Local(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub(crate) fn from_fault(fault: Fault, round: u16) -> Self {
+        match fault {
+            Fault::Malformed { from, detail } => Abort::Malformed {
+                from,
+                round,
+                detail,
+            },
+            Fault::Cheating {
+                culprits,
+                ban,
+                detail,
+            } => Abort::Cheating {
+                culprits,
+                ban,
+                detail,
+            },
+            Fault::InvalidSignature => Abort::InvalidSignature,
+            Fault::Local(detail) => Abort::Local(detail),
+        }
+    }
+}
+
+/// What [`crate::Session::handle`] can return.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    #[error("rejected: {0}")]
+    Rejected(#[from] Rejection),
+    #[error("aborted: {0}")]
+    Aborted(#[from] Abort),
+}
+
+impl HandleError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            HandleError::Rejected(r) => r.code(),
+            HandleError::Aborted(a) => a.code(),
+        }
+    }
+
+    /// `true` when the session is over.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, HandleError::Aborted(_))
+    }
+}

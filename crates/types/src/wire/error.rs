@@ -1,0 +1,64 @@
+//! Why a client request or an event cannot be used.
+
+use crate::ids::IdError;
+use crate::session_config::SessionConfigError;
+use crate::ErrorCode;
+
+/// Errors from decoding, encoding and checking wire messages.
+///
+/// Texts are short. A decode error may quote the offending JSON value; client
+/// requests carry no secrets, so that is safe to log and to return.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Not JSON, a required field missing, a wrong type, or bad base64.
+    #[error("malformed message: {0}")]
+    Decode(#[source] serde_json::Error),
+    /// Serialization failed; cannot happen for the types in this module.
+    #[error("cannot encode message: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// An id field is not a valid id.
+    #[error("invalid {field}: {source}")]
+    InvalidId {
+        field: &'static str,
+        #[source]
+        source: IdError,
+    },
+    /// A secp256k1 request whose `tx` is not a 32-byte digest.
+    #[error("secp256k1 tx must be a 32-byte digest, got {got} bytes")]
+    DigestLength { got: usize },
+    /// A hardened index, or a path deeper than BIP-32 allows.
+    #[error("derivation path {reason}")]
+    DerivationPath { reason: &'static str },
+    /// The node list or threshold of a reshare request is unusable.
+    #[error("invalid reshare: {0}")]
+    Reshare(#[source] SessionConfigError),
+}
+
+impl WireError {
+    /// The code a result event carries for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            WireError::Decode(_) => ErrorCode::UnmarshalFailure,
+            WireError::Encode(_) => ErrorCode::MarshalFailure,
+            WireError::InvalidId { .. } => ErrorCode::MsgValidation,
+            WireError::DigestLength { .. } => ErrorCode::MsgValidation,
+            WireError::DerivationPath { .. } => ErrorCode::InvalidDerivationPath,
+            WireError::Reshare(e) => match e {
+                SessionConfigError::InvalidThreshold { .. } => ErrorCode::InvalidThreshold,
+                SessionConfigError::DuplicatePlayer(_)
+                | SessionConfigError::NotAPlayer(_)
+                | SessionConfigError::PlayerCount { .. } => ErrorCode::MsgValidation,
+            },
+        }
+    }
+}
+
+/// Parses `json` into `T`, mapping failure to [`WireError::Decode`].
+pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> Result<T, WireError> {
+    serde_json::from_slice(json).map_err(WireError::Decode)
+}
+
+/// Go-compatible JSON of `value`, mapping failure to [`WireError::Encode`].
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
+    super::go_json::to_go_json(value).map_err(WireError::Encode)
+}

@@ -1,0 +1,70 @@
+//! `GenerateKeyMessage`: a client asks for a new wallet (one secp256k1 and one
+//! Ed25519 key) on `mpc.keygen_request.<wallet_id>`.
+
+use serde::{Deserialize, Serialize};
+
+use super::authorizer::{no_authorizers, AuthorizerSignature, InitiatorMessage};
+use super::b64;
+use super::error::{self, WireError};
+use crate::ids::WalletId;
+
+/// A keygen request.
+///
+/// Unknown JSON fields are ignored, as mpcium does, so requests from newer
+/// clients with extra optional fields still parse. `wallet_id` and `signature`
+/// are required: mpcium's Go struct always writes them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateKeyMessage {
+    /// Kept as sent; [`Self::parse_wallet_id`] validates it.
+    pub wallet_id: String,
+    /// Initiator signature over the raw UTF-8 bytes of `wallet_id`.
+    #[serde(with = "b64::bytes")]
+    pub signature: Vec<u8>,
+    #[serde(default, skip_serializing_if = "no_authorizers")]
+    pub authorizer_signatures: Option<Vec<AuthorizerSignature>>,
+}
+
+impl GenerateKeyMessage {
+    /// Parses a request from JSON.
+    pub fn from_json(json: &[u8]) -> Result<Self, WireError> {
+        error::decode(json)
+    }
+
+    /// JSON as mpcium's Go client writes it.
+    pub fn to_json(&self) -> Result<Vec<u8>, WireError> {
+        error::encode(self)
+    }
+
+    /// What the initiator signs: the raw UTF-8 bytes of `wallet_id` (no JSON).
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        self.wallet_id.as_bytes().to_vec()
+    }
+
+    /// The wallet id, validated.
+    pub fn parse_wallet_id(&self) -> Result<WalletId, WireError> {
+        WalletId::new(self.wallet_id.as_str()).map_err(|source| WireError::InvalidId {
+            field: "wallet_id",
+            source,
+        })
+    }
+
+    /// Checks every field that can be checked without keys.
+    pub fn validate(&self) -> Result<(), WireError> {
+        self.parse_wallet_id().map(drop)
+    }
+}
+
+impl InitiatorMessage for GenerateKeyMessage {
+    fn signing_bytes(&self) -> Vec<u8> {
+        GenerateKeyMessage::signing_bytes(self)
+    }
+    fn initiator_signature(&self) -> &[u8] {
+        &self.signature
+    }
+    fn initiator_id(&self) -> &str {
+        &self.wallet_id
+    }
+    fn authorizer_signatures(&self) -> &[AuthorizerSignature] {
+        self.authorizer_signatures.as_deref().unwrap_or_default()
+    }
+}

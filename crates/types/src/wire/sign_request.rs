@@ -1,0 +1,123 @@
+//! `SignTxMessage`: a client asks for a signature on `mpc.signing_request.<tx_id>`.
+
+use serde::{Deserialize, Serialize};
+
+use super::authorizer::{no_authorizers, AuthorizerSignature, InitiatorMessage};
+use super::b64;
+use super::error::{self, WireError};
+use super::go_json::GoObject;
+use super::key_type::KeyType;
+use crate::ids::{TxId, WalletId};
+
+/// Deepest derivation path BIP-32 can express (depth is one byte).
+pub const MAX_DERIVATION_DEPTH: usize = 255;
+
+/// First hardened BIP-32 index; only indices below it can be derived from a
+/// public key, which is all a threshold key allows.
+const HARDENED: u32 = 0x8000_0000;
+
+/// A signing request. Field order is mpcium's Go struct order.
+///
+/// Unknown JSON fields are ignored. Every field the initiator signs is required
+/// (all known clients write them); `derivation_path` and
+/// `authorizer_signatures` may be missing, since the TypeScript client omits
+/// an unset path and Go omits empty approvals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignTxMessage {
+    pub key_type: KeyType,
+    /// Kept as sent; [`Self::parse_wallet_id`] validates it.
+    pub wallet_id: String,
+    /// The client's chain code; echoed in the result.
+    pub network_internal_code: String,
+    /// Kept as sent; [`Self::parse_tx_id`] validates it.
+    pub tx_id: String,
+    /// secp256k1: the 32-byte digest. ed25519: the message itself.
+    #[serde(with = "b64::bytes")]
+    pub tx: Vec<u8>,
+    /// Initiator signature over [`Self::signing_bytes`].
+    #[serde(with = "b64::bytes")]
+    pub signature: Vec<u8>,
+    /// Non-hardened BIP-32 child path. Written as `null` when unset, as Go does.
+    /// Not covered by mpcium's signature: never act on it unauthenticated.
+    #[serde(default)]
+    pub derivation_path: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "no_authorizers")]
+    pub authorizer_signatures: Option<Vec<AuthorizerSignature>>,
+}
+
+impl SignTxMessage {
+    /// Parses a request from JSON.
+    pub fn from_json(json: &[u8]) -> Result<Self, WireError> {
+        error::decode(json)
+    }
+
+    /// JSON as mpcium's Go client writes it.
+    pub fn to_json(&self) -> Result<Vec<u8>, WireError> {
+        error::encode(self)
+    }
+
+    /// What the initiator signs: Go's compact JSON of
+    /// `{"key_type","wallet_id","network_internal_code","tx_id","tx"}`.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        GoObject::new()
+            .string("key_type", self.key_type.as_str())
+            .string("wallet_id", &self.wallet_id)
+            .string("network_internal_code", &self.network_internal_code)
+            .string("tx_id", &self.tx_id)
+            .bytes("tx", &self.tx)
+            .finish()
+    }
+
+    /// The wallet id, validated.
+    pub fn parse_wallet_id(&self) -> Result<WalletId, WireError> {
+        WalletId::new(self.wallet_id.as_str()).map_err(|source| WireError::InvalidId {
+            field: "wallet_id",
+            source,
+        })
+    }
+
+    /// The tx id, validated.
+    pub fn parse_tx_id(&self) -> Result<TxId, WireError> {
+        TxId::new(self.tx_id.as_str()).map_err(|source| WireError::InvalidId {
+            field: "tx_id",
+            source,
+        })
+    }
+
+    /// Checks ids, the digest length for secp256k1 and the derivation path.
+    pub fn validate(&self) -> Result<(), WireError> {
+        self.parse_wallet_id()?;
+        self.parse_tx_id()?;
+        if self.key_type == KeyType::Secp256k1 && self.tx.len() != 32 {
+            return Err(WireError::DigestLength { got: self.tx.len() });
+        }
+        if let Some(path) = &self.derivation_path {
+            if path.len() > MAX_DERIVATION_DEPTH {
+                return Err(WireError::DerivationPath {
+                    reason: "is deeper than 255 levels",
+                });
+            }
+            if path.iter().any(|&i| i >= HARDENED) {
+                return Err(WireError::DerivationPath {
+                    reason: "has a hardened index",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl InitiatorMessage for SignTxMessage {
+    fn signing_bytes(&self) -> Vec<u8> {
+        SignTxMessage::signing_bytes(self)
+    }
+    fn initiator_signature(&self) -> &[u8] {
+        &self.signature
+    }
+    fn initiator_id(&self) -> &str {
+        &self.tx_id
+    }
+    fn authorizer_signatures(&self) -> &[AuthorizerSignature] {
+        self.authorizer_signatures.as_deref().unwrap_or_default()
+    }
+}
