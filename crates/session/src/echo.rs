@@ -43,7 +43,11 @@ pub fn check(
         return Err(Abort::Malformed {
             from: reporter.clone(),
             round: round + 1,
-            detail: format!("echo has {} digests for {} players", theirs.len(), players.len()),
+            detail: format!(
+                "echo has {} digests for {} players",
+                theirs.len(),
+                players.len()
+            ),
         });
     }
     for ((player, a), b) in players.iter().zip(ours).zip(theirs) {

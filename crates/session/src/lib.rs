@@ -21,8 +21,8 @@
 
 pub(crate) mod codec;
 pub mod derive;
-pub mod echo;
 pub mod ecdsa;
+pub mod echo;
 pub mod eddsa;
 pub mod error;
 pub mod message;

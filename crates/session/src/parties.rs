@@ -17,7 +17,9 @@ impl Parties {
     /// `ids` must be sorted and unique (as in a `SessionConfig`).
     pub fn new(ids: Vec<NodeId>) -> Result<Self, Abort> {
         if !ids.windows(2).all(|w| w[0] < w[1]) || ids.len() > usize::from(u8::MAX) {
-            return Err(Abort::Config("participants must be sorted and unique".into()));
+            return Err(Abort::Config(
+                "participants must be sorted and unique".into(),
+            ));
         }
         Ok(Self { sorted: ids })
     }
@@ -45,6 +47,8 @@ impl Parties {
 
     /// The node with 1-based `index`.
     pub fn node(&self, index: u8) -> Option<&NodeId> {
-        usize::from(index).checked_sub(1).and_then(|i| self.sorted.get(i))
+        usize::from(index)
+            .checked_sub(1)
+            .and_then(|i| self.sorted.get(i))
     }
 }

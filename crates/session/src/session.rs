@@ -27,7 +27,9 @@ pub enum Status {
     /// Created, `start` not called yet.
     New,
     /// Collecting round `round`.
-    Running { round: u16 },
+    Running {
+        round: u16,
+    },
     /// Output ready (or already taken).
     Finished,
     Failed(Abort),
@@ -172,7 +174,8 @@ impl<P: RoundProtocol> Session<P> {
         let inbox = self.inbox.get(&self.current);
         self.others()
             .filter(|p| {
-                let has = |m: Option<&BTreeMap<NodeId, Vec<u8>>>| m.is_some_and(|m| m.contains_key(*p));
+                let has =
+                    |m: Option<&BTreeMap<NodeId, Vec<u8>>>| m.is_some_and(|m| m.contains_key(*p));
                 (shape.broadcast && !has(inbox.map(|i| &i.broadcasts)))
                     || (shape.p2p && !has(inbox.map(|i| &i.p2p)))
             })
@@ -319,7 +322,9 @@ impl<P: RoundProtocol> Session<P> {
                         self.finish(o);
                         Ok(out)
                     }
-                    Ok(Step::Next(_)) => Err(Abort::Local("protocol ran past its last round".into())),
+                    Ok(Step::Next(_)) => {
+                        Err(Abort::Local("protocol ran past its last round".into()))
+                    }
                     Err(f) => Err(Abort::from_fault(f, r - 1)),
                 };
             }
@@ -343,10 +348,13 @@ impl<P: RoundProtocol> Session<P> {
             if r + 1 == self.rounds && self.has_echo_round() {
                 self.held_final = Some(input);
                 self.current = r + 1;
-                out.extend(self.emit(r + 1, RoundOutput {
-                    broadcast: Some(Vec::new()),
-                    p2p: BTreeMap::new(),
-                })?);
+                out.extend(self.emit(
+                    r + 1,
+                    RoundOutput {
+                        broadcast: Some(Vec::new()),
+                        p2p: BTreeMap::new(),
+                    },
+                )?);
                 continue;
             }
             match self.protocol.finish_round(r, input) {
@@ -373,7 +381,9 @@ impl<P: RoundProtocol> Session<P> {
         let shape = self.wire_shape(round);
         let missing_p2p = self.others().any(|p| !o.p2p.contains_key(p));
         if shape.broadcast != o.broadcast.is_some() || (shape.p2p && missing_p2p) {
-            return Err(Abort::Local(format!("round {round} output does not match its shape")));
+            return Err(Abort::Local(format!(
+                "round {round} output does not match its shape"
+            )));
         }
         let echo = if self.expects_echo(round) {
             self.digests.get(&(round - 1)).cloned()

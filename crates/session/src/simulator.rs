@@ -9,6 +9,7 @@
 //! Protocol tests, the benchmark and the demo all run on it.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -44,7 +45,10 @@ pub enum PartyOutcome<O> {
     Done(O),
     Failed(Abort),
     /// The network went quiet before the party finished.
-    Stuck { round: u16, waiting_for: Vec<NodeId> },
+    Stuck {
+        round: u16,
+        waiting_for: Vec<NodeId>,
+    },
 }
 
 impl<O> PartyOutcome<O> {
@@ -63,6 +67,9 @@ pub struct Outcome<O> {
     /// Messages refused without ending a session, with the refusing party.
     pub rejections: Vec<(NodeId, Rejection)>,
     pub delivered: usize,
+    /// Time spent inside each party's session calls. The simulator is
+    /// single-threaded, so this is that party's CPU time.
+    pub busy: BTreeMap<NodeId, Duration>,
 }
 
 impl<O> Outcome<O> {
@@ -76,7 +83,9 @@ impl<O> Outcome<O> {
                 }
                 PartyOutcome::Failed(a) => return Err(format!("{id} failed: {a}")),
                 PartyOutcome::Stuck { round, waiting_for } => {
-                    return Err(format!("{id} stuck in round {round}, waiting for {waiting_for:?}"))
+                    return Err(format!(
+                        "{id} stuck in round {round}, waiting for {waiting_for:?}"
+                    ))
                 }
             }
         }
@@ -105,10 +114,18 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
     let mut queue = VecDeque::new();
     let mut rejections = Vec::new();
     let mut delivered = 0;
+    let mut busy: BTreeMap<NodeId, Duration> = BTreeMap::new();
 
-    let enqueue = |queue: &mut VecDeque<Delivery>, msgs: Vec<ProtocolMessage>, players: &[NodeId], rng: &mut StdRng| {
+    let enqueue = |queue: &mut VecDeque<Delivery>,
+                   msgs: Vec<ProtocolMessage>,
+                   players: &[NodeId],
+                   rng: &mut StdRng| {
         for mut msg in msgs {
-            if faults.silent_from.get(&msg.from).is_some_and(|r| msg.round >= *r) {
+            if faults
+                .silent_from
+                .get(&msg.from)
+                .is_some_and(|r| msg.round >= *r)
+            {
                 continue;
             }
             if faults.corrupt.as_ref() == Some(&(msg.from.clone(), msg.round)) {
@@ -116,7 +133,11 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
             }
             let receivers: Vec<NodeId> = match &msg.to {
                 Some(to) => vec![to.clone()],
-                None => players.iter().filter(|p| **p != msg.from).cloned().collect(),
+                None => players
+                    .iter()
+                    .filter(|p| **p != msg.from)
+                    .cloned()
+                    .collect(),
             };
             let half = receivers.len() / 2;
             for (k, to) in receivers.into_iter().enumerate() {
@@ -128,9 +149,17 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
                 {
                     flip_bit(&mut m.payload, rng);
                 }
-                let copies = if rng.gen_range(0..100) < faults.duplicate_percent { 2 } else { 1 };
+                let copies = if rng.gen_range(0..100) < faults.duplicate_percent {
+                    2
+                } else {
+                    1
+                };
                 for _ in 0..copies {
-                    queue.push_back(Delivery { to: to.clone(), msg: m.clone(), delayed: false });
+                    queue.push_back(Delivery {
+                        to: to.clone(),
+                        msg: m.clone(),
+                        delayed: false,
+                    });
                 }
             }
         }
@@ -140,27 +169,41 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
     for id in &ids {
         if let Some(s) = parties.get_mut(id) {
             let players = s.players().to_vec();
-            if let Ok(msgs) = s.start() {
+            let t0 = Instant::now();
+            let started = s.start();
+            *busy.entry(id.clone()).or_default() += t0.elapsed();
+            if let Ok(msgs) = started {
                 enqueue(&mut queue, msgs, &players, &mut rng);
             }
         }
     }
 
     while !queue.is_empty() {
-        let idx = if faults.reorder { rng.gen_range(0..queue.len()) } else { 0 };
-        let Some(mut d) = queue.remove(idx) else { break };
+        let idx = if faults.reorder {
+            rng.gen_range(0..queue.len())
+        } else {
+            0
+        };
+        let Some(mut d) = queue.remove(idx) else {
+            break;
+        };
         if !d.delayed && rng.gen_range(0..100) < faults.delay_percent {
             d.delayed = true;
             queue.push_back(d);
             continue;
         }
-        let Some(s) = parties.get_mut(&d.to) else { continue };
+        let Some(s) = parties.get_mut(&d.to) else {
+            continue;
+        };
         if matches!(s.status(), Status::Failed(_)) {
             continue;
         }
         delivered += 1;
         let players = s.players().to_vec();
-        match s.handle(d.msg) {
+        let t0 = Instant::now();
+        let handled = s.handle(d.msg);
+        *busy.entry(d.to.clone()).or_default() += t0.elapsed();
+        match handled {
             Ok(msgs) => enqueue(&mut queue, msgs, &players, &mut rng),
             Err(HandleError::Rejected(r)) => rejections.push((d.to.clone(), r)),
             Err(HandleError::Aborted(_)) => {}
@@ -176,11 +219,22 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
                     Some(o) => PartyOutcome::Done(o),
                     None => PartyOutcome::Failed(Abort::Local("output taken".into())),
                 },
-                Status::New => PartyOutcome::Stuck { round: 0, waiting_for: s.waiting_for() },
-                Status::Running { round } => PartyOutcome::Stuck { round, waiting_for: s.waiting_for() },
+                Status::New => PartyOutcome::Stuck {
+                    round: 0,
+                    waiting_for: s.waiting_for(),
+                },
+                Status::Running { round } => PartyOutcome::Stuck {
+                    round,
+                    waiting_for: s.waiting_for(),
+                },
             };
             (id, outcome)
         })
         .collect();
-    Outcome { parties, rejections, delivered }
+    Outcome {
+        parties,
+        rejections,
+        delivered,
+        busy,
+    }
 }

@@ -20,11 +20,20 @@ fn digest(tag: u8) -> [u8; 32] {
 fn ecdsa_1_of_3_every_pair_signs() {
     let shares = ecdsa_fixture(1, 3);
     let pk = shares[&node(0)].info.public_key.clone();
-    assert!(shares.values().all(|s| s.info.public_key == pk), "parties disagree on the key");
+    assert!(
+        shares.values().all(|s| s.info.public_key == pk),
+        "parties disagree on the key"
+    );
     assert_eq!(pk.len(), 33);
     for (i, signers) in subsets(&nodes(3), 2).iter().enumerate() {
         let d = digest(i as u8);
-        let out = ecdsa_sign(shares, signers, &d, &DerivationPath::root(), &Faults::default());
+        let out = ecdsa_sign(
+            shares,
+            signers,
+            &d,
+            &DerivationPath::root(),
+            &Faults::default(),
+        );
         let sigs = out.into_outputs().unwrap();
         assert_eq!(sigs.len(), 2);
         for sig in sigs.values() {
@@ -43,9 +52,15 @@ fn ecdsa_2_of_5_random_triples_sign() {
         ids.shuffle(&mut rng);
         let signers = &ids[..3];
         let d: [u8; 32] = rng.gen();
-        let sigs = ecdsa_sign(shares, signers, &d, &DerivationPath::root(), &Faults::default())
-            .into_outputs()
-            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let sigs = ecdsa_sign(
+            shares,
+            signers,
+            &d,
+            &DerivationPath::root(),
+            &Faults::default(),
+        )
+        .into_outputs()
+        .unwrap_or_else(|e| panic!("round {round}: {e}"));
         for sig in sigs.values() {
             assert_ecdsa_valid(sig, &pk, &d);
         }
@@ -61,9 +76,15 @@ fn eddsa_1_of_3_every_pair_and_all_three_sign() {
     sets.push(nodes(3));
     for signers in sets {
         let msg = b"tessera eddsa".to_vec();
-        let sigs = eddsa_sign(shares, &signers, &msg, &DerivationPath::root(), &Faults::default())
-            .into_outputs()
-            .unwrap();
+        let sigs = eddsa_sign(
+            shares,
+            &signers,
+            &msg,
+            &DerivationPath::root(),
+            &Faults::default(),
+        )
+        .into_outputs()
+        .unwrap();
         assert_eq!(sigs.len(), signers.len());
         for sig in sigs.values() {
             assert_eddsa_valid(sig, &pk, &msg);
@@ -80,9 +101,15 @@ fn eddsa_2_of_5_random_triples_sign() {
         let mut ids = nodes(5);
         ids.shuffle(&mut rng);
         let msg: Vec<u8> = (0..rng.gen_range(1..100)).map(|_| rng.gen()).collect();
-        let sigs = eddsa_sign(shares, &ids[..3], &msg, &DerivationPath::root(), &Faults::default())
-            .into_outputs()
-            .unwrap();
+        let sigs = eddsa_sign(
+            shares,
+            &ids[..3],
+            &msg,
+            &DerivationPath::root(),
+            &Faults::default(),
+        )
+        .into_outputs()
+        .unwrap();
         for sig in sigs.values() {
             assert_eddsa_valid(sig, &pk, &msg);
         }
@@ -96,10 +123,22 @@ fn eddsa_messages_of_any_length_including_leading_zero() {
     let signers = &nodes(3)[..2];
     let mut long = vec![0u8; 10_000];
     long[1] = 7;
-    for msg in [vec![], vec![0u8], vec![0u8; 32], long, vec![0x00, 0xff, 0x00]] {
-        let sigs = eddsa_sign(shares, signers, &msg, &DerivationPath::root(), &Faults::default())
-            .into_outputs()
-            .unwrap_or_else(|e| panic!("{} bytes: {e}", msg.len()));
+    for msg in [
+        vec![],
+        vec![0u8],
+        vec![0u8; 32],
+        long,
+        vec![0x00, 0xff, 0x00],
+    ] {
+        let sigs = eddsa_sign(
+            shares,
+            signers,
+            &msg,
+            &DerivationPath::root(),
+            &Faults::default(),
+        )
+        .into_outputs()
+        .unwrap_or_else(|e| panic!("{} bytes: {e}", msg.len()));
         for sig in sigs.values() {
             assert_eddsa_valid(sig, &pk, &msg);
         }
@@ -112,15 +151,27 @@ fn keygen_3_of_4_fresh_run_both_curves() {
     let e = ecdsa_keygen(2, 4);
     let pk = e[&node(0)].info.public_key.clone();
     let d = digest(9);
-    let sigs = ecdsa_sign(&e, &nodes(4)[1..], &d, &DerivationPath::root(), &Faults::default())
-        .into_outputs()
-        .unwrap();
+    let sigs = ecdsa_sign(
+        &e,
+        &nodes(4)[1..],
+        &d,
+        &DerivationPath::root(),
+        &Faults::default(),
+    )
+    .into_outputs()
+    .unwrap();
     sigs.values().for_each(|s| assert_ecdsa_valid(s, &pk, &d));
 
     let f = eddsa_keygen(2, 4);
     let pk = f[&node(0)].public_key();
-    let sigs = eddsa_sign(&f, &nodes(4)[..3], b"m", &DerivationPath::root(), &Faults::default())
-        .into_outputs()
-        .unwrap();
+    let sigs = eddsa_sign(
+        &f,
+        &nodes(4)[..3],
+        b"m",
+        &DerivationPath::root(),
+        &Faults::default(),
+    )
+    .into_outputs()
+    .unwrap();
     sigs.values().for_each(|s| assert_eddsa_valid(s, &pk, b"m"));
 }

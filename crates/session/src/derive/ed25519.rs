@@ -65,7 +65,8 @@ pub fn derive(public_key: &[u8; 32], path: &[u32]) -> Result<Ed25519Child, Deriv
         if i >= HARDENED {
             return Err(DeriveError::Hardened(i));
         }
-        let t = Scalar::from_bytes_mod_order_wide(&hmac(&child.chain_code, 0, &child.public_key, i));
+        let t =
+            Scalar::from_bytes_mod_order_wide(&hmac(&child.chain_code, 0, &child.public_key, i));
         let next_cc = hmac(&child.chain_code, 1, &child.public_key, i);
         point += ED25519_BASEPOINT_POINT * t;
         if point.is_small_order() {
@@ -91,7 +92,10 @@ mod tests {
         let a = sk.verifying_key().to_bytes();
         let child = derive(&a, &[44, 60, 0, 0, 7]).unwrap();
         let s = Scalar::from_bytes_mod_order(sk.to_scalar_bytes()) + child.tweak;
-        assert_eq!((ED25519_BASEPOINT_POINT * s).compress().to_bytes(), child.public_key);
+        assert_eq!(
+            (ED25519_BASEPOINT_POINT * s).compress().to_bytes(),
+            child.public_key
+        );
         assert_ne!(child.public_key, a);
         // Paths compose step by step.
         let mid = derive(&a, &[44, 60]).unwrap();
@@ -102,8 +106,13 @@ mod tests {
 
     #[test]
     fn hardened_and_bad_keys_are_refused() {
-        let a = SigningKey::from_bytes(&[1u8; 32]).verifying_key().to_bytes();
-        assert_eq!(derive(&a, &[HARDENED]), Err(DeriveError::Hardened(HARDENED)));
+        let a = SigningKey::from_bytes(&[1u8; 32])
+            .verifying_key()
+            .to_bytes();
+        assert_eq!(
+            derive(&a, &[HARDENED]),
+            Err(DeriveError::Hardened(HARDENED))
+        );
         let mut bad = [0u8; 32];
         bad[0] = 2; // y = 2 is not on the curve
         assert_eq!(derive(&bad, &[1]), Err(DeriveError::InvalidPublicKey));

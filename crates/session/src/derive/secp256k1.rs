@@ -22,7 +22,8 @@ pub struct ExtendedPublicKey {
 
 impl ExtendedPublicKey {
     pub fn new(public_key: &[u8], chain_code: [u8; 32]) -> Result<Self, DeriveError> {
-        let pk = PublicKey::from_sec1_bytes(public_key).map_err(|_| DeriveError::InvalidPublicKey)?;
+        let pk =
+            PublicKey::from_sec1_bytes(public_key).map_err(|_| DeriveError::InvalidPublicKey)?;
         let mut compressed = [0u8; 33];
         compressed.copy_from_slice(pk.to_encoded_point(true).as_bytes());
         Ok(Self {

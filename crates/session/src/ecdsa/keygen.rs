@@ -14,8 +14,8 @@ use dkls23::protocols::dkg::{
     TransmitInitMulPhase3to4, TransmitInitZeroSharePhase2to4, TransmitInitZeroSharePhase3to4,
 };
 use dkls23::protocols::{Parameters, PartyIndex};
-use dkls23::DkgSession;
 use dkls23::utilities::hashes::point_to_bytes;
+use dkls23::DkgSession;
 use sha2::{Digest, Sha256};
 use tessera_types::{NodeId, SessionConfig};
 
@@ -123,7 +123,10 @@ impl EcdsaKeygen {
             }
         }
         let parties = self.parties.clone();
-        let (proof, zero, bip) = self.dkg()?.phase2(&fragments).map_err(|a| fault(a, &parties))?;
+        let (proof, zero, bip) = self
+            .dkg()?
+            .phase2(&fragments)
+            .map_err(|a| fault(a, &parties))?;
         let broadcast = encode(&(&proof, &bip))?;
         self.proofs.push(proof);
         self.bip2.insert(party_index(self.my_index)?, bip);
@@ -139,7 +142,11 @@ impl EcdsaKeygen {
 
     fn round2(&mut self, input: RoundInput) -> Result<RoundOutput, Fault> {
         for p in self.others() {
-            let index = party_index(self.parties.index(&p).map_err(|e| Fault::Local(e.to_string()))?)?;
+            let index = party_index(
+                self.parties
+                    .index(&p)
+                    .map_err(|e| Fault::Local(e.to_string()))?,
+            )?;
             let (proof, bip): (ProofCommitment<Curve>, BroadcastDerivationPhase2to4) =
                 decode(&p, take(&input.broadcasts, &p)?)?;
             let zero: TransmitInitZeroSharePhase2to4 = decode(&p, take(&input.p2p, &p)?)?;
@@ -172,15 +179,21 @@ impl EcdsaKeygen {
         let mut zero3 = Vec::new();
         let mut mul3 = Vec::new();
         for p in self.parties.ids().to_vec() {
-            let index = party_index(self.parties.index(&p).map_err(|e| Fault::Local(e.to_string()))?)?;
+            let index = party_index(
+                self.parties
+                    .index(&p)
+                    .map_err(|e| Fault::Local(e.to_string()))?,
+            )?;
             let bip: BroadcastDerivationPhase3to4 = decode(&p, take(&input.broadcasts, &p)?)?;
             if bip.sender_index != index {
                 return Err(malformed(&p, "claims another sender index"));
             }
             bip3.insert(index, bip);
             if p != self.me {
-                let (z, m): (TransmitInitZeroSharePhase3to4, TransmitInitMulPhase3to4<Curve>) =
-                    decode(&p, take(&input.p2p, &p)?)?;
+                let (z, m): (
+                    TransmitInitZeroSharePhase3to4,
+                    TransmitInitMulPhase3to4<Curve>,
+                ) = decode(&p, take(&input.p2p, &p)?)?;
                 if z.parties.sender != index || m.parties.sender != index {
                     return Err(malformed(&p, "claims another sender index"));
                 }
@@ -193,7 +206,15 @@ impl EcdsaKeygen {
             .take()
             .ok_or_else(|| Fault::Local("keygen state already consumed".into()))?;
         let (party, _package) = dkg
-            .phase4(&self.proofs, &self.zero2, &zero3, &mul3, &self.bip2, &bip3, |_| String::new())
+            .phase4(
+                &self.proofs,
+                &self.zero2,
+                &zero3,
+                &mul3,
+                &self.bip2,
+                &bip3,
+                |_| String::new(),
+            )
             .map_err(|a| fault(a, &self.parties))?;
         let public_key = point_to_bytes::<Curve>(&party.pk);
         let info = ShareInfo {
@@ -249,7 +270,11 @@ impl RoundProtocol for EcdsaKeygen {
         })
     }
 
-    fn finish_round(&mut self, round: u16, input: RoundInput) -> Result<Step<EcdsaKeyShare>, Fault> {
+    fn finish_round(
+        &mut self,
+        round: u16,
+        input: RoundInput,
+    ) -> Result<Step<EcdsaKeyShare>, Fault> {
         match round {
             0 => self.round1(input).map(Step::Next),
             1 => self.round2(input).map(Step::Next),

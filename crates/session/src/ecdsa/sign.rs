@@ -41,8 +41,14 @@ pub struct EcdsaSignature {
     pub public_key: Vec<u8>,
 }
 
-type Keep1 = (UniqueKeep1to2<Curve>, BTreeMap<PartyIndex, KeepPhase1to2<Curve>>);
-type Keep2 = (UniqueKeep2to3<Curve>, BTreeMap<PartyIndex, KeepPhase2to3<Curve>>);
+type Keep1 = (
+    UniqueKeep1to2<Curve>,
+    BTreeMap<PartyIndex, KeepPhase1to2<Curve>>,
+);
+type Keep2 = (
+    UniqueKeep2to3<Curve>,
+    BTreeMap<PartyIndex, KeepPhase2to3<Curve>>,
+);
 
 /// One signer's side of an ECDSA signing session.
 pub struct EcdsaSign {
@@ -58,7 +64,9 @@ pub struct EcdsaSign {
 
 impl std::fmt::Debug for EcdsaSign {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EcdsaSign").field("me", &self.share.info.me).finish()
+        f.debug_struct("EcdsaSign")
+            .field("me", &self.share.info.me)
+            .finish()
     }
 }
 
@@ -87,7 +95,8 @@ impl EcdsaSign {
         for p in config.players() {
             let index = parties.index(p)?;
             if *p != me {
-                counterparties.push(PartyIndex::new(index).map_err(|e| Abort::Config(e.to_string()))?);
+                counterparties
+                    .push(PartyIndex::new(index).map_err(|e| Abort::Config(e.to_string()))?);
             }
         }
         if !config.is_player(&me) {
@@ -130,7 +139,11 @@ impl EcdsaSign {
         &self.share.info.me
     }
 
-    fn route<T>(&self, msgs: Vec<T>, receiver: impl Fn(&T) -> u8) -> Result<BTreeMap<NodeId, Vec<u8>>, Fault>
+    fn route<T>(
+        &self,
+        msgs: Vec<T>,
+        receiver: impl Fn(&T) -> u8,
+    ) -> Result<BTreeMap<NodeId, Vec<u8>>, Fault>
     where
         T: serde::Serialize,
     {
@@ -234,7 +247,11 @@ impl RoundProtocol for EcdsaSign {
         })
     }
 
-    fn finish_round(&mut self, round: u16, input: RoundInput) -> Result<Step<EcdsaSignature>, Fault> {
+    fn finish_round(
+        &mut self,
+        round: u16,
+        input: RoundInput,
+    ) -> Result<Step<EcdsaSignature>, Fault> {
         match round {
             0 => {
                 let received: Vec<TransmitPhase1to2> =
@@ -258,7 +275,9 @@ impl RoundProtocol for EcdsaSign {
             }
             1 => {
                 let received: Vec<TransmitPhase2to3<Curve>> = self
-                    .collect(&input, |m: &TransmitPhase2to3<Curve>| m.parties.sender.as_u8())?;
+                    .collect(&input, |m: &TransmitPhase2to3<Curve>| {
+                        m.parties.sender.as_u8()
+                    })?;
                 let (unique, keep) = self
                     .keep2
                     .take()

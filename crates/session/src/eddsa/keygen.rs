@@ -65,7 +65,12 @@ impl EddsaKeygen {
 
     fn others(&self) -> Vec<NodeId> {
         let me = &self.me;
-        self.parties.ids().iter().filter(|p| *p != me).cloned().collect()
+        self.parties
+            .ids()
+            .iter()
+            .filter(|p| *p != me)
+            .cloned()
+            .collect()
     }
 }
 
@@ -90,18 +95,27 @@ impl RoundProtocol for EddsaKeygen {
             .map_err(|e| fault(e, &self.parties))?;
         self.secret1 = Some(secret);
         Ok(RoundOutput {
-            broadcast: Some(package.serialize().map_err(|e| Fault::Local(e.to_string()))?),
+            broadcast: Some(
+                package
+                    .serialize()
+                    .map_err(|e| Fault::Local(e.to_string()))?,
+            ),
             p2p: BTreeMap::new(),
         })
     }
 
-    fn finish_round(&mut self, round: u16, input: RoundInput) -> Result<Step<EddsaKeyShare>, Fault> {
+    fn finish_round(
+        &mut self,
+        round: u16,
+        input: RoundInput,
+    ) -> Result<Step<EddsaKeyShare>, Fault> {
         match round {
             0 => {
                 for p in self.others() {
                     let pkg = round1::Package::deserialize(take(&input.broadcasts, &p)?)
                         .map_err(|e| malformed(&p, e))?;
-                    self.packages1.insert(identifier_of(&self.parties, &p)?, pkg);
+                    self.packages1
+                        .insert(identifier_of(&self.parties, &p)?, pkg);
                 }
                 let secret = self
                     .secret1
@@ -133,8 +147,9 @@ impl RoundProtocol for EddsaKeygen {
                     .secret2
                     .take()
                     .ok_or_else(|| Fault::Local("phase order".into()))?;
-                let (key_package, public_package) = dkg::part3(&secret, &self.packages1, &packages2)
-                    .map_err(|e| fault(e, &self.parties))?;
+                let (key_package, public_package) =
+                    dkg::part3(&secret, &self.packages1, &packages2)
+                        .map_err(|e| fault(e, &self.parties))?;
                 let pk_bytes = public_package
                     .verifying_key()
                     .serialize()

@@ -25,7 +25,11 @@ pub(crate) fn identifier(index: u8) -> Result<Identifier, Fault> {
 }
 
 pub(crate) fn identifier_of(parties: &Parties, node: &NodeId) -> Result<Identifier, Fault> {
-    identifier(parties.index(node).map_err(|e| Fault::Local(e.to_string()))?)
+    identifier(
+        parties
+            .index(node)
+            .map_err(|e| Fault::Local(e.to_string()))?,
+    )
 }
 
 /// Maps a FROST error to a fault naming its culprits.

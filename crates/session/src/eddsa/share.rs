@@ -51,28 +51,45 @@ impl EddsaKeyShare {
         Ok(Self {
             info,
             key_package: KeyPackage::deserialize(&kp).map_err(|e| corrupt(e.to_string()))?,
-            public_package: PublicKeyPackage::deserialize(&pp).map_err(|e| corrupt(e.to_string()))?,
+            public_package: PublicKeyPackage::deserialize(&pp)
+                .map_err(|e| corrupt(e.to_string()))?,
         })
     }
 
     /// The packages for signing under `path`: every share, verifying share and
     /// the group key shifted by the path's public tweak (see `derive::ed25519`).
-    pub(crate) fn tweaked(&self, path: &DerivationPath) -> Result<(KeyPackage, PublicKeyPackage, [u8; 32]), Abort> {
+    pub(crate) fn tweaked(
+        &self,
+        path: &DerivationPath,
+    ) -> Result<(KeyPackage, PublicKeyPackage, [u8; 32]), Abort> {
         path.check_non_hardened()?;
         let child = derive(&self.public_key(), path.indices())?;
         if path.is_empty() {
-            return Ok((self.key_package.clone(), self.public_package.clone(), child.public_key));
+            return Ok((
+                self.key_package.clone(),
+                self.public_package.clone(),
+                child.public_key,
+            ));
         }
         let bad = |what: &str| Abort::Local(format!("tweak {what}"));
         let t = child.tweak;
         let shift = |bytes: Vec<u8>| -> Result<Vec<u8>, Abort> {
             let arr: [u8; 32] = bytes.try_into().map_err(|_| bad("point length"))?;
-            let p = CompressedEdwardsY(arr).decompress().ok_or_else(|| bad("point"))?;
-            Ok((p + ED25519_BASEPOINT_POINT * t).compress().to_bytes().to_vec())
+            let p = CompressedEdwardsY(arr)
+                .decompress()
+                .ok_or_else(|| bad("point"))?;
+            Ok((p + ED25519_BASEPOINT_POINT * t)
+                .compress()
+                .to_bytes()
+                .to_vec())
         };
         let share_bytes = Zeroizing::new(self.key_package.signing_share().serialize());
-        let arr: [u8; 32] = share_bytes.as_slice().try_into().map_err(|_| bad("share length"))?;
-        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(arr)).ok_or_else(|| bad("share"))?;
+        let arr: [u8; 32] = share_bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("share length"))?;
+        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(arr))
+            .ok_or_else(|| bad("share"))?;
         let new_share = Zeroizing::new((s + t).to_bytes());
         let signing_share = SigningShare::deserialize(&*new_share).map_err(|_| bad("share"))?;
         let vshare = |v: &VerifyingShare| -> Result<VerifyingShare, Abort> {

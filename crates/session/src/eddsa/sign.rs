@@ -128,12 +128,20 @@ impl RoundProtocol for EddsaSign {
             round1::commit(self.key_package.signing_share(), &mut rand::rngs::OsRng);
         self.nonces = Some(nonces);
         Ok(RoundOutput {
-            broadcast: Some(commitments.serialize().map_err(|e| Fault::Local(e.to_string()))?),
+            broadcast: Some(
+                commitments
+                    .serialize()
+                    .map_err(|e| Fault::Local(e.to_string()))?,
+            ),
             p2p: BTreeMap::new(),
         })
     }
 
-    fn finish_round(&mut self, round: u16, input: RoundInput) -> Result<Step<EddsaSignature>, Fault> {
+    fn finish_round(
+        &mut self,
+        round: u16,
+        input: RoundInput,
+    ) -> Result<Step<EddsaSignature>, Fault> {
         match round {
             0 => {
                 let commitments = self.collect(&input, SigningCommitments::deserialize)?;

@@ -47,15 +47,21 @@ pub fn eddsa_keygen_sessions(sid: &str, t: u16, n: usize) -> Vec<Session<EddsaKe
 }
 
 pub fn ecdsa_keygen(t: u16, n: usize) -> BTreeMap<NodeId, EcdsaKeyShare> {
-    run(ecdsa_keygen_sessions(&format!("kg-ecdsa-{t}-{n}"), t, n), &Faults::default())
-        .into_outputs()
-        .unwrap()
+    run(
+        ecdsa_keygen_sessions(&format!("kg-ecdsa-{t}-{n}"), t, n),
+        &Faults::default(),
+    )
+    .into_outputs()
+    .unwrap()
 }
 
 pub fn eddsa_keygen(t: u16, n: usize) -> BTreeMap<NodeId, EddsaKeyShare> {
-    run(eddsa_keygen_sessions(&format!("kg-eddsa-{t}-{n}"), t, n), &Faults::default())
-        .into_outputs()
-        .unwrap()
+    run(
+        eddsa_keygen_sessions(&format!("kg-eddsa-{t}-{n}"), t, n),
+        &Faults::default(),
+    )
+    .into_outputs()
+    .unwrap()
 }
 
 /// Keys reused by every test that is not about keygen itself.
@@ -92,7 +98,13 @@ pub fn ecdsa_sign_sessions(
         .iter()
         .map(|me| {
             let p = EcdsaSign::new(&cfg, shares[me].clone(), digest, path).unwrap();
-            Session::new(cfg.session_id.clone(), cfg.players().to_vec(), me.clone(), p).unwrap()
+            Session::new(
+                cfg.session_id.clone(),
+                cfg.players().to_vec(),
+                me.clone(),
+                p,
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -110,7 +122,13 @@ pub fn eddsa_sign_sessions(
         .iter()
         .map(|me| {
             let p = EddsaSign::new(&cfg, &shares[me], message, path).unwrap();
-            Session::new(cfg.session_id.clone(), cfg.players().to_vec(), me.clone(), p).unwrap()
+            Session::new(
+                cfg.session_id.clone(),
+                cfg.players().to_vec(),
+                me.clone(),
+                p,
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -122,7 +140,10 @@ pub fn ecdsa_sign(
     path: &DerivationPath,
     faults: &Faults,
 ) -> Outcome<EcdsaSignature> {
-    run(ecdsa_sign_sessions("sign-ecdsa", shares, signers, digest, path), faults)
+    run(
+        ecdsa_sign_sessions("sign-ecdsa", shares, signers, digest, path),
+        faults,
+    )
 }
 
 pub fn eddsa_sign(
@@ -132,7 +153,10 @@ pub fn eddsa_sign(
     path: &DerivationPath,
     faults: &Faults,
 ) -> Outcome<EddsaSignature> {
-    run(eddsa_sign_sessions("sign-eddsa", shares, signers, message, path), faults)
+    run(
+        eddsa_sign_sessions("sign-eddsa", shares, signers, message, path),
+        faults,
+    )
 }
 
 /// Independent ECDSA check with k256: verifies, is low-s, and the recovery id
@@ -144,9 +168,14 @@ pub fn assert_ecdsa_valid(sig: &EcdsaSignature, expected_pk: &[u8], digest: &[u8
     let vk = VerifyingKey::from_sec1_bytes(expected_pk).unwrap();
     let s = Signature::from_scalars(sig.r, sig.s).unwrap();
     assert!(s.normalize_s().is_none(), "high s");
-    vk.verify_prehash(digest, &s).expect("k256 rejects the signature");
-    let rec = VerifyingKey::recover_from_prehash(digest, &s, RecoveryId::from_byte(sig.recovery_id).unwrap())
-        .unwrap();
+    vk.verify_prehash(digest, &s)
+        .expect("k256 rejects the signature");
+    let rec = VerifyingKey::recover_from_prehash(
+        digest,
+        &s,
+        RecoveryId::from_byte(sig.recovery_id).unwrap(),
+    )
+    .unwrap();
     assert_eq!(rec, vk, "recovery id recovers another key");
 }
 
@@ -154,8 +183,11 @@ pub fn assert_ecdsa_valid(sig: &EcdsaSignature, expected_pk: &[u8], digest: &[u8
 pub fn assert_eddsa_valid(sig: &EddsaSignature, expected_pk: &[u8; 32], message: &[u8]) {
     assert_eq!(&sig.public_key, expected_pk, "signature is for another key");
     let vk = ed25519_dalek::VerifyingKey::from_bytes(expected_pk).unwrap();
-    vk.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig.signature))
-        .expect("ed25519-dalek rejects the signature");
+    vk.verify_strict(
+        message,
+        &ed25519_dalek::Signature::from_bytes(&sig.signature),
+    )
+    .expect("ed25519-dalek rejects the signature");
 }
 
 /// Every 2-element subset of `ids` (and so on): all subsets of size `k`.
