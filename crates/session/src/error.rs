@@ -94,6 +94,13 @@ pub enum Abort {
     InvalidSignature,
     #[error("local failure: {0}")]
     Local(String),
+    /// A peer aborted and told us; `blamed` is whom it named (its claim, not ours).
+    #[error("peer {peer} aborted the session ({reason}), blaming {blamed:?}")]
+    PeerAborted {
+        peer: NodeId,
+        blamed: Vec<NodeId>,
+        reason: String,
+    },
 }
 
 impl Abort {
@@ -103,6 +110,7 @@ impl Abort {
             Abort::Malformed { from, .. } => vec![from.clone()],
             Abort::Equivocation { culprit, .. } => vec![culprit.clone()],
             Abort::Cheating { culprits, .. } => culprits.clone(),
+            Abort::PeerAborted { blamed, .. } => blamed.clone(),
             Abort::Config(_)
             | Abort::SignerCount { .. }
             | Abort::NotAParticipant(_)
@@ -125,6 +133,7 @@ impl Abort {
             Abort::Cheating { .. } => ErrorCode::ProtocolCheating,
             Abort::InvalidSignature => ErrorCode::SignatureVerification,
             Abort::Local(_) => ErrorCode::Internal,
+            Abort::PeerAborted { .. } => ErrorCode::PeerAborted,
         }
     }
 
@@ -164,6 +173,14 @@ impl HandleError {
         match self {
             HandleError::Rejected(r) => r.code(),
             HandleError::Aborted(a) => a.code(),
+        }
+    }
+
+    /// The abort, for errors known to be aborts.
+    pub(crate) fn into_abort(self) -> Abort {
+        match self {
+            HandleError::Aborted(a) => a,
+            HandleError::Rejected(r) => Abort::Local(r.to_string()),
         }
     }
 

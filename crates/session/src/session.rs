@@ -165,6 +165,30 @@ impl<P: RoundProtocol> Session<P> {
         Ok(self.fail_on_err(result)?)
     }
 
+    /// A peer reported (in a message the runner authenticated) that it aborted.
+    /// Ends this session too, so nobody waits for a party that has given up.
+    /// Returns `None` when `peer` is not a player or the session already ended.
+    pub fn peer_aborted(
+        &mut self,
+        peer: &NodeId,
+        blamed: Vec<NodeId>,
+        reason: &str,
+    ) -> Option<Abort> {
+        if self.finished
+            || self.failed.is_some()
+            || *peer == self.me
+            || !self.players.contains(peer)
+        {
+            return None;
+        }
+        let a = Abort::PeerAborted {
+            peer: peer.clone(),
+            blamed,
+            reason: reason.to_string(),
+        };
+        Some(self.fail(a).into_abort())
+    }
+
     /// The players whose messages for the current round are still missing.
     pub fn waiting_for(&self) -> Vec<NodeId> {
         if self.finished || self.failed.is_some() {

@@ -93,10 +93,44 @@ impl<O> Outcome<O> {
     }
 }
 
+enum Payload {
+    Message(ProtocolMessage),
+    /// What a runner sends its peers when its session aborts.
+    AbortNotice {
+        from: NodeId,
+        blamed: Vec<NodeId>,
+        reason: String,
+    },
+}
+
 struct Delivery {
     to: NodeId,
-    msg: ProtocolMessage,
+    what: Payload,
     delayed: bool,
+}
+
+/// Tells every other player that `from` aborted, unless `from` is silenced (crashed).
+fn notify_abort(
+    queue: &mut VecDeque<Delivery>,
+    faults: &Faults,
+    players: &[NodeId],
+    from: &NodeId,
+    a: &Abort,
+) {
+    if faults.silent_from.contains_key(from) {
+        return;
+    }
+    for p in players.iter().filter(|p| *p != from) {
+        queue.push_back(Delivery {
+            to: p.clone(),
+            what: Payload::AbortNotice {
+                from: from.clone(),
+                blamed: a.culprits(),
+                reason: a.to_string(),
+            },
+            delayed: false,
+        });
+    }
 }
 
 fn flip_bit(payload: &mut [u8], rng: &mut StdRng) {
@@ -157,7 +191,7 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
                 for _ in 0..copies {
                     queue.push_back(Delivery {
                         to: to.clone(),
-                        msg: m.clone(),
+                        what: Payload::Message(m.clone()),
                         delayed: false,
                     });
                 }
@@ -172,8 +206,9 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
             let t0 = Instant::now();
             let started = s.start();
             *busy.entry(id.clone()).or_default() += t0.elapsed();
-            if let Ok(msgs) = started {
-                enqueue(&mut queue, msgs, &players, &mut rng);
+            match started {
+                Ok(msgs) => enqueue(&mut queue, msgs, &players, &mut rng),
+                Err(a) => notify_abort(&mut queue, faults, &players, id, &a),
             }
         }
     }
@@ -200,13 +235,26 @@ pub fn run<P: RoundProtocol>(sessions: Vec<Session<P>>, faults: &Faults) -> Outc
         }
         delivered += 1;
         let players = s.players().to_vec();
+        let msg = match d.what {
+            Payload::Message(m) => m,
+            Payload::AbortNotice {
+                from,
+                blamed,
+                reason,
+            } => {
+                if let Some(a) = s.peer_aborted(&from, blamed, &reason) {
+                    notify_abort(&mut queue, faults, &players, &d.to, &a);
+                }
+                continue;
+            }
+        };
         let t0 = Instant::now();
-        let handled = s.handle(d.msg);
+        let handled = s.handle(msg);
         *busy.entry(d.to.clone()).or_default() += t0.elapsed();
         match handled {
             Ok(msgs) => enqueue(&mut queue, msgs, &players, &mut rng),
             Err(HandleError::Rejected(r)) => rejections.push((d.to.clone(), r)),
-            Err(HandleError::Aborted(_)) => {}
+            Err(HandleError::Aborted(a)) => notify_abort(&mut queue, faults, &players, &d.to, &a),
         }
     }
 
