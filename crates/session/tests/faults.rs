@@ -212,7 +212,8 @@ fn misaddressed_and_foreign_messages_are_rejected_with_types() {
     s0.start().unwrap();
     let good: ProtocolMessage = out.into_iter().next().unwrap();
     let sid = SessionId::new("rej").unwrap();
-    let cases: Vec<(ProtocolMessage, fn(&Rejection) -> bool)> = vec![
+    type Case = (ProtocolMessage, fn(&Rejection) -> bool);
+    let cases: Vec<Case> = vec![
         (
             ProtocolMessage {
                 session_id: SessionId::new("other").unwrap(),

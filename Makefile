@@ -1,0 +1,35 @@
+# The commands CI and developers run. `make test` is what .ci/run calls.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: setup run test lint unit bench fmt clean
+
+## setup: check the toolchain and fetch dependencies (later issues also install nats-server and consul here)
+setup:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
+	$(CARGO) fetch --locked
+
+## run: in-memory 2-of-3 demo for both curves (keygen, signing, independent verification)
+run: setup
+	$(CARGO) run --locked --release -p tessera-session --example demo
+
+## test: formatting, lints, then the whole test suite
+test: setup lint unit
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --locked --workspace
+
+## bench: protocol timings (wall and CPU per party), 2-of-3 and 3-of-5
+bench: setup
+	$(CARGO) bench --locked -p tessera-session --bench protocols
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
