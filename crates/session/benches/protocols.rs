@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use tessera_session::derive::DerivationPath;
 use tessera_session::ecdsa::{EcdsaKeygen, EcdsaSign};
 use tessera_session::eddsa::{EddsaKeygen, EddsaSign};
-use tessera_session::simulator::{run, Faults, Outcome};
-use tessera_session::{RoundProtocol, Session};
+use tessera_session::simulator::{run, sessions, Faults, Outcome};
 use tessera_types::{NodeId, SessionConfig, SessionId, Threshold};
 
 fn nodes(n: usize) -> Vec<NodeId> {
@@ -23,21 +22,6 @@ fn nodes(n: usize) -> Vec<NodeId> {
 
 fn cfg(sid: &str, players: &[NodeId], t: u16) -> SessionConfig {
     SessionConfig::new(SessionId::new(sid).unwrap(), players.to_vec(), Threshold(t)).unwrap()
-}
-
-fn sessions<P: RoundProtocol>(c: &SessionConfig, make: impl Fn(&NodeId) -> P) -> Vec<Session<P>> {
-    c.players()
-        .iter()
-        .map(|me| {
-            Session::new(
-                c.session_id.clone(),
-                c.players().to_vec(),
-                me.clone(),
-                make(me),
-            )
-            .unwrap()
-        })
-        .collect()
 }
 
 struct Stats {
@@ -100,7 +84,7 @@ fn main() {
             let c = cfg(&format!("bench-kg-e{i}"), &ids, t);
             let start = Instant::now();
             let out = run(
-                sessions(&c, |me| EcdsaKeygen::new(c.clone(), me.clone()).unwrap()),
+                sessions(&c, |me| EcdsaKeygen::new(c.clone(), me.clone())).unwrap(),
                 &Faults::default(),
             );
             st.add(start.elapsed(), &out);
@@ -117,7 +101,7 @@ fn main() {
             let c = cfg(&format!("bench-kg-d{i}"), &ids, t);
             let start = Instant::now();
             let out = run(
-                sessions(&c, |me| EddsaKeygen::new(c.clone(), me.clone()).unwrap()),
+                sessions(&c, |me| EddsaKeygen::new(c.clone(), me.clone())).unwrap(),
                 &Faults::default(),
             );
             st.add(start.elapsed(), &out);
@@ -134,8 +118,9 @@ fn main() {
             let start = Instant::now();
             let out = run(
                 sessions(&c, |me| {
-                    EcdsaSign::new(&c, ecdsa[me].clone(), &digest, &DerivationPath::root()).unwrap()
-                }),
+                    EcdsaSign::new(&c, ecdsa[me].clone(), &digest, &DerivationPath::root())
+                })
+                .unwrap(),
                 &Faults::default(),
             );
             st.add(start.elapsed(), &out);
@@ -153,8 +138,8 @@ fn main() {
             let out = run(
                 sessions(&c, |me| {
                     EddsaSign::new(&c, &eddsa[me], b"bench message", &DerivationPath::root())
-                        .unwrap()
-                }),
+                })
+                .unwrap(),
                 &Faults::default(),
             );
             st.add(start.elapsed(), &out);

@@ -9,27 +9,11 @@ use sha2::{Digest, Sha256};
 use tessera_session::derive::{ed25519, secp256k1::ExtendedPublicKey, DerivationPath};
 use tessera_session::ecdsa::{EcdsaKeygen, EcdsaSign};
 use tessera_session::eddsa::{EddsaKeygen, EddsaSign};
-use tessera_session::simulator::{run, Faults};
-use tessera_session::{RoundProtocol, Session};
+use tessera_session::simulator::{run, sessions, Faults};
 use tessera_types::{NodeId, SessionConfig, SessionId, Threshold};
 
 fn cfg(sid: &str, players: &[NodeId]) -> SessionConfig {
     SessionConfig::new(SessionId::new(sid).unwrap(), players.to_vec(), Threshold(1)).unwrap()
-}
-
-fn sessions<P: RoundProtocol>(c: &SessionConfig, make: impl Fn(&NodeId) -> P) -> Vec<Session<P>> {
-    c.players()
-        .iter()
-        .map(|me| {
-            Session::new(
-                c.session_id.clone(),
-                c.players().to_vec(),
-                me.clone(),
-                make(me),
-            )
-            .unwrap()
-        })
-        .collect()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -50,13 +34,13 @@ fn main() -> Result<(), String> {
 
     let c = cfg("demo-keygen-ecdsa", &nodes);
     let ecdsa: BTreeMap<_, _> = run(
-        sessions(&c, |me| EcdsaKeygen::new(c.clone(), me.clone()).unwrap()),
+        sessions(&c, |me| EcdsaKeygen::new(c.clone(), me.clone())).unwrap(),
         &Faults::default(),
     )
     .into_outputs()?;
     let c = cfg("demo-keygen-eddsa", &nodes);
     let eddsa: BTreeMap<_, _> = run(
-        sessions(&c, |me| EddsaKeygen::new(c.clone(), me.clone()).unwrap()),
+        sessions(&c, |me| EddsaKeygen::new(c.clone(), me.clone())).unwrap(),
         &Faults::default(),
     )
     .into_outputs()?;
@@ -69,8 +53,9 @@ fn main() -> Result<(), String> {
     let c = cfg("demo-sign-ecdsa", signers);
     let sigs = run(
         sessions(&c, |me| {
-            EcdsaSign::new(&c, ecdsa[me].clone(), &digest, &DerivationPath::root()).unwrap()
-        }),
+            EcdsaSign::new(&c, ecdsa[me].clone(), &digest, &DerivationPath::root())
+        })
+        .unwrap(),
         &Faults::default(),
     )
     .into_outputs()?;
@@ -94,8 +79,9 @@ fn main() -> Result<(), String> {
     let c = cfg("demo-sign-eddsa", signers);
     let sigs = run(
         sessions(&c, |me| {
-            EddsaSign::new(&c, &eddsa[me], message, &DerivationPath::root()).unwrap()
-        }),
+            EddsaSign::new(&c, &eddsa[me], message, &DerivationPath::root())
+        })
+        .unwrap(),
         &Faults::default(),
     )
     .into_outputs()?;
@@ -125,8 +111,9 @@ fn main() -> Result<(), String> {
     let c = cfg("demo-sign-child", &nodes[1..]);
     let sigs = run(
         sessions(&c, |me| {
-            EcdsaSign::new(&c, ecdsa[me].clone(), &digest, &path).unwrap()
-        }),
+            EcdsaSign::new(&c, ecdsa[me].clone(), &digest, &path)
+        })
+        .unwrap(),
         &Faults::default(),
     )
     .into_outputs()?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tessera_types::NodeId;
+use tessera_types::{NodeId, SessionConfig};
 
 use crate::error::{Abort, HandleError, Rejection};
 use crate::message::ProtocolMessage;
@@ -138,6 +138,26 @@ fn flip_bit(payload: &mut [u8], rng: &mut StdRng) {
         let i = rng.gen_range(0..payload.len());
         payload[i] ^= 1 << rng.gen_range(0..8);
     }
+}
+
+/// One session per player of `config`, each with the protocol `make` builds for it.
+pub fn sessions<P: RoundProtocol>(
+    config: &SessionConfig,
+    mut make: impl FnMut(&NodeId) -> Result<P, Abort>,
+) -> Result<Vec<Session<P>>, Abort> {
+    config
+        .players()
+        .iter()
+        .map(|me| {
+            let protocol = make(me)?;
+            Session::new(
+                config.session_id.clone(),
+                config.players().to_vec(),
+                me.clone(),
+                protocol,
+            )
+        })
+        .collect()
 }
 
 /// Runs `sessions` (one per player, not started) over the faulty network.

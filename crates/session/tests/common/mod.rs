@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use tessera_session::derive::DerivationPath;
 use tessera_session::ecdsa::{EcdsaKeyShare, EcdsaKeygen, EcdsaSign, EcdsaSignature};
 use tessera_session::eddsa::{EddsaKeyShare, EddsaKeygen, EddsaSign, EddsaSignature};
-use tessera_session::simulator::{run, Faults, Outcome};
+use tessera_session::simulator::{run, sessions, Faults, Outcome};
 use tessera_session::Session;
 use tessera_types::{NodeId, SessionConfig, SessionId, Threshold};
 
@@ -26,24 +26,12 @@ pub fn config(sid: &str, players: &[NodeId], t: u16) -> SessionConfig {
 
 pub fn ecdsa_keygen_sessions(sid: &str, t: u16, n: usize) -> Vec<Session<EcdsaKeygen>> {
     let cfg = config(sid, &nodes(n), t);
-    nodes(n)
-        .into_iter()
-        .map(|me| {
-            let p = EcdsaKeygen::new(cfg.clone(), me.clone()).unwrap();
-            Session::new(cfg.session_id.clone(), cfg.players().to_vec(), me, p).unwrap()
-        })
-        .collect()
+    sessions(&cfg, |me| EcdsaKeygen::new(cfg.clone(), me.clone())).unwrap()
 }
 
 pub fn eddsa_keygen_sessions(sid: &str, t: u16, n: usize) -> Vec<Session<EddsaKeygen>> {
     let cfg = config(sid, &nodes(n), t);
-    nodes(n)
-        .into_iter()
-        .map(|me| {
-            let p = EddsaKeygen::new(cfg.clone(), me.clone()).unwrap();
-            Session::new(cfg.session_id.clone(), cfg.players().to_vec(), me, p).unwrap()
-        })
-        .collect()
+    sessions(&cfg, |me| EddsaKeygen::new(cfg.clone(), me.clone())).unwrap()
 }
 
 pub fn ecdsa_keygen(t: u16, n: usize) -> BTreeMap<NodeId, EcdsaKeyShare> {

@@ -62,3 +62,11 @@ pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> Result<T,
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     super::go_json::to_go_json(value).map_err(WireError::Encode)
 }
+
+/// Validates `value` as an id of type `T`, naming the JSON field when it is not one.
+pub(crate) fn parse_id<T>(field: &'static str, value: &str) -> Result<T, WireError>
+where
+    T: TryFrom<String, Error = crate::ids::IdError>,
+{
+    T::try_from(value.to_string()).map_err(|source| WireError::InvalidId { field, source })
+}

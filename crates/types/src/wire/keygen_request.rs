@@ -42,10 +42,7 @@ impl GenerateKeyMessage {
 
     /// The wallet id, validated.
     pub fn parse_wallet_id(&self) -> Result<WalletId, WireError> {
-        WalletId::new(self.wallet_id.as_str()).map_err(|source| WireError::InvalidId {
-            field: "wallet_id",
-            source,
-        })
+        error::parse_id::<WalletId>("wallet_id", &self.wallet_id)
     }
 
     /// Checks every field that can be checked without keys.

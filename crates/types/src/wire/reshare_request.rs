@@ -61,18 +61,12 @@ impl ResharingMessage {
 
     /// The session id, validated.
     pub fn parse_session_id(&self) -> Result<SessionId, WireError> {
-        SessionId::new(self.session_id.as_str()).map_err(|source| WireError::InvalidId {
-            field: "session_id",
-            source,
-        })
+        error::parse_id::<SessionId>("session_id", &self.session_id)
     }
 
     /// The wallet id, validated.
     pub fn parse_wallet_id(&self) -> Result<WalletId, WireError> {
-        WalletId::new(self.wallet_id.as_str()).map_err(|source| WireError::InvalidId {
-            field: "wallet_id",
-            source,
-        })
+        error::parse_id::<WalletId>("wallet_id", &self.wallet_id)
     }
 
     /// The new node set, validated and free of duplicates, in request order.
@@ -80,10 +74,7 @@ impl ResharingMessage {
         let mut seen = BTreeSet::new();
         let mut out = Vec::with_capacity(self.node_ids.len());
         for raw in &self.node_ids {
-            let id = NodeId::new(raw.as_str()).map_err(|source| WireError::InvalidId {
-                field: "node_ids",
-                source,
-            })?;
+            let id = error::parse_id::<NodeId>("node_ids", raw)?;
             if !seen.insert(id.clone()) {
                 return Err(WireError::Reshare(SessionConfigError::DuplicatePlayer(id)));
             }

@@ -70,18 +70,12 @@ impl SignTxMessage {
 
     /// The wallet id, validated.
     pub fn parse_wallet_id(&self) -> Result<WalletId, WireError> {
-        WalletId::new(self.wallet_id.as_str()).map_err(|source| WireError::InvalidId {
-            field: "wallet_id",
-            source,
-        })
+        error::parse_id::<WalletId>("wallet_id", &self.wallet_id)
     }
 
     /// The tx id, validated.
     pub fn parse_tx_id(&self) -> Result<TxId, WireError> {
-        TxId::new(self.tx_id.as_str()).map_err(|source| WireError::InvalidId {
-            field: "tx_id",
-            source,
-        })
+        error::parse_id::<TxId>("tx_id", &self.tx_id)
     }
 
     /// Checks ids, the digest length for secp256k1 and the derivation path.
