@@ -25,6 +25,16 @@ pub struct RoundOutput {
     pub p2p: BTreeMap<NodeId, Vec<u8>>,
 }
 
+impl RoundOutput {
+    /// A round that only broadcasts `payload`.
+    pub fn broadcast_only(payload: Vec<u8>) -> Self {
+        Self {
+            broadcast: Some(payload),
+            p2p: BTreeMap::new(),
+        }
+    }
+}
+
 /// Everything one party received in one round. `broadcasts` includes its own.
 #[derive(Clone, Debug, Default)]
 pub struct RoundInput {

@@ -16,10 +16,9 @@ use dkls23::protocols::dkg::{
 use dkls23::protocols::{Parameters, PartyIndex};
 use dkls23::utilities::hashes::point_to_bytes;
 use dkls23::DkgSession;
-use sha2::{Digest, Sha256};
 use tessera_types::{NodeId, SessionConfig};
 
-use super::{fault, party_index, Curve, EcdsaKeyShare};
+use super::{dkls_id, fault, party_index, Curve, EcdsaKeyShare};
 use crate::codec::{decode, encode, take};
 use crate::error::Abort;
 use crate::parties::Parties;
@@ -62,11 +61,7 @@ impl EcdsaKeygen {
         let params = Parameters::new(signers, n as u8).map_err(|e| Abort::Config(e.to_string()))?;
         let index = PartyIndex::new(my_index).map_err(|e| Abort::Config(e.to_string()))?;
         // DKLs23 binds every message to this id; derive it from Tessera's session id.
-        let sid = Sha256::new()
-            .chain_update(b"tessera/dkls23/keygen/v1")
-            .chain_update(config.session_id.as_str())
-            .finalize()
-            .to_vec();
+        let sid = dkls_id(b"tessera/dkls23/keygen/v1", &config.session_id);
         Ok(Self {
             dkg: Some(DkgSession::new(params, index, sid)),
             config,

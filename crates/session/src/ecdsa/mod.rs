@@ -57,3 +57,14 @@ pub(crate) fn fault(abort: DklsAbort, parties: &Parties) -> Fault {
 pub(crate) fn party_index(i: u8) -> Result<PartyIndex, Fault> {
     PartyIndex::new(i).map_err(|e| Fault::Local(e.to_string()))
 }
+
+/// The id DKLs23 binds every message of a run to, derived from Tessera's session id
+/// under a per-protocol tag.
+pub(crate) fn dkls_id(tag: &[u8], session: &tessera_types::SessionId) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(tag)
+        .chain_update(session.as_str())
+        .finalize()
+        .to_vec()
+}

@@ -18,10 +18,9 @@ use dkls23::protocols::signing::{
 };
 use dkls23::protocols::PartyIndex;
 use dkls23::utilities::hashes::point_to_bytes;
-use sha2::{Digest, Sha256};
 use tessera_types::{NodeId, SessionConfig};
 
-use super::{fault, Curve, EcdsaKeyShare};
+use super::{dkls_id, fault, Curve, EcdsaKeyShare};
 use crate::codec::{decode, encode, take};
 use crate::derive::DerivationPath;
 use crate::error::Abort;
@@ -114,11 +113,7 @@ impl EcdsaSign {
             share.party.pk = deriv.pk;
             share.party.derivation_data = deriv;
         }
-        let sign_id = Sha256::new()
-            .chain_update(b"tessera/dkls23/sign/v1")
-            .chain_update(config.session_id.as_str())
-            .finalize()
-            .to_vec();
+        let sign_id = dkls_id(b"tessera/dkls23/sign/v1", &config.session_id);
         Ok(Self {
             data: SignData {
                 sign_id,
@@ -288,10 +283,7 @@ impl RoundProtocol for EcdsaSign {
                     .sign_phase3(&self.data, unique, keep, &received)
                     .map_err(|a| fault(a, &self.parties))?;
                 self.x_coord = Some(x);
-                Ok(Step::Next(RoundOutput {
-                    broadcast: Some(encode(&broadcast)?),
-                    p2p: BTreeMap::new(),
-                }))
+                Ok(Step::Next(RoundOutput::broadcast_only(encode(&broadcast)?)))
             }
             2 => self.finish(input).map(Step::Done),
             _ => Err(Fault::Local(format!("no round {round}"))),

@@ -94,14 +94,11 @@ impl RoundProtocol for EddsaKeygen {
         let (secret, package) = dkg::part1(self.my_id, n, min, rand::rngs::OsRng)
             .map_err(|e| fault(e, &self.parties))?;
         self.secret1 = Some(secret);
-        Ok(RoundOutput {
-            broadcast: Some(
-                package
-                    .serialize()
-                    .map_err(|e| Fault::Local(e.to_string()))?,
-            ),
-            p2p: BTreeMap::new(),
-        })
+        Ok(RoundOutput::broadcast_only(
+            package
+                .serialize()
+                .map_err(|e| Fault::Local(e.to_string()))?,
+        ))
     }
 
     fn finish_round(

@@ -127,14 +127,11 @@ impl RoundProtocol for EddsaSign {
         let (nonces, commitments) =
             round1::commit(self.key_package.signing_share(), &mut rand::rngs::OsRng);
         self.nonces = Some(nonces);
-        Ok(RoundOutput {
-            broadcast: Some(
-                commitments
-                    .serialize()
-                    .map_err(|e| Fault::Local(e.to_string()))?,
-            ),
-            p2p: BTreeMap::new(),
-        })
+        Ok(RoundOutput::broadcast_only(
+            commitments
+                .serialize()
+                .map_err(|e| Fault::Local(e.to_string()))?,
+        ))
     }
 
     fn finish_round(
@@ -153,10 +150,7 @@ impl RoundProtocol for EddsaSign {
                 let share = round2::sign(&package, &nonces, &self.key_package)
                     .map_err(|e| fault(e, &self.parties))?;
                 self.signing_package = Some(package);
-                Ok(Step::Next(RoundOutput {
-                    broadcast: Some(share.serialize()),
-                    p2p: BTreeMap::new(),
-                }))
+                Ok(Step::Next(RoundOutput::broadcast_only(share.serialize())))
             }
             1 => {
                 let shares = self.collect(&input, SignatureShare::deserialize)?;
