@@ -4,11 +4,12 @@ CARGO ?= cargo
 
 .PHONY: setup run test lint unit bench fmt clean
 
-## setup: check the toolchain and fetch dependencies (later issues also install nats-server and consul here)
+## setup: check the toolchain, fetch dependencies, install nats-server and consul into .tools/bin
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
 	$(CARGO) fetch --locked
+	./scripts/install-tools.sh
 
 ## run: in-memory 2-of-3 demo for both curves (keygen, signing, independent verification)
 run: setup

@@ -1,0 +1,1 @@
+//! tessera-runner (being built).

@@ -1,0 +1,75 @@
+//! A single-node Consul dev agent on free loopback ports. Its `session_ttl_min` is
+//! lowered to 1 s so readiness tests can use short TTLs.
+
+use std::process::Command;
+
+use tempfile::TempDir;
+
+use crate::ports::free_ports;
+use crate::process::{http_ok, wait_ready, Service};
+use crate::{tools, TestkitError};
+
+/// A running Consul agent; killed and its directory removed on drop.
+#[derive(Debug)]
+pub struct Consul {
+    service: Option<Service>,
+    // Held for its drop: the agent's log lives here.
+    _dir: TempDir,
+    http_port: u16,
+}
+
+impl Consul {
+    /// Starts a dev agent and waits until it has elected itself leader.
+    pub async fn start() -> Result<Self, TestkitError> {
+        let binary = tools::find("consul")?;
+        let mut last = None;
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new()
+                .prefix("tessera-consul-")
+                .tempdir()?;
+            let p = free_ports(4)?;
+            let hcl = format!(
+                "ports {{ http = {}, serf_lan = {}, serf_wan = {}, server = {}, dns = -1, grpc = -1, https = -1 }}\nsession_ttl_min = \"1s\"\n",
+                p[0], p[1], p[2], p[3]
+            );
+            let mut cmd = Command::new(&binary);
+            cmd.args([
+                "agent",
+                "-dev",
+                "-bind",
+                "127.0.0.1",
+                "-client",
+                "127.0.0.1",
+            ])
+            .args(["-node", &format!("tessera-test-{}", p[0])])
+            .arg("-hcl")
+            .arg(hcl);
+            let mut service = Service::spawn("consul", cmd, &dir.path().join("consul.log"))?;
+            let leader = format!("http://127.0.0.1:{}/v1/status/leader", p[0]);
+            // An empty leader is `""`; an elected one is `"127.0.0.1:<port>"`.
+            match wait_ready(&mut service, 30, || http_ok(&leader, |b| b.len() > 2)).await {
+                Ok(()) => {
+                    return Ok(Self {
+                        service: Some(service),
+                        _dir: dir,
+                        http_port: p[0],
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("three attempts"))
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http_addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Kills the agent (SIGKILL): Consul becomes unreachable.
+    pub fn kill(&mut self) {
+        if let Some(mut s) = self.service.take() {
+            s.kill();
+        }
+    }
+}
