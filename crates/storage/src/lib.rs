@@ -38,8 +38,9 @@ pub use records::{KeyMetadata, PutResult, ResultKind, StoredResult, StoredShare}
 pub use store::Store;
 pub use tables::{share_record_id, DB_FILE, SCHEMA_VERSION};
 
-// The store is shared across blocking tasks.
+// The store is shared across blocking tasks, and errors cross task boundaries.
 const _: fn() = || {
-    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<Store>();
+    assert_send_sync::<StorageError>();
 };

@@ -1,0 +1,315 @@
+//! Encrypted backup to one file, and restore from it.
+//!
+//! File format v1:
+//!
+//! ```text
+//! magic "TSBK" | format 0x01 | at-rest record (tessera-security `at_rest`, format 1):
+//!     "TSAR" | 0x01 | kdf 1 (Argon2id) | m_cost, t_cost, p_cost | salt [16] | nonce [24]
+//!     | XChaCha20-Poly1305(snapshot) with record id "tessera/backup", version 1
+//! ```
+//!
+//! The sealed record's header carries the Argon2id parameters and salt, so the
+//! backup password alone opens it. Shares are decrypted with the store's key
+//! and sealed again, inside the body, under the backup password's key: a backup
+//! restores on a node whose at-rest key is lost or different, and restore seals
+//! every share under the new store's key. Nothing secret is in clear in the file.
+//!
+//! AEAD cannot tell a wrong password from a damaged file, so both are
+//! [`StorageError::BadBackupPassword`]; damage to the unencrypted framing is
+//! [`StorageError::BadBackup`].
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read};
+use std::path::Path;
+
+use rand_core::{OsRng, RngCore};
+use redb::{ReadableDatabase, ReadableTable};
+use tessera_security::private_file::{write_private, Overwrite};
+use tessera_security::{AtRestError, AtRestKey, KdfParams};
+use tessera_types::WalletId;
+
+use crate::error::{rd, wr, StorageError};
+use crate::records::{ResultKind, StoredResult};
+use crate::snapshot::{ResultEntry, ShareEntry, Snapshot};
+use crate::store::{open_db, prepare_dir, Store};
+use crate::tables::{
+    decode_metadata, now_unix, parse_key_type, share_record_id, KEYS, RESULTS, SCHEMA_VERSION,
+    SHARES,
+};
+
+/// First bytes of a backup file.
+pub const BACKUP_MAGIC: [u8; 4] = *b"TSBK";
+/// The backup format this code writes.
+pub const BACKUP_FORMAT: u8 = 1;
+/// Largest backup file accepted by restore (1 GiB).
+pub const MAX_BACKUP_LEN: u64 = 1 << 30;
+const BACKUP_RECORD_ID: &str = "tessera/backup";
+
+/// What a backup holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub keys: usize,
+    /// Share versions, all of them (not only the newest).
+    pub shares: usize,
+    pub results: usize,
+    /// Size of the backup file.
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Writes every record to a new file at `path` (mode 0600, written
+    /// atomically; an existing file is never replaced), sealed under a key
+    /// derived from `password` with `params` and a fresh salt. One read
+    /// transaction, so the backup is a consistent snapshot.
+    pub fn backup(
+        &self,
+        path: &Path,
+        password: &[u8],
+        params: KdfParams,
+    ) -> Result<BackupSummary, StorageError> {
+        let snap = self.snapshot()?;
+        let backup_key = AtRestKey::from_password_new_salt(password, params)?;
+        let body = snap.encode();
+        let record =
+            backup_key.seal(BACKUP_RECORD_ID, u32::from(BACKUP_FORMAT), body.as_slice())?;
+        let mut file = Vec::with_capacity(5 + record.len());
+        file.extend_from_slice(&BACKUP_MAGIC);
+        file.push(BACKUP_FORMAT);
+        file.extend_from_slice(&record);
+        write_private(path, &file, Overwrite::Refuse)?;
+        let summary = BackupSummary {
+            keys: snap.keys.len(),
+            shares: snap.shares.len(),
+            results: snap.results.len(),
+            bytes: file.len() as u64,
+        };
+        tracing::info!(path = %path.display(), ?summary, "wrote backup");
+        Ok(summary)
+    }
+
+    /// Restores a backup into `dir`, which must not hold a database yet
+    /// ([`StorageError::NotEmpty`]), and returns the opened store. Shares are
+    /// sealed under `key`. The database is built under a temporary name and
+    /// linked into place only when complete, so a failed restore leaves no
+    /// database behind (a crash may leave a `.tessera.redb.restore-*` file).
+    pub fn restore(
+        backup: &Path,
+        password: &[u8],
+        dir: &Path,
+        key: AtRestKey,
+    ) -> Result<Store, StorageError> {
+        let final_path = prepare_dir(dir)?;
+        if fs::symlink_metadata(&final_path).is_ok() {
+            return Err(StorageError::NotEmpty { path: final_path });
+        }
+        let snap = read_backup(backup, password)?;
+        if snap.schema > SCHEMA_VERSION {
+            return Err(StorageError::SchemaTooNew {
+                found: snap.schema,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        check_consistent(&snap)?;
+
+        let tmp = dir.join(format!(".tessera.redb.restore-{:016x}", OsRng.next_u64()));
+        let built = open_db(&tmp)
+            .and_then(|db| Store::init(db, final_path.clone(), key))
+            .and_then(|store| store.import(&snap).map(|()| store));
+        let store = match built {
+            Ok(store) => store,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        // A hard link never replaces an existing file, unlike rename: the last
+        // word on "fresh directory" even if another process raced us here.
+        let linked = fs::hard_link(&tmp, &final_path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StorageError::NotEmpty { path: final_path })
+            }
+            Err(e) => return Err(StorageError::io("link restored database", &final_path)(e)),
+        }
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        tracing::info!(
+            path = %final_path.display(),
+            keys = snap.keys.len(),
+            shares = snap.shares.len(),
+            results = snap.results.len(),
+            "restored backup"
+        );
+        Ok(store)
+    }
+
+    /// As [`Store::restore`], sealing shares under a password key with a fresh
+    /// salt; open the store later with [`Store::open_with_password`].
+    pub fn restore_with_password(
+        backup: &Path,
+        backup_password: &[u8],
+        dir: &Path,
+        store_password: &[u8],
+        params: KdfParams,
+    ) -> Result<Store, StorageError> {
+        let key = AtRestKey::from_password_new_salt(store_password, params)?;
+        Self::restore(backup, backup_password, dir, key)
+    }
+
+    /// Every record, with shares decrypted, from one read transaction.
+    fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        let txn = self.db().begin_read().map_err(rd)?;
+        let mut snap = Snapshot {
+            schema: SCHEMA_VERSION,
+            created_at_unix: now_unix(),
+            ..Snapshot::default()
+        };
+        for entry in txn.open_table(KEYS).map_err(rd)?.iter().map_err(rd)? {
+            snap.keys.push(entry.map_err(rd)?.1.value().to_vec());
+        }
+        for entry in txn.open_table(SHARES).map_err(rd)?.iter().map_err(rd)? {
+            let (k, v) = entry.map_err(rd)?;
+            let (wallet, key_type, version) = k.value();
+            let id = record_id(wallet, key_type)?;
+            snap.shares.push(ShareEntry {
+                wallet: wallet.to_owned(),
+                key_type: key_type.to_owned(),
+                version,
+                plaintext: self.key().open(&id, version, v.value())?,
+            });
+        }
+        for entry in txn.open_table(RESULTS).map_err(rd)?.iter().map_err(rd)? {
+            let (k, v) = entry.map_err(rd)?;
+            let (kind, request_key) = k.value();
+            snap.results.push(ResultEntry {
+                kind: kind.to_owned(),
+                request_key: request_key.to_owned(),
+                record: v.value().to_vec(),
+            });
+        }
+        Ok(snap)
+    }
+
+    /// Writes a checked snapshot into this (new) store in one transaction.
+    fn import(&self, snap: &Snapshot) -> Result<(), StorageError> {
+        let txn = self.db().begin_write().map_err(wr)?;
+        {
+            let mut keys = txn.open_table(KEYS).map_err(wr)?;
+            for json in &snap.keys {
+                let meta = decode_metadata(json)?;
+                let k = (meta.wallet_id.as_str(), meta.key_type.as_str());
+                keys.insert(k, json.as_slice()).map_err(wr)?;
+            }
+            let mut shares = txn.open_table(SHARES).map_err(wr)?;
+            for s in &snap.shares {
+                let wallet = WalletId::new(s.wallet.as_str()).map_err(|_| bad("bad wallet id"))?;
+                let key_type = parse_key_type(&s.key_type)?;
+                self.insert_share(
+                    &mut shares,
+                    &wallet,
+                    key_type,
+                    s.version,
+                    s.plaintext.as_slice(),
+                )?;
+            }
+            let mut results = txn.open_table(RESULTS).map_err(wr)?;
+            for r in &snap.results {
+                results
+                    .insert(
+                        (r.kind.as_str(), r.request_key.as_str()),
+                        r.record.as_slice(),
+                    )
+                    .map_err(wr)?;
+            }
+        }
+        txn.commit().map_err(wr)
+    }
+}
+
+fn bad(reason: &'static str) -> StorageError {
+    StorageError::BadBackup { reason }
+}
+
+fn record_id(wallet: &str, key_type: &str) -> Result<String, StorageError> {
+    let wallet = WalletId::new(wallet).map_err(|_| StorageError::Corrupt {
+        what: "share stored under an invalid wallet id",
+    })?;
+    Ok(share_record_id(&wallet, parse_key_type(key_type)?))
+}
+
+/// Reads, checks and decrypts a backup file.
+fn read_backup(path: &Path, password: &[u8]) -> Result<Snapshot, StorageError> {
+    let file = fs::File::open(path).map_err(StorageError::io("open backup", path))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BACKUP_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(StorageError::io("read backup", path))?;
+    if bytes.len() as u64 > MAX_BACKUP_LEN {
+        return Err(bad("file is larger than 1 GiB"));
+    }
+    if bytes.len() < 5 || bytes[..4] != BACKUP_MAGIC {
+        return Err(bad("not a tessera backup (bad magic)"));
+    }
+    if bytes[4] != BACKUP_FORMAT {
+        return Err(bad("unsupported backup format version"));
+    }
+    let body = AtRestKey::open_with_password(
+        password,
+        BACKUP_RECORD_ID,
+        u32::from(BACKUP_FORMAT),
+        &bytes[5..],
+    )
+    .map_err(|e| match e {
+        AtRestError::Decryption => StorageError::BadBackupPassword,
+        AtRestError::Malformed { reason } => StorageError::BadBackup { reason },
+        AtRestError::UnsupportedFormat { .. } => bad("unsupported sealed record format"),
+        AtRestError::KeyKindMismatch { .. } => bad("body is not sealed with a password"),
+        other => StorageError::AtRest(other),
+    })?;
+    Snapshot::decode(body.as_slice())
+}
+
+/// Checks the snapshot keeps the store's invariant (metadata if and only if
+/// shares, metadata naming the newest version) and every record parses,
+/// before anything is written.
+fn check_consistent(snap: &Snapshot) -> Result<(), StorageError> {
+    if snap.schema == 0 {
+        return Err(bad("schema version 0"));
+    }
+    let mut named = BTreeMap::new();
+    for json in &snap.keys {
+        let meta = decode_metadata(json).map_err(|_| bad("key metadata does not parse"))?;
+        let k = (
+            meta.wallet_id.to_string(),
+            meta.key_type.as_str().to_owned(),
+        );
+        if named.insert(k, meta.share_version).is_some() {
+            return Err(bad("a key is listed twice"));
+        }
+    }
+    let mut newest: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for s in &snap.shares {
+        record_id(&s.wallet, &s.key_type)
+            .map_err(|_| bad("share has a bad wallet id or key type"))?;
+        let v = newest
+            .entry((s.wallet.clone(), s.key_type.clone()))
+            .or_default();
+        *v = (*v).max(s.version);
+    }
+    // Share versions are unique in a store (its table key), so the newest one
+    // equal to the named one means the named one is present.
+    if named != newest {
+        return Err(bad("key metadata and shares do not match"));
+    }
+    for r in &snap.results {
+        if ResultKind::parse(&r.kind).is_none() || r.request_key.is_empty() {
+            return Err(bad("result has an unknown kind or an empty key"));
+        }
+        StoredResult::decode(&r.record).map_err(|_| bad("result record does not parse"))?;
+    }
+    Ok(())
+}
