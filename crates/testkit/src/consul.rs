@@ -46,8 +46,14 @@ impl Consul {
             .arg(hcl);
             let mut service = Service::spawn("consul", cmd, &dir.path().join("consul.log"))?;
             let leader = format!("http://127.0.0.1:{}/v1/status/leader", p[0]);
-            // An empty leader is `""`; an elected one is `"127.0.0.1:<port>"`.
-            match wait_ready(&mut service, 30, || http_ok(&leader, |b| b.len() > 2)).await {
+            // An empty leader is `""`; an elected one is `"127.0.0.1:<port>"`. Even
+            // with a leader, sessions fail ("Missing node registration") until the
+            // agent has registered itself: wait until one can be created.
+            let base = format!("http://127.0.0.1:{}", p[0]);
+            let usable = || async {
+                http_ok(&leader, |b| b.len() > 2).await && session_works(&base).await
+            };
+            match wait_ready(&mut service, 30, usable).await {
                 Ok(()) => {
                     return Ok(Self {
                         service: Some(service),
@@ -72,4 +78,34 @@ impl Consul {
             s.kill();
         }
     }
+}
+
+/// Creates and destroys a throwaway session: true when both work.
+async fn session_works(base: &str) -> bool {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+    else {
+        return false;
+    };
+    let created = client
+        .put(format!("{base}/v1/session/create"))
+        .body(r#"{"TTL":"10s","Name":"testkit-probe"}"#)
+        .send()
+        .await;
+    let Ok(resp) = created else { return false };
+    if !resp.status().is_success() {
+        return false;
+    }
+    let Ok(body) = resp.json::<serde_json::Value>().await else {
+        return false;
+    };
+    let Some(id) = body.get("ID").and_then(|v| v.as_str()) else {
+        return false;
+    };
+    client
+        .put(format!("{base}/v1/session/destroy/{id}"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
