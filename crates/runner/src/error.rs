@@ -1,0 +1,138 @@
+//! Why a session failed. Every variant names the session; `code()` maps it to the
+//! client-facing `ErrorCode` without a catch-all arm.
+
+use tessera_security::EnvelopeError;
+use tessera_session::Abort;
+use tessera_storage::StorageError;
+use tessera_transport::TransportError;
+use tessera_types::{ErrorCode, NodeId, SessionId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(
+        "session {session_id}: players {missing:?} never joined within the connection timeout"
+    )]
+    JoinTimeout {
+        session_id: SessionId,
+        missing: Vec<NodeId>,
+    },
+    #[error("session {session_id}: peer {peer} is unavailable ({reason})")]
+    PeerUnavailable {
+        session_id: SessionId,
+        peer: NodeId,
+        reason: String,
+    },
+    #[error("session {session_id}: peer {peer} aborted ({code}: {reason}), blaming {blamed:?}")]
+    PeerAborted {
+        session_id: SessionId,
+        peer: NodeId,
+        code: ErrorCode,
+        blamed: Vec<NodeId>,
+        reason: String,
+    },
+    #[error("session {session_id}: {abort}")]
+    Protocol { session_id: SessionId, abort: Abort },
+    #[error("session {session_id}: rejected message from {sender:?}: {error}")]
+    Rejected {
+        session_id: SessionId,
+        sender: Option<NodeId>,
+        error: EnvelopeError,
+    },
+    #[error("session {session_id}: unreadable {what} from {sender}")]
+    BadFrame {
+        session_id: SessionId,
+        sender: NodeId,
+        what: String,
+    },
+    #[error("session {session_id}: {peer} finished keygen with a different public key")]
+    KeygenMismatch { session_id: SessionId, peer: NodeId },
+    #[error("session {session_id}: transport: {source}")]
+    Transport {
+        session_id: SessionId,
+        source: TransportError,
+    },
+    #[error("session {session_id}: lost the connection to NATS")]
+    ConnectionLost { session_id: SessionId },
+    #[error("session {session_id}: dropped message from {sender}: {reason}")]
+    ProtocolRejected {
+        session_id: SessionId,
+        sender: NodeId,
+        reason: String,
+        code: ErrorCode,
+    },
+    #[error("storage: {0}")]
+    Storage(StorageError),
+    #[error("session {session_id}: deadline passed, still waiting for {waiting_for:?}")]
+    Deadline {
+        session_id: SessionId,
+        waiting_for: Vec<NodeId>,
+    },
+    #[error("session {session_id}: cancelled")]
+    Cancelled { session_id: SessionId },
+    #[error("session {session_id}: {detail}")]
+    Config {
+        session_id: SessionId,
+        detail: String,
+    },
+    #[error("no public identity known for player {node}")]
+    UnknownPeer { node: NodeId },
+    #[error("player {node}'s public key differs from the one stored with the key")]
+    PublicKeyMismatch { node: NodeId },
+    #[error("wallet {wallet} already has a {key_type} key")]
+    KeyExists { wallet: String, key_type: String },
+    #[error("no {key_type} key for wallet {wallet}")]
+    KeyNotFound { wallet: String, key_type: String },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl SessionError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SessionError::JoinTimeout { .. } => ErrorCode::SessionJoinTimeout,
+            SessionError::PeerUnavailable { .. } => ErrorCode::PeerUnavailable,
+            SessionError::PeerAborted { .. } => ErrorCode::PeerAborted,
+            SessionError::Protocol { abort, .. } => abort.code(),
+            SessionError::Rejected { error, .. } => error.code(),
+            SessionError::BadFrame { .. } => ErrorCode::MessageFormat,
+            SessionError::KeygenMismatch { .. } => ErrorCode::ProtocolCheating,
+            SessionError::Transport { source, .. } => source.code(),
+            SessionError::ConnectionLost { .. } => ErrorCode::NetworkConnection,
+            SessionError::ProtocolRejected { code, .. } => *code,
+            SessionError::Storage(e) => e.code(),
+            SessionError::Deadline { .. } => ErrorCode::SessionTimeout,
+            SessionError::Cancelled { .. } => ErrorCode::ContextCancelled,
+            SessionError::Config { .. } => ErrorCode::InvalidConfiguration,
+            SessionError::UnknownPeer { .. } => ErrorCode::ParticipantNotFound,
+            SessionError::PublicKeyMismatch { .. } => ErrorCode::PublicKeyMismatch,
+            SessionError::KeyExists { .. } => ErrorCode::KeyAlreadyExists,
+            SessionError::KeyNotFound { .. } => ErrorCode::KeyNotFound,
+            SessionError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The players this error blames, for logs and for excluding a node on retry.
+    pub fn blamed(&self) -> Vec<NodeId> {
+        match self {
+            SessionError::JoinTimeout { missing, .. } => missing.clone(),
+            SessionError::PeerUnavailable { peer, .. } => vec![peer.clone()],
+            SessionError::PeerAborted { blamed, .. } => blamed.clone(),
+            SessionError::Protocol { abort, .. } => abort.culprits(),
+            SessionError::BadFrame { sender, .. } => vec![sender.clone()],
+            SessionError::KeygenMismatch { peer, .. } => vec![peer.clone()],
+            SessionError::Rejected { .. }
+            | SessionError::Transport { .. }
+            | SessionError::ConnectionLost { .. }
+            | SessionError::ProtocolRejected { .. }
+            | SessionError::Storage(_)
+            | SessionError::Deadline { .. }
+            | SessionError::Cancelled { .. }
+            | SessionError::Config { .. }
+            | SessionError::UnknownPeer { .. }
+            | SessionError::PublicKeyMismatch { .. }
+            | SessionError::KeyExists { .. }
+            | SessionError::KeyNotFound { .. }
+            | SessionError::Internal(_) => Vec::new(),
+        }
+    }
+}

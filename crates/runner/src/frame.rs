@@ -1,0 +1,79 @@
+//! What a runner puts inside a sealed envelope. The envelope proves who sent it;
+//! the frame says what it is. Protocol frames travel on the session's subjects,
+//! join and abort frames on the peers' control subjects (they reach a peer that
+//! has not opened the session yet), heartbeats, departures and keygen
+//! confirmations on the session's broadcast subject.
+
+use serde::{Deserialize, Serialize};
+use tessera_types::{ErrorCode, NodeId};
+
+/// Envelope `round` used for frames that are not protocol messages.
+pub const CONTROL_ROUND: u16 = u16::MAX;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frame {
+    /// "My subscriptions for this session are live on the server."
+    Join,
+    /// One protocol message (`ProtocolMessage::to_bytes`).
+    Protocol(Vec<u8>),
+    /// "I am still here"; sent while a session runs so a dead peer is noticed.
+    Heartbeat,
+    /// The sender finished the protocol and leaves; its silence from now on is expected.
+    Finished,
+    /// Keygen finished on the sender with this digest of the public key and chain code.
+    KeygenDone { digest: [u8; 32] },
+    /// The sender gave up on the session. `blamed` is its claim, not a proof.
+    Abort {
+        code: ErrorCode,
+        blamed: Vec<NodeId>,
+        reason: String,
+    },
+}
+
+impl Frame {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Plain data into a Vec cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+
+    /// A short name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Frame::Join => "join",
+            Frame::Protocol(_) => "protocol",
+            Frame::Heartbeat => "heartbeat",
+            Frame::Finished => "finished",
+            Frame::KeygenDone { .. } => "keygen-done",
+            Frame::Abort { .. } => "abort",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_garbage_is_none() {
+        let frames = [
+            Frame::Join,
+            Frame::Protocol(vec![1, 2, 3]),
+            Frame::Heartbeat,
+            Frame::Finished,
+            Frame::KeygenDone { digest: [9; 32] },
+            Frame::Abort {
+                code: ErrorCode::PeerUnavailable,
+                blamed: vec![NodeId::new("node-c").unwrap()],
+                reason: "peer silent".into(),
+            },
+        ];
+        for f in frames {
+            assert_eq!(Frame::from_bytes(&f.to_bytes()), Some(f));
+        }
+        assert_eq!(Frame::from_bytes(&[0xff, 0xff, 0xff]), None);
+    }
+}

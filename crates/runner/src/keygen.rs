@@ -1,0 +1,168 @@
+//! Keygen over the network: join, run the protocol, agree on the result with
+//! every player, and only then store the share and the key's metadata.
+
+use sha2::{Digest, Sha256};
+use tessera_session::ecdsa::EcdsaKeygen;
+use tessera_session::eddsa::EddsaKeygen;
+use tessera_session::{KeyShare, RoundProtocol, Session};
+use tessera_types::{KeyType, NodeId, SessionConfig, SessionId, Threshold, WalletId};
+
+use crate::driver::{barrier, confirm_keygen, run_protocol};
+use crate::error::SessionError;
+use crate::node::{Inner, KeyMetadata};
+use crate::report::Reporter;
+use crate::wire::Wire;
+
+/// One keygen: a new key of `key_type` for `wallet_id`, shared by `participants`.
+#[derive(Clone, Debug)]
+pub struct KeygenRequest {
+    pub session_id: SessionId,
+    pub wallet_id: WalletId,
+    pub key_type: KeyType,
+    pub participants: Vec<NodeId>,
+    pub threshold: Threshold,
+}
+
+pub(crate) async fn run_keygen(
+    node: &Inner,
+    req: KeygenRequest,
+    reporter: Reporter,
+) -> Result<KeyMetadata, SessionError> {
+    let sid = req.session_id.clone();
+    let result = keygen(node, req, reporter.clone()).await;
+    if let Err(e) = &result {
+        reporter.report(e, true);
+    }
+    tracing::info!(session_id = %sid, ok = result.is_ok(), "keygen session ended");
+    result
+}
+
+async fn keygen(
+    node: &Inner,
+    req: KeygenRequest,
+    reporter: Reporter,
+) -> Result<KeyMetadata, SessionError> {
+    let me = node.identity.node_id().clone();
+    let config = SessionConfig::new(
+        req.session_id.clone(),
+        req.participants.clone(),
+        req.threshold,
+    )
+    .map_err(|e| SessionError::Config {
+        session_id: req.session_id.clone(),
+        detail: e.to_string(),
+    })?;
+    if !config.is_player(&me) {
+        return Err(SessionError::Config {
+            session_id: req.session_id.clone(),
+            detail: format!("{me} is not a participant"),
+        });
+    }
+    let (wallet, key_type) = (req.wallet_id.clone(), req.key_type);
+    let exists = node
+        .with_store(move |s| s.get_metadata(&wallet, key_type))
+        .await?;
+    if exists.is_some() {
+        return Err(SessionError::KeyExists {
+            wallet: req.wallet_id.to_string(),
+            key_type: req.key_type.to_string(),
+        });
+    }
+    let mut identities = Vec::new();
+    for p in config.players() {
+        identities.push(if *p == me {
+            node.identity.public()
+        } else {
+            node.peer_identity(p)?
+        });
+    }
+    let peers = identities
+        .iter()
+        .filter(|i| i.node_id != me)
+        .cloned()
+        .collect();
+    let mut wire = node
+        .open_wire(&config, peers, node.options.keygen_deadline, reporter)
+        .await?;
+    match keygen_on(&mut wire, &config, &me, req.key_type).await {
+        Ok(share) => {
+            wire.close().await;
+            let info = share.info();
+            let meta = KeyMetadata {
+                wallet_id: req.wallet_id.clone(),
+                key_type: req.key_type,
+                participants: identities,
+                threshold: req.threshold,
+                public_key: info.public_key.clone(),
+                chain_code: Some(info.chain_code),
+                created_at_unix: now_unix(),
+                share_version: 0,
+            };
+            let bytes = share.to_bytes();
+            drop(share);
+            let stored = meta.clone();
+            let version = node.with_store(move |s| s.put_key(&stored, &bytes)).await?;
+            Ok(KeyMetadata {
+                share_version: version,
+                ..meta
+            })
+        }
+        Err(e) => {
+            wire.abort(&e).await;
+            Err(e)
+        }
+    }
+}
+
+async fn keygen_on(
+    wire: &mut Wire,
+    config: &SessionConfig,
+    me: &NodeId,
+    key_type: KeyType,
+) -> Result<KeyShare, SessionError> {
+    let protocol_err = |abort| SessionError::Protocol {
+        session_id: config.session_id.clone(),
+        abort,
+    };
+    barrier(wire).await?;
+    let share = match key_type {
+        KeyType::Secp256k1 => {
+            let p = EcdsaKeygen::new(config.clone(), me.clone()).map_err(protocol_err)?;
+            KeyShare::Ecdsa(run_protocol(wire, session(config, me, p)?).await?)
+        }
+        KeyType::Ed25519 => {
+            let p = EddsaKeygen::new(config.clone(), me.clone()).map_err(protocol_err)?;
+            KeyShare::Eddsa(run_protocol(wire, session(config, me, p)?).await?)
+        }
+    };
+    let info = share.info();
+    let mut h = Sha256::new();
+    h.update(&info.public_key);
+    h.update(info.chain_code);
+    confirm_keygen(wire, h.finalize().into()).await?;
+    Ok(share)
+}
+
+pub(crate) fn session<P: RoundProtocol>(
+    config: &SessionConfig,
+    me: &NodeId,
+    protocol: P,
+) -> Result<Session<P>, SessionError> {
+    Session::new(
+        config.session_id.clone(),
+        config.players().to_vec(),
+        me.clone(),
+        protocol,
+    )
+    .map_err(|abort| SessionError::Protocol {
+        session_id: config.session_id.clone(),
+        abort,
+    })
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,184 @@
+//! A node's runtime: its identity, NATS transport, share store, peer directory
+//! and (optionally) registry, and the sessions it runs. Cheap to clone.
+
+use std::sync::Arc;
+
+use tessera_registry::Registry;
+use tessera_security::NodeIdentity;
+use tessera_storage::Store;
+use tessera_transport::Transport;
+use tessera_types::{NodeId, PublicIdentity, SessionConfig, SessionId};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ctx::Ctx;
+use crate::directory::Directory;
+use crate::error::SessionError;
+use crate::keygen::{run_keygen, KeygenRequest};
+use crate::options::RunnerOptions;
+use crate::report::Reporter;
+use crate::running::RunningSession;
+use crate::sign::{run_sign, SignRequest, Signature};
+use crate::wire::Wire;
+
+pub use tessera_storage::KeyMetadata;
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) identity: Arc<NodeIdentity>,
+    pub(crate) transport: Transport,
+    pub(crate) store: Store,
+    pub(crate) directory: Directory,
+    pub(crate) registry: Option<Registry>,
+    pub(crate) options: RunnerOptions,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Node {
+    pub fn new(
+        identity: Arc<NodeIdentity>,
+        transport: Transport,
+        store: Store,
+        directory: Directory,
+        registry: Option<Registry>,
+        options: RunnerOptions,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                identity,
+                transport,
+                store,
+                directory,
+                registry,
+                options,
+                cancel: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+            }),
+        }
+    }
+
+    pub fn node_id(&self) -> &NodeId {
+        self.inner.identity.node_id()
+    }
+
+    pub fn public_identity(&self) -> PublicIdentity {
+        self.inner.identity.public()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    pub fn registry(&self) -> Option<&Registry> {
+        self.inner.registry.as_ref()
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.inner.directory
+    }
+
+    /// Starts a keygen in the background.
+    pub fn start_keygen(&self, request: KeygenRequest) -> RunningSession<KeyMetadata> {
+        let inner = self.inner.clone();
+        let sid = request.session_id.clone();
+        let (reporter, reports) = Reporter::channel(sid.clone());
+        let task = self
+            .inner
+            .tracker
+            .spawn(async move { run_keygen(&inner, request, reporter).await });
+        RunningSession::new(sid, reports, task)
+    }
+
+    /// Starts a signing in the background.
+    pub fn start_sign(&self, request: SignRequest) -> RunningSession<Signature> {
+        let inner = self.inner.clone();
+        let sid = request.session_id.clone();
+        let (reporter, reports) = Reporter::channel(sid.clone());
+        let task = self
+            .inner
+            .tracker
+            .spawn(async move { run_sign(&inner, request, reporter).await });
+        RunningSession::new(sid, reports, task)
+    }
+
+    pub async fn keygen(&self, request: KeygenRequest) -> Result<KeyMetadata, SessionError> {
+        self.start_keygen(request).wait().await
+    }
+
+    pub async fn sign(&self, request: SignRequest) -> Result<Signature, SessionError> {
+        self.start_sign(request).wait().await
+    }
+
+    /// Stops: in-flight sessions abort (telling their peers), then readiness is
+    /// given up so the other nodes see this one leave at once.
+    pub async fn shutdown(&self) {
+        self.inner.cancel.cancel();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+        if let Some(r) = &self.inner.registry {
+            r.shutdown().await;
+        }
+    }
+}
+
+impl Inner {
+    /// Opens the transport link for `config` and wraps it with the session context.
+    pub(crate) async fn open_wire(
+        &self,
+        config: &SessionConfig,
+        peers: Vec<PublicIdentity>,
+        deadline: std::time::Duration,
+        reporter: Reporter,
+    ) -> Result<Wire, SessionError> {
+        let session_id: SessionId = config.session_id.clone();
+        let link = self
+            .transport
+            .open(session_id.clone(), peers)
+            .await
+            .map_err(|source| SessionError::Transport {
+                session_id: session_id.clone(),
+                source,
+            })?;
+        let ctx = Ctx {
+            session_id,
+            me: self.identity.node_id().clone(),
+            players: config.players().to_vec(),
+            options: self.options.clone(),
+            deadline: Instant::now() + deadline,
+            reporter,
+            cancel: self.cancel.child_token(),
+            ready: self.registry.as_ref().map(Registry::subscribe),
+        };
+        Ok(Wire::new(link, ctx))
+    }
+
+    /// The identity this node has for `node`, or an error naming it.
+    pub(crate) fn peer_identity(&self, node: &NodeId) -> Result<PublicIdentity, SessionError> {
+        self.directory
+            .get(node)
+            .ok_or_else(|| SessionError::UnknownPeer { node: node.clone() })
+    }
+
+    /// Runs a blocking store call off the async threads.
+    pub(crate) async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, tessera_storage::StorageError> + Send + 'static,
+    ) -> Result<T, SessionError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| SessionError::Internal(format!("storage task: {e}")))?
+            .map_err(SessionError::Storage)
+    }
+}

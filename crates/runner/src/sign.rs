@@ -1,0 +1,187 @@
+//! Signing over the network: load this node's share, check the players against
+//! the key's stored participants, run the protocol, verify the signature with an
+//! independent library, return it.
+
+use tessera_session::derive::DerivationPath;
+use tessera_session::ecdsa::{EcdsaSign, EcdsaSignature};
+use tessera_session::eddsa::{EddsaSign, EddsaSignature};
+use tessera_session::verify::{verify_ecdsa, verify_ed25519};
+use tessera_session::{Abort, KeyShare};
+use tessera_types::{KeyType, NodeId, PublicIdentity, SessionConfig, SessionId, WalletId};
+
+use crate::driver::{barrier, run_protocol};
+use crate::error::SessionError;
+use crate::frame::Frame;
+use crate::keygen::session;
+use crate::node::Inner;
+use crate::report::Reporter;
+
+/// One signing: `signers` (t+1 participants of the key for ECDSA, at least t+1
+/// for EdDSA) sign `message` (a 32-byte digest for secp256k1) under the key's
+/// child at `path` (empty: the master key).
+#[derive(Clone, Debug)]
+pub struct SignRequest {
+    pub session_id: SessionId,
+    pub wallet_id: WalletId,
+    pub key_type: KeyType,
+    pub signers: Vec<NodeId>,
+    pub message: Vec<u8>,
+    pub path: DerivationPath,
+}
+
+/// A verified signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signature {
+    Ecdsa(EcdsaSignature),
+    Eddsa(EddsaSignature),
+}
+
+impl Signature {
+    /// The key the signature verifies under (the child key for a path).
+    pub fn public_key(&self) -> Vec<u8> {
+        match self {
+            Signature::Ecdsa(s) => s.public_key.clone(),
+            Signature::Eddsa(s) => s.public_key.to_vec(),
+        }
+    }
+}
+
+pub(crate) async fn run_sign(
+    node: &Inner,
+    req: SignRequest,
+    reporter: Reporter,
+) -> Result<Signature, SessionError> {
+    let sid = req.session_id.clone();
+    let result = sign(node, req, reporter.clone()).await;
+    if let Err(e) = &result {
+        reporter.report(e, true);
+    }
+    tracing::info!(session_id = %sid, ok = result.is_ok(), "signing session ended");
+    result
+}
+
+async fn sign(
+    node: &Inner,
+    req: SignRequest,
+    reporter: Reporter,
+) -> Result<Signature, SessionError> {
+    let sid = req.session_id.clone();
+    let me = node.identity.node_id().clone();
+    let (wallet, key_type) = (req.wallet_id.clone(), req.key_type);
+    let found = node
+        .with_store(move |s| {
+            let meta = s.get_metadata(&wallet, key_type)?;
+            let share = s.get_share(&wallet, key_type)?;
+            Ok(meta.zip(share))
+        })
+        .await?;
+    let Some((meta, stored)) = found else {
+        return Err(SessionError::KeyNotFound {
+            wallet: req.wallet_id.to_string(),
+            key_type: req.key_type.to_string(),
+        });
+    };
+    let config =
+        SessionConfig::new(sid.clone(), req.signers.clone(), meta.threshold).map_err(|e| {
+            SessionError::Config {
+                session_id: sid.clone(),
+                detail: e.to_string(),
+            }
+        })?;
+    let peers = checked_peers(node, &config, &meta.participants, &me)?;
+    let share = KeyShare::from_bytes(stored.plaintext.as_slice())
+        .map_err(|e| SessionError::Internal(format!("stored share for {}: {e}", req.wallet_id)))?;
+    drop(stored);
+    let protocol_err = |abort: Abort| SessionError::Protocol {
+        session_id: sid.clone(),
+        abort,
+    };
+    let mut wire = node
+        .open_wire(&config, peers, node.options.sign_deadline, reporter)
+        .await?;
+    let outcome = async {
+        match share {
+            KeyShare::Ecdsa(share) => {
+                let p = EcdsaSign::new(&config, share, &req.message, &req.path)
+                    .map_err(protocol_err)?;
+                let s = session(&config, &me, p)?;
+                barrier(&mut wire).await?;
+                let sig = run_protocol(&mut wire, s).await?;
+                let digest: [u8; 32] = req.message.as_slice().try_into().map_err(|_| {
+                    protocol_err(Abort::BadDigest {
+                        len: req.message.len(),
+                    })
+                })?;
+                if !verify_ecdsa(&sig.public_key, &digest, &sig.r, &sig.s, sig.recovery_id) {
+                    return Err(protocol_err(Abort::InvalidSignature));
+                }
+                Ok(Signature::Ecdsa(sig))
+            }
+            KeyShare::Eddsa(share) => {
+                let p = EddsaSign::new(&config, &share, &req.message, &req.path)
+                    .map_err(protocol_err)?;
+                drop(share);
+                let s = session(&config, &me, p)?;
+                barrier(&mut wire).await?;
+                let sig = run_protocol(&mut wire, s).await?;
+                if !verify_ed25519(&sig.public_key, &req.message, &sig.signature) {
+                    return Err(protocol_err(Abort::InvalidSignature));
+                }
+                Ok(Signature::Eddsa(sig))
+            }
+        }
+    }
+    .await;
+    match outcome {
+        Ok(sig) => {
+            // Peers still finishing should not take our silence for a crash.
+            let _ = wire.broadcast(&Frame::Finished).await;
+            wire.close().await;
+            Ok(sig)
+        }
+        Err(e) => {
+            wire.abort(&e).await;
+            Err(e)
+        }
+    }
+}
+
+/// The other signers' identities as stored with the key. Every signer must be a
+/// participant, this node among them, and the directory must agree with what
+/// was stored at keygen (a changed key is refused, not silently used).
+fn checked_peers(
+    node: &Inner,
+    config: &SessionConfig,
+    participants: &[PublicIdentity],
+    me: &NodeId,
+) -> Result<Vec<PublicIdentity>, SessionError> {
+    if !config.is_player(me) {
+        return Err(SessionError::Config {
+            session_id: config.session_id.clone(),
+            detail: format!("{me} is not among the signers"),
+        });
+    }
+    let mut peers = Vec::new();
+    for p in config.players() {
+        let stored = participants
+            .iter()
+            .find(|i| i.node_id == *p)
+            .ok_or_else(|| SessionError::Protocol {
+                session_id: config.session_id.clone(),
+                abort: Abort::NotAParticipant(p.clone()),
+            })?;
+        if p == me {
+            if *stored != node.identity.public() {
+                return Err(SessionError::PublicKeyMismatch { node: p.clone() });
+            }
+            continue;
+        }
+        if let Some(current) = node.directory.get(p) {
+            if current != *stored {
+                return Err(SessionError::PublicKeyMismatch { node: p.clone() });
+            }
+        }
+        peers.push(stored.clone());
+    }
+    Ok(peers)
+}

@@ -1,0 +1,155 @@
+//! A cluster of nodes in one test process: a real nats-server and Consul, and per
+//! node its own NATS connection, Consul session and storage directory.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_registry::{Registry, RegistryConfig};
+use tessera_runner::{Directory, Node, RunnerOptions};
+use tessera_security::{AtRestKey, NodeIdentity};
+use tessera_storage::Store;
+use tessera_testkit::{Consul, Nats};
+use tessera_transport::{Transport, TransportOptions};
+use tessera_types::{NodeId, SessionId};
+
+pub const TTL: Duration = Duration::from_secs(2);
+
+pub struct Cluster {
+    pub nats: Nats,
+    pub consul: Consul,
+    pub identities: Vec<Arc<NodeIdentity>>,
+    pub nodes: Vec<Node>,
+    pub options: RunnerOptions,
+    prefix: String,
+    dir: tempfile::TempDir,
+}
+
+pub fn id(name: &str) -> NodeId {
+    NodeId::new(name).unwrap()
+}
+
+/// A session id unique to this test run.
+pub fn sid(label: &str) -> SessionId {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    SessionId::new(format!("{label}-{n}-{nanos}")).unwrap()
+}
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+impl Cluster {
+    /// Starts NATS, Consul and `n` nodes named node-a, node-b, ...; returns once
+    /// every node sees every node ready.
+    pub async fn start(n: usize, options: RunnerOptions) -> Cluster {
+        init_logs();
+        let nats = Nats::start().await.expect("nats");
+        let consul = Consul::start().await.expect("consul");
+        let dir = tempfile::tempdir().unwrap();
+        let identities = (0..n)
+            .map(|i| {
+                let name = format!("node-{}", (b'a' + i as u8) as char);
+                Arc::new(NodeIdentity::generate(id(&name)))
+            })
+            .collect();
+        let prefix = format!("tessera-test-{}", sid("p").as_str().replace('-', ""));
+        let mut cluster = Cluster {
+            nats,
+            consul,
+            identities,
+            nodes: Vec::new(),
+            options,
+            prefix,
+            dir,
+        };
+        for i in 0..n {
+            let node = cluster.start_node(i).await;
+            cluster.nodes.push(node);
+        }
+        cluster.wait_all_ready().await;
+        cluster
+    }
+
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.identities
+            .iter()
+            .map(|i| i.node_id().clone())
+            .collect()
+    }
+
+    pub fn storage_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join(self.identities[i].node_id().as_str())
+    }
+
+    /// Builds node `i` from its identity and storage directory.
+    pub async fn start_node(&self, i: usize) -> Node {
+        let identity = self.identities[i].clone();
+        let transport = Transport::connect(
+            &self.nats.url(),
+            identity.clone(),
+            TransportOptions::default(),
+        )
+        .await
+        .expect("transport");
+        let store = Store::open(
+            &self.storage_dir(i),
+            AtRestKey::from_key_bytes(&[42; 32]).unwrap(),
+        )
+        .expect("store");
+        let mut config = RegistryConfig::new(
+            self.consul.http_addr(),
+            self.prefix.clone(),
+            identity.node_id().clone(),
+        );
+        config.ttl = TTL;
+        let registry = Registry::start(config).await.expect("registry");
+        let directory = Directory::new(self.identities.iter().map(|i| i.public()));
+        Node::new(
+            identity,
+            transport,
+            store,
+            directory,
+            Some(registry),
+            self.options.clone(),
+        )
+    }
+
+    /// Waits until every node's registry sees every node.
+    pub async fn wait_all_ready(&self) {
+        let all: std::collections::BTreeSet<NodeId> = self.ids().into_iter().collect();
+        for node in &self.nodes {
+            let registry = node.registry().expect("registry");
+            let want = all.clone();
+            registry
+                .wait_until(move |v| v.nodes == want, Duration::from_secs(10))
+                .await
+                .expect("all nodes ready");
+        }
+    }
+
+    /// Shuts every node down and starts it again from its storage.
+    pub async fn restart_all(&mut self) {
+        for node in self.nodes.drain(..) {
+            node.shutdown().await;
+        }
+        for i in 0..self.identities.len() {
+            let node = self.start_node(i).await;
+            self.nodes.push(node);
+        }
+        self.wait_all_ready().await;
+    }
+}
