@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use tessera_session::{Abort, HandleError, ProtocolMessage, RoundProtocol, Session, Status};
-use tessera_types::NodeId;
+use tessera_types::{ErrorCode, NodeId};
 use tokio::task::JoinHandle;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
@@ -39,7 +39,18 @@ pub(crate) async fn barrier(wire: &mut Wire) -> Result<(), SessionError> {
         }
         tokio::select! {
             _ = resend.tick() => wire.send_control_all(&Frame::Join).await?,
-            inbound = wire.link.recv() => wire.accept(inbound)?,
+            inbound = wire.link.recv() => {
+                // A peer that timed out on the same barrier: this node is missing
+                // players too, so report its own finding rather than the peer's abort.
+                if let Err(e) = wire.accept(inbound) {
+                    return Err(match e {
+                        SessionError::PeerAborted { code: ErrorCode::SessionJoinTimeout, .. } => {
+                            SessionError::JoinTimeout { session_id: wire.ctx.session_id.clone(), missing }
+                        }
+                        other => other,
+                    });
+                }
+            }
             _ = sleep_until(until) => {
                 return Err(SessionError::JoinTimeout {
                     session_id: wire.ctx.session_id.clone(),

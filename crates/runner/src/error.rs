@@ -32,7 +32,7 @@ pub enum SessionError {
     },
     #[error("session {session_id}: {abort}")]
     Protocol { session_id: SessionId, abort: Abort },
-    #[error("session {session_id}: rejected message from {sender:?}: {error}")]
+    #[error("session {session_id}: rejected a message claiming to be from {}: {error}", sender.as_ref().map(NodeId::as_str).unwrap_or("an unnamed sender"))]
     Rejected {
         session_id: SessionId,
         sender: Option<NodeId>,
@@ -108,6 +108,17 @@ impl SessionError {
             SessionError::KeyExists { .. } => ErrorCode::KeyAlreadyExists,
             SessionError::KeyNotFound { .. } => ErrorCode::KeyNotFound,
             SessionError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The sender of the message this error is about, when there is one.
+    pub fn sender(&self) -> Option<NodeId> {
+        match self {
+            SessionError::Rejected { sender, .. } => sender.clone(),
+            SessionError::BadFrame { sender, .. }
+            | SessionError::ProtocolRejected { sender, .. } => Some(sender.clone()),
+            SessionError::PeerAborted { peer, .. } => Some(peer.clone()),
+            _ => None,
         }
     }
 

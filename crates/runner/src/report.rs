@@ -17,6 +17,9 @@ pub struct SessionReport {
     pub message: String,
     /// The players it blames, if any.
     pub blamed: Vec<NodeId>,
+    /// For a rejected message: the sender it claimed (authenticated only for
+    /// errors after the signature check, see `tessera_security::opener`).
+    pub sender: Option<NodeId>,
     /// `true` for the error that ended the session.
     pub fatal: bool,
 }
@@ -44,6 +47,7 @@ impl Reporter {
             code: error.code(),
             message: error.to_string(),
             blamed: error.blamed(),
+            sender: error.sender(),
             fatal,
         };
         if fatal {

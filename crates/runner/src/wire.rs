@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use tessera_security::EnvelopeError;
 use tessera_session::ProtocolMessage;
 use tessera_transport::{Inbound, SessionLink};
-use tessera_types::NodeId;
+use tessera_types::{ErrorCode, NodeId};
 use tokio::time::Instant;
 
 use crate::ctx::Ctx;
@@ -150,13 +150,16 @@ impl Wire {
                 blamed,
                 reason,
             } => {
+                if let Some(e) = self.corroborate(&sender, code, &blamed) {
+                    return Err(e);
+                }
                 return Err(SessionError::PeerAborted {
                     session_id: sid,
                     peer: sender,
                     code,
                     blamed,
                     reason,
-                })
+                });
             }
         }
         Ok(())
@@ -180,6 +183,34 @@ impl Wire {
             }
         }
         Ok(())
+    }
+
+    /// A peer aborted because a third player went silent. Its word alone is only a
+    /// claim; if that player has been silent here too (two heartbeats or more), it
+    /// is this node's own finding and reported as such.
+    fn corroborate(
+        &self,
+        reporter: &NodeId,
+        code: ErrorCode,
+        blamed: &[NodeId],
+    ) -> Option<SessionError> {
+        let [peer] = blamed else { return None };
+        if code != ErrorCode::PeerUnavailable
+            || !self.ctx.is_peer(peer)
+            || self.finished.contains(peer)
+        {
+            return None;
+        }
+        let heard = self.last_heard.get(peer).copied()?;
+        let silent = Instant::now().saturating_duration_since(heard);
+        (silent >= self.ctx.options.heartbeat * 2).then(|| SessionError::PeerUnavailable {
+            session_id: self.ctx.session_id.clone(),
+            peer: peer.clone(),
+            reason: format!(
+                "silent for {} ms here, and {reporter} lost it too",
+                silent.as_millis()
+            ),
+        })
     }
 
     /// Marks every peer as just heard (at the start of a phase with liveness checks).

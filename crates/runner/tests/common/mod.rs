@@ -7,13 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ed25519_dalek::Verifier;
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use tessera_registry::{Registry, RegistryConfig};
-use tessera_runner::{Directory, Node, RunnerOptions};
+use tessera_runner::{Directory, KeygenRequest, Node, RunnerOptions, SignRequest, Signature};
 use tessera_security::{AtRestKey, NodeIdentity};
+use tessera_session::derive::DerivationPath;
 use tessera_storage::Store;
 use tessera_testkit::{Consul, Nats};
 use tessera_transport::{Transport, TransportOptions};
-use tessera_types::{NodeId, SessionId};
+use tessera_types::{KeyType, NodeId, SessionId, Threshold, WalletId};
 
 pub const TTL: Duration = Duration::from_secs(2);
 
@@ -152,4 +155,100 @@ impl Cluster {
         }
         self.wait_all_ready().await;
     }
+}
+
+pub async fn keygen_all(nodes: &[&Node], wallet: &str, key_type: KeyType, t: u16) -> Vec<u8> {
+    let participants: Vec<NodeId> = nodes.iter().map(|n| n.node_id().clone()).collect();
+    let session_id = sid("keygen");
+    let running: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            n.start_keygen(KeygenRequest {
+                session_id: session_id.clone(),
+                wallet_id: WalletId::new(wallet).unwrap(),
+                key_type,
+                participants: participants.clone(),
+                threshold: Threshold(t),
+            })
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for r in running {
+        let meta = tokio::time::timeout(Duration::from_secs(60), r.wait())
+            .await
+            .expect("keygen in time")
+            .expect("keygen succeeds");
+        assert_eq!(meta.participants.len(), participants.len());
+        assert_eq!(meta.share_version, 1);
+        keys.push(meta.public_key);
+    }
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "all players got the same key"
+    );
+    keys.remove(0)
+}
+
+pub async fn sign_with(
+    signers: &[&Node],
+    wallet: &str,
+    key_type: KeyType,
+    message: &[u8],
+    path: &DerivationPath,
+) -> Signature {
+    let ids: Vec<NodeId> = signers.iter().map(|n| n.node_id().clone()).collect();
+    let session_id = sid("sign");
+    let running: Vec<_> = signers
+        .iter()
+        .map(|n| {
+            n.start_sign(SignRequest {
+                session_id: session_id.clone(),
+                wallet_id: WalletId::new(wallet).unwrap(),
+                key_type,
+                signers: ids.clone(),
+                message: message.to_vec(),
+                path: path.clone(),
+            })
+        })
+        .collect();
+    let mut sigs = Vec::new();
+    for r in running {
+        let sig = tokio::time::timeout(Duration::from_secs(30), r.wait())
+            .await
+            .expect("signing in time")
+            .unwrap_or_else(|e| panic!("signing by {ids:?} failed: {e}"));
+        sigs.push(sig);
+    }
+    assert!(
+        sigs.windows(2).all(|w| w[0] == w[1]),
+        "every signer returned the same signature"
+    );
+    sigs.remove(0)
+}
+
+pub fn check_ecdsa(public_key: &[u8], digest: &[u8; 32], sig: &Signature) {
+    let Signature::Ecdsa(s) = sig else {
+        panic!("not ecdsa")
+    };
+    assert_eq!(s.public_key, public_key);
+    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).unwrap();
+    let signature = k256::ecdsa::Signature::from_scalars(s.r, s.s).unwrap();
+    key.verify_prehash(digest, &signature)
+        .expect("k256 verifies");
+    let recid = k256::ecdsa::RecoveryId::from_byte(s.recovery_id).unwrap();
+    let recovered =
+        k256::ecdsa::VerifyingKey::recover_from_prehash(digest, &signature, recid).unwrap();
+    assert_eq!(recovered, key);
+}
+
+pub fn check_eddsa(public_key: &[u8], message: &[u8], sig: &Signature) {
+    let Signature::Eddsa(s) = sig else {
+        panic!("not eddsa")
+    };
+    assert_eq!(s.public_key.as_slice(), public_key);
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&s.public_key).unwrap();
+    let signature = ed25519_dalek::Signature::from_bytes(&s.signature);
+    key.verify(message, &signature)
+        .expect("ed25519-dalek verifies");
+    key.verify_strict(message, &signature).expect("strictly");
 }

@@ -1,0 +1,248 @@
+//! Sessions that go wrong over real NATS and Consul: a player that never joins, a
+//! player that dies mid-protocol, and hostile messages on the session's subjects.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{check_eddsa, id, keygen_all, sid, Cluster};
+use futures::StreamExt;
+use tessera_runner::frame::{Frame, CONTROL_ROUND};
+use tessera_runner::{KeygenRequest, RunnerOptions, SessionReport, SignRequest};
+use tessera_security::{seal, EnvelopeHeader, NodeIdentity};
+use tessera_session::derive::DerivationPath;
+use tessera_types::{ErrorCode, KeyType, NodeId, Threshold, WalletId};
+
+fn keygen_request(
+    session: &tessera_types::SessionId,
+    wallet: &str,
+    key_type: KeyType,
+    players: &[NodeId],
+) -> KeygenRequest {
+    KeygenRequest {
+        session_id: session.clone(),
+        wallet_id: WalletId::new(wallet).unwrap(),
+        key_type,
+        participants: players.to_vec(),
+        threshold: Threshold(1),
+    }
+}
+
+/// The fatal report on a session's error channel, waited for up to `within`.
+async fn fatal_report(
+    reports: &mut tokio::sync::mpsc::Receiver<SessionReport>,
+    within: Duration,
+) -> SessionReport {
+    tokio::time::timeout(within, async {
+        loop {
+            let r = reports
+                .recv()
+                .await
+                .expect("error channel open until the fatal report");
+            if r.fatal {
+                return r;
+            }
+        }
+    })
+    .await
+    .expect("fatal report in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_player_that_never_joins_is_named_after_the_connection_timeout() {
+    let options = RunnerOptions {
+        connect_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let cluster = Cluster::start(3, options).await;
+    let session = sid("nojoin");
+    let started = Instant::now();
+    // node-c is a participant but never opens the session.
+    let running: Vec<_> = cluster.nodes[..2]
+        .iter()
+        .map(|n| {
+            n.start_keygen(keygen_request(
+                &session,
+                "w-nojoin",
+                KeyType::Ed25519,
+                &cluster.ids(),
+            ))
+        })
+        .collect();
+    for r in running {
+        let err = tokio::time::timeout(Duration::from_secs(5), r.wait())
+            .await
+            .expect("fails in time")
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert_eq!(err.code(), ErrorCode::SessionJoinTimeout, "{err}");
+        assert_eq!(err.blamed(), vec![id("node-c")]);
+        let text = err.to_string();
+        assert!(
+            text.contains("node-c") && text.contains(session.as_str()),
+            "{text}"
+        );
+        assert!(elapsed < Duration::from_millis(1900), "took {elapsed:?}");
+    }
+    for n in &cluster.nodes[..2] {
+        assert_eq!(n.transport().open_sessions(), 0, "subscriptions closed");
+        assert!(n
+            .store()
+            .get_metadata(&WalletId::new("w-nojoin").unwrap(), KeyType::Ed25519)
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_player_dropped_mid_protocol_is_reported_unavailable_within_two_seconds() {
+    let cluster = Cluster::start(3, RunnerOptions::default()).await;
+    let session = sid("drop");
+    let wallet = "w-drop";
+    // ECDSA keygen runs for seconds here: long enough to kill a player in the middle.
+    let mut running: Vec<_> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            n.start_keygen(keygen_request(
+                &session,
+                wallet,
+                KeyType::Secp256k1,
+                &cluster.ids(),
+            ))
+        })
+        .collect();
+    let victim = running.pop().unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let killed_at = Instant::now();
+    victim.kill();
+    for mut r in running {
+        let report = fatal_report(r.reports(), Duration::from_secs(5)).await;
+        let elapsed = killed_at.elapsed();
+        assert_eq!(report.code, ErrorCode::PeerUnavailable, "{report:?}");
+        assert_eq!(report.blamed, vec![id("node-c")]);
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "noticed after {elapsed:?}"
+        );
+        let err = r.wait().await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::PeerUnavailable);
+        println!("peer loss noticed after {elapsed:?}: {err}");
+    }
+    for n in &cluster.nodes[..2] {
+        assert_eq!(n.transport().open_sessions(), 0, "subscriptions closed");
+        assert!(
+            n.store()
+                .get_metadata(&WalletId::new(wallet).unwrap(), KeyType::Secp256k1)
+                .unwrap()
+                .is_none(),
+            "no half-made wallet"
+        );
+    }
+}
+
+/// Subscribes a raw NATS client and waits until the server delivers to it.
+async fn raw_subscribe(client: &async_nats::Client, subject: &str) -> async_nats::Subscriber {
+    let mut sub = client.subscribe(subject.to_string()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            client
+                .publish(subject.to_string(), "probe".into())
+                .await
+                .unwrap();
+            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await
+            {
+                if m.payload.as_ref() == b"probe" {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("raw subscription live");
+    sub
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature_is_good() {
+    let cluster = Cluster::start(2, RunnerOptions::default()).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let public_key = keygen_all(&[a, b], "w-hostile", KeyType::Ed25519, 1).await;
+    let raw = async_nats::connect(cluster.nats.url()).await.unwrap();
+    let b_control = "tessera.node.node-b.control";
+    let mut tap = raw_subscribe(&raw, b_control).await;
+
+    let session = sid("hostile");
+    let message = b"transfer 3 ETH".to_vec();
+    let request = SignRequest {
+        session_id: session.clone(),
+        wallet_id: WalletId::new("w-hostile").unwrap(),
+        key_type: KeyType::Ed25519,
+        signers: cluster.ids(),
+        message: message.clone(),
+        path: DerivationPath::root(),
+    };
+    // node-a opens first; its join to node-b is captured on the way.
+    let mut run_a = a.start_sign(request.clone());
+    let join = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let m = tap.next().await.unwrap();
+            if m.payload.as_ref() != b"probe" {
+                return m.payload;
+            }
+        }
+    })
+    .await
+    .expect("node-a's join");
+    // A replay of node-a's join, and a copy with its signature flipped, to node-b.
+    raw.publish(b_control, join.clone()).await.unwrap();
+    let mut tampered = join.to_vec();
+    *tampered.last_mut().unwrap() ^= 1;
+    raw.publish(b_control, tampered.into()).await.unwrap();
+    // A stranger's well-formed, signed envelope on the session's broadcast subject.
+    let mallory = NodeIdentity::generate(id("mallory"));
+    let header = EnvelopeHeader {
+        session_id: session.clone(),
+        sender: id("mallory"),
+        receiver: None,
+        round: CONTROL_ROUND,
+        seq: 0,
+    };
+    let forged = seal(&mallory, header, &Frame::Heartbeat.to_bytes(), None).unwrap();
+    raw.publish(
+        format!("tessera.session.{}.bcast", session.as_str()),
+        forged.to_bytes().into(),
+    )
+    .await
+    .unwrap();
+    raw.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // node-b opens; the session completes with a good signature.
+    let run_b = b.start_sign(request);
+    let (res_b, reports_b) = run_b.wait_with_reports().await;
+    let sig_b = res_b.expect("node-b signs");
+    let mut reports_a = Vec::new();
+    while let Ok(r) = run_a.reports().try_recv() {
+        reports_a.push(r);
+    }
+    let sig_a = run_a.wait().await.expect("node-a signs");
+    assert_eq!(sig_a, sig_b);
+    check_eddsa(&public_key, &message, &sig_a);
+
+    // Each rejection is on the error channel, not fatal, naming the claimed sender.
+    let has = |reports: &[SessionReport], sender: &str, text: &str| {
+        reports.iter().any(|r| {
+            r.code == ErrorCode::MessageVerification
+                && !r.fatal
+                && r.sender.as_ref() == Some(&id(sender))
+                && r.message.contains(text)
+        })
+    };
+    assert!(has(&reports_b, "node-a", "replays seq"), "{reports_b:#?}");
+    assert!(has(&reports_b, "node-a", "bad signature"), "{reports_b:#?}");
+    assert!(
+        has(&reports_a, "mallory", "unknown sender"),
+        "{reports_a:#?}"
+    );
+}
