@@ -25,9 +25,10 @@ lint:
 unit:
 	$(CARGO) test --locked --workspace
 
-## bench: protocol timings (wall and CPU per party), 2-of-3 and 3-of-5
+## bench: protocol timings in memory (wall and CPU per party), then 3 nodes over real NATS + Consul
 bench: setup
 	$(CARGO) bench --locked -p tessera-session --bench protocols
+	$(CARGO) bench --locked -p tessera-runner --bench cluster
 
 fmt:
 	$(CARGO) fmt --all

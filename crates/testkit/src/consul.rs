@@ -50,9 +50,8 @@ impl Consul {
             // with a leader, sessions fail ("Missing node registration") until the
             // agent has registered itself: wait until one can be created.
             let base = format!("http://127.0.0.1:{}", p[0]);
-            let usable = || async {
-                http_ok(&leader, |b| b.len() > 2).await && session_works(&base).await
-            };
+            let usable =
+                || async { http_ok(&leader, |b| b.len() > 2).await && session_works(&base).await };
             match wait_ready(&mut service, 30, usable).await {
                 Ok(()) => {
                     return Ok(Self {

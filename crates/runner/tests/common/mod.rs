@@ -144,6 +144,13 @@ impl Cluster {
         }
     }
 
+    /// Shuts every node down (readiness given up), then NATS and Consul.
+    pub async fn stop(mut self) {
+        for node in self.nodes.drain(..) {
+            node.shutdown().await;
+        }
+    }
+
     /// Shuts every node down and starts it again from its storage.
     pub async fn restart_all(&mut self) {
         for node in self.nodes.drain(..) {
