@@ -23,21 +23,7 @@ pub struct KeygenRequest {
     pub threshold: Threshold,
 }
 
-pub(crate) async fn run_keygen(
-    node: &Inner,
-    req: KeygenRequest,
-    reporter: Reporter,
-) -> Result<KeyMetadata, SessionError> {
-    let sid = req.session_id.clone();
-    let result = keygen(node, req, reporter.clone()).await;
-    if let Err(e) = &result {
-        reporter.report(e, true);
-    }
-    tracing::info!(session_id = %sid, ok = result.is_ok(), "keygen session ended");
-    result
-}
-
-async fn keygen(
+pub(crate) async fn keygen(
     node: &Inner,
     req: KeygenRequest,
     reporter: Reporter,

@@ -1,6 +1,7 @@
 //! A node's runtime: its identity, NATS transport, share store, peer directory
 //! and (optionally) registry, and the sessions it runs. Cheap to clone.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use tessera_registry::Registry;
@@ -15,11 +16,11 @@ use tokio_util::task::TaskTracker;
 use crate::ctx::Ctx;
 use crate::directory::Directory;
 use crate::error::SessionError;
-use crate::keygen::{run_keygen, KeygenRequest};
+use crate::keygen::{keygen, KeygenRequest};
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
 use crate::running::RunningSession;
-use crate::sign::{run_sign, SignRequest, Signature};
+use crate::sign::{sign, SignRequest, Signature};
 use crate::wire::Wire;
 
 pub use tessera_storage::KeyMetadata;
@@ -90,25 +91,39 @@ impl Node {
 
     /// Starts a keygen in the background.
     pub fn start_keygen(&self, request: KeygenRequest) -> RunningSession<KeyMetadata> {
-        let inner = self.inner.clone();
         let sid = request.session_id.clone();
-        let (reporter, reports) = Reporter::channel(sid.clone());
-        let task = self
-            .inner
-            .tracker
-            .spawn(async move { run_keygen(&inner, request, reporter).await });
-        RunningSession::new(sid, reports, task)
+        self.spawn(sid, "keygen", move |inner, reporter| async move {
+            keygen(&inner, request, reporter).await
+        })
     }
 
     /// Starts a signing in the background.
     pub fn start_sign(&self, request: SignRequest) -> RunningSession<Signature> {
-        let inner = self.inner.clone();
         let sid = request.session_id.clone();
+        self.spawn(sid, "signing", move |inner, reporter| async move {
+            sign(&inner, request, reporter).await
+        })
+    }
+
+    /// Runs one session operation as a tracked task; its error, if any, is the
+    /// last (fatal) report on the session's error channel.
+    fn spawn<T, F, Fut>(&self, sid: SessionId, op: &'static str, f: F) -> RunningSession<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Inner>, Reporter) -> Fut,
+        Fut: Future<Output = Result<T, SessionError>> + Send + 'static,
+    {
         let (reporter, reports) = Reporter::channel(sid.clone());
-        let task = self
-            .inner
-            .tracker
-            .spawn(async move { run_sign(&inner, request, reporter).await });
+        let fut = f(self.inner.clone(), reporter.clone());
+        let session_id = sid.clone();
+        let task = self.inner.tracker.spawn(async move {
+            let result = fut.await;
+            if let Err(e) = &result {
+                reporter.report(e, true);
+            }
+            tracing::info!(%session_id, op, ok = result.is_ok(), "session ended");
+            result
+        });
         RunningSession::new(sid, reports, task)
     }
 

@@ -46,21 +46,7 @@ impl Signature {
     }
 }
 
-pub(crate) async fn run_sign(
-    node: &Inner,
-    req: SignRequest,
-    reporter: Reporter,
-) -> Result<Signature, SessionError> {
-    let sid = req.session_id.clone();
-    let result = sign(node, req, reporter.clone()).await;
-    if let Err(e) = &result {
-        reporter.report(e, true);
-    }
-    tracing::info!(session_id = %sid, ok = result.is_ok(), "signing session ended");
-    result
-}
-
-async fn sign(
+pub(crate) async fn sign(
     node: &Inner,
     req: SignRequest,
     reporter: Reporter,
