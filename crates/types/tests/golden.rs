@@ -48,6 +48,7 @@ fn sign_secp() -> SignTxMessage {
         signature: b"sig".to_vec(),
         derivation_path: None,
         authorizer_signatures: None,
+        path_signature: None,
     }
 }
 
@@ -359,4 +360,32 @@ fn results_round_trip() {
     let k = KeygenResultEvent::from_json(golden!("keygen_success.json").as_bytes()).unwrap();
     assert_eq!(k, KeygenResultEvent::success("wallet-1", [1; 64], [2; 32]));
     assert_eq!(k.error_code, None);
+}
+
+#[test]
+fn path_signature_covers_the_derivation_path() {
+    let mut m = sign_ed_path();
+    assert_eq!(
+        String::from_utf8(m.path_signing_bytes()).unwrap(),
+        r#"{"key_type":"ed25519","wallet_id":"wallet-1","network_internal_code":"sol-mainnet","tx_id":"tx-2","tx":"aGk=","derivation_path":[44,501,0]}"#
+    );
+    assert!(m.has_derivation_path());
+    // Absent: nothing new on the wire, so mpcium clients see their own format.
+    assert!(!String::from_utf8(m.to_json().unwrap())
+        .unwrap()
+        .contains("tessera_path_signature"));
+    m.path_signature = Some(vec![9, 9]);
+    let json = m.to_json().unwrap();
+    assert!(String::from_utf8(json.clone())
+        .unwrap()
+        .contains(r#""tessera_path_signature":"CQk=""#));
+    assert_eq!(SignTxMessage::from_json(&json).unwrap(), m);
+    // A different path gives different signed bytes.
+    let mut other = m.clone();
+    other.derivation_path = Some(vec![44, 501, 1]);
+    assert_ne!(other.path_signing_bytes(), m.path_signing_bytes());
+    other.derivation_path = None;
+    assert!(String::from_utf8(other.path_signing_bytes())
+        .unwrap()
+        .ends_with(r#""derivation_path":[]}"#));
 }

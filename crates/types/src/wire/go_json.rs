@@ -135,6 +135,20 @@ impl GoObject {
         self
     }
 
+    /// A Go `[]uint32` field that is not nil.
+    pub fn uints(mut self, key: &str, values: &[u32]) -> Self {
+        self.key(key);
+        self.buf.push('[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            self.buf.push_str(&v.to_string());
+        }
+        self.buf.push(']');
+        self
+    }
+
     /// The finished object as bytes.
     pub fn finish(mut self) -> Vec<u8> {
         self.buf.push('}');

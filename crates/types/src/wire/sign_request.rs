@@ -43,6 +43,17 @@ pub struct SignTxMessage {
     pub derivation_path: Option<Vec<u32>>,
     #[serde(default, skip_serializing_if = "no_authorizers")]
     pub authorizer_signatures: Option<Vec<AuthorizerSignature>>,
+    /// Tessera's addition: the initiator's signature over
+    /// [`Self::path_signing_bytes`], which covers the derivation path. A request
+    /// with a non-empty `derivation_path` is served only when this verifies;
+    /// mpcium clients, which never send a path, omit it.
+    #[serde(
+        default,
+        rename = "tessera_path_signature",
+        with = "b64::opt_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub path_signature: Option<Vec<u8>>,
 }
 
 impl SignTxMessage {
@@ -66,6 +77,28 @@ impl SignTxMessage {
             .string("tx_id", &self.tx_id)
             .bytes("tx", &self.tx)
             .finish()
+    }
+
+    /// What a Tessera initiator signs to authenticate a derivation path: Go's
+    /// compact JSON of the five fields of [`Self::signing_bytes`], in the same
+    /// order, followed by `"derivation_path":[...]` (`[]` when unset).
+    pub fn path_signing_bytes(&self) -> Vec<u8> {
+        GoObject::new()
+            .string("key_type", self.key_type.as_str())
+            .string("wallet_id", &self.wallet_id)
+            .string("network_internal_code", &self.network_internal_code)
+            .string("tx_id", &self.tx_id)
+            .bytes("tx", &self.tx)
+            .uints(
+                "derivation_path",
+                self.derivation_path.as_deref().unwrap_or_default(),
+            )
+            .finish()
+    }
+
+    /// `true` when the request asks for a child key (a non-empty path).
+    pub fn has_derivation_path(&self) -> bool {
+        self.derivation_path.as_ref().is_some_and(|p| !p.is_empty())
     }
 
     /// The wallet id, validated.
