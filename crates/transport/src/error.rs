@@ -64,6 +64,8 @@ pub enum TransportError {
         #[source]
         source: SealError,
     },
+    #[error("jetstream stream {name} could not be created or found: {reason}")]
+    Stream { name: String, reason: String },
     #[error("transport is shut down")]
     Closed,
 }
@@ -82,6 +84,7 @@ impl TransportError {
             TransportError::PeerKey { source, .. } => source.code(),
             TransportError::Seal { source, .. } => source.code(),
             TransportError::Closed => ErrorCode::NetworkConnection,
+            TransportError::Stream { .. } => ErrorCode::NetworkSubscription,
         }
     }
 
@@ -98,6 +101,7 @@ impl TransportError {
             | TransportError::Subscribe { .. }
             | TransportError::SubscriptionNotConfirmed { .. }
             | TransportError::Publish { .. }
+            | TransportError::Stream { .. }
             | TransportError::Closed => None,
         }
     }

@@ -16,6 +16,7 @@
 //! - [`subjects`]: every subject, built in one place.
 //! - [`transport`]: `Transport`: connect, open sessions, connection state.
 //! - [`options`]: `TransportOptions` and `HoldLimits`.
+//! - [`mpc`]: mpcium's JetStream streams, subjects and consumers; creating the streams.
 //! - [`link`]: `SessionLink`: send, send_control, recv, close.
 //! - [`inbound`]: `Inbound`, what `recv` returns.
 //! - [`error`]: `TransportError` and its `ErrorCode`s.
@@ -27,6 +28,7 @@ pub mod error;
 mod hold;
 pub mod inbound;
 pub mod link;
+pub mod mpc;
 pub mod options;
 pub mod probe;
 mod router;
