@@ -1,0 +1,50 @@
+//! What the event consumer needs from the node's configuration.
+
+use std::time::Duration;
+
+use tessera_security::InitiatorKey;
+use tessera_types::{NodeId, Threshold};
+
+/// Authorizer approvals a request must carry.
+#[derive(Clone, Debug)]
+pub struct AuthorizerPolicy {
+    /// Every listed authorizer must approve (id, public key).
+    pub required: Vec<(String, InitiatorKey)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConsumerConfig {
+    /// The client key every request must be signed with.
+    pub initiator: InitiatorKey,
+    /// `None`: no authorizers. `Some` with an empty list is refused at start.
+    pub authorizers: Option<AuthorizerPolicy>,
+    /// The cluster's threshold t for new keys (t+1 sign).
+    pub threshold: Threshold,
+    /// Every node of the cluster, this one included: keygen uses all of them.
+    pub participants: Vec<NodeId>,
+    /// Sessions this node runs at once, per kind; more wait their turn.
+    pub keygen_concurrency: usize,
+    pub signing_concurrency: usize,
+    /// Largest request accepted (bytes of JSON).
+    pub max_request_bytes: usize,
+    /// How often a long session tells JetStream it is still working on a request.
+    pub progress_interval: Duration,
+    /// JetStream redelivers a request not acked within this time.
+    pub ack_wait: Duration,
+}
+
+impl ConsumerConfig {
+    pub fn new(initiator: InitiatorKey, threshold: Threshold, participants: Vec<NodeId>) -> Self {
+        Self {
+            initiator,
+            authorizers: None,
+            threshold,
+            participants,
+            keygen_concurrency: 2,
+            signing_concurrency: 64,
+            max_request_bytes: 256 * 1024,
+            progress_interval: Duration::from_secs(5),
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+}
