@@ -1,20 +1,47 @@
-//! The event consumer's lifecycle.
+//! The event consumer's lifecycle: streams and shared durable consumers, one
+//! pull loop per request kind, the proposal listener, and shutdown.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
 use tessera_runner::Node;
+use tessera_transport::async_nats::jetstream::{self, consumer::pull, AckKind};
+use tessera_transport::{mpc, subjects};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::ConsumerConfig;
+use crate::coordinator;
 use crate::error::RequestError;
+use crate::ledger::Ledger;
+use crate::player;
+use crate::results;
+use crate::shared::Shared;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Keygen,
+    Sign,
+}
 
 /// Pulls requests and serves them until shut down. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct EventConsumer {
-    node: Node,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+fn js_err(what: &str) -> impl Fn(String) -> RequestError + '_ {
+    move |e| RequestError::JetStream(format!("{what}: {e}"))
 }
 
 impl EventConsumer {
-    /// Creates the streams if missing, binds the shared durable consumers and
-    /// starts pulling requests.
-    pub async fn start(node: Node, config: ConsumerConfig) -> Result<Self, RequestError> {
+    /// Creates the streams if missing, binds the shared durable consumers, starts
+    /// answering proposals and pulling requests.
+    pub async fn start(node: Node, mut config: ConsumerConfig) -> Result<Self, RequestError> {
         if let Some(policy) = &config.authorizers {
             if policy.required.is_empty() {
                 return Err(RequestError::Config(
@@ -22,13 +49,203 @@ impl EventConsumer {
                 ));
             }
         }
-        Ok(Self { node })
+        config.participants.sort();
+        config.participants.dedup();
+        if !config.participants.contains(node.node_id()) {
+            return Err(RequestError::Config(format!(
+                "{} is not among the configured participants",
+                node.node_id()
+            )));
+        }
+        config
+            .threshold
+            .check(config.participants.len())
+            .map_err(|e| RequestError::Config(e.to_string()))?;
+        let client = node.transport().client().clone();
+        let js = jetstream::new(client.clone());
+        mpc::ensure_streams(&js)
+            .await
+            .map_err(|e| RequestError::JetStream(e.to_string()))?;
+        let stale = node_stale_after(&config);
+        let ledger = Ledger::open(&js, node.node_id().as_str(), stale).await?;
+        let shared = Arc::new(Shared {
+            keygen_permits: Arc::new(Semaphore::new(config.keygen_concurrency.max(1))),
+            signing_permits: Arc::new(Semaphore::new(config.signing_concurrency.max(1))),
+            node,
+            config,
+            client,
+            js,
+            ledger,
+        });
+        let consumer = Self {
+            shared,
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        };
+        let proposals = consumer
+            .shared
+            .client
+            .subscribe(subjects::node_proposal(consumer.shared.me()))
+            .await
+            .map_err(|e| RequestError::JetStream(format!("proposal inbox: {e}")))?;
+        consumer
+            .shared
+            .client
+            .flush()
+            .await
+            .map_err(|e| RequestError::JetStream(format!("proposal inbox: {e}")))?;
+        let cancel = consumer.cancel.clone();
+        let shared = consumer.shared.clone();
+        consumer.tracker.spawn(async move {
+            tokio::select! {
+                _ = player::serve(shared, proposals) => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
+        for kind in [Kind::Keygen, Kind::Sign] {
+            let messages = consumer.messages(kind).await?;
+            let this = consumer.clone();
+            consumer
+                .tracker
+                .spawn(async move { this.pull_loop(kind, messages).await });
+        }
+        tracing::info!(node_id = %consumer.shared.me(), "event consumer started");
+        Ok(consumer)
     }
 
     pub fn node(&self) -> &Node {
-        &self.node
+        &self.shared.node
+    }
+
+    async fn messages(&self, kind: Kind) -> Result<pull::Stream, RequestError> {
+        let (stream, name, concurrency) = match kind {
+            Kind::Keygen => (
+                mpc::KEYGEN_STREAM,
+                mpc::KEYGEN_CONSUMER,
+                self.shared.config.keygen_concurrency,
+            ),
+            Kind::Sign => (
+                mpc::SIGNING_STREAM,
+                mpc::SIGNING_CONSUMER,
+                self.shared.config.signing_concurrency,
+            ),
+        };
+        let stream = self
+            .shared
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| RequestError::JetStream(format!("stream {stream}: {e}")))?;
+        let consumer = stream
+            .get_or_create_consumer(
+                name,
+                pull::Config {
+                    durable_name: Some(name.to_string()),
+                    ack_wait: self.shared.config.ack_wait,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| js_err("consumer")(e.to_string()))?;
+        consumer
+            .stream()
+            .max_messages_per_batch(concurrency.clamp(1, 256))
+            .messages()
+            .await
+            .map_err(|e| js_err("pull")(e.to_string()))
+    }
+
+    async fn pull_loop(self, kind: Kind, mut messages: pull::Stream) {
+        let permits = match kind {
+            Kind::Keygen => self.shared.keygen_permits.clone(),
+            Kind::Sign => self.shared.signing_permits.clone(),
+        };
+        loop {
+            let permit = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            };
+            let next = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                m = messages.next() => m,
+            };
+            let msg = match next {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    tracing::warn!(?kind, "pulling requests failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                None => return,
+            };
+            let shared = self.shared.clone();
+            self.tracker.spawn(async move {
+                handle(&shared, kind, msg).await;
+                drop(permit);
+            });
+        }
     }
 
     /// Stops taking requests, then waits for those in flight.
-    pub async fn shutdown(&self) {}
+    pub async fn shutdown(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+fn node_stale_after(config: &ConsumerConfig) -> Duration {
+    config.ack_wait.max(Duration::from_secs(120))
+}
+
+/// Serves one request message: result published once, then acked.
+async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
+    let client_id = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(mpc::CLIENT_ID_HEADER))
+        .map(|v| v.as_str().to_string())
+        .filter(|c| mpc::valid_client_id(c));
+    let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
+    let subject = msg.subject.to_string();
+    let serve = async {
+        match kind {
+            Kind::Keygen => {
+                coordinator::serve_keygen(shared, &msg.payload, &subject, client_id.as_deref())
+                    .await
+            }
+            Kind::Sign => {
+                coordinator::serve_sign(shared, &msg.payload, &subject, client_id.as_deref()).await
+            }
+        }
+    };
+    tokio::pin!(serve);
+    let mut progress = tokio::time::interval(shared.config.progress_interval);
+    progress.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            o = &mut serve => break o,
+            _ = progress.tick() => { let _ = msg.ack_with(AckKind::Progress).await; }
+        }
+    };
+    if let Some(outcome) = outcome {
+        let msg_id = format!(
+            "{}:{seq}",
+            if kind == Kind::Keygen {
+                "keygen"
+            } else {
+                "sign"
+            }
+        );
+        if let Err(e) = results::publish(&shared.js, &outcome, &msg_id).await {
+            tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
+            let _ = msg
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
+            return;
+        }
+    }
+    if let Err(e) = msg.ack().await {
+        tracing::warn!("ack failed: {e}");
+    }
 }

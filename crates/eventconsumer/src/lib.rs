@@ -12,10 +12,22 @@
 //! - [`config`]: what the consumer needs from the node's configuration.
 //! - [`consumer`]: [`EventConsumer`]: start, the pull loops, shutdown.
 //! - [`error`]: [`RequestError`] and its `ErrorCode`.
+//! - [`request`]: checking a client request (signatures, ids, sizes, paths).
+//! - [`ledger`]: the cluster-wide record of served requests (JetStream KV).
+//! - [`proposal`]: signed session proposals between nodes.
+//! - [`results`]: result events and publishing them once.
+//! - `coordinator`, `player`, `shared`: serving a pulled request; answering proposals.
 
 pub mod config;
 pub mod consumer;
+pub(crate) mod coordinator;
 pub mod error;
+pub mod ledger;
+pub(crate) mod player;
+pub mod proposal;
+pub mod request;
+pub mod results;
+pub(crate) mod shared;
 
 pub use config::{AuthorizerPolicy, ConsumerConfig};
 pub use consumer::EventConsumer;

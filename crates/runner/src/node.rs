@@ -69,6 +69,11 @@ impl Node {
         self.inner.identity.node_id()
     }
 
+    /// This node's identity (its private keys stay inside; used to sign proposals).
+    pub fn identity(&self) -> &NodeIdentity {
+        &self.inner.identity
+    }
+
     pub fn public_identity(&self) -> PublicIdentity {
         self.inner.identity.public()
     }

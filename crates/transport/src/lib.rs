@@ -35,6 +35,8 @@ mod router;
 pub mod subjects;
 pub mod transport;
 
+/// The NATS client library, for crates that use JetStream on a [`Transport`]'s connection.
+pub use async_nats;
 pub use error::TransportError;
 pub use inbound::Inbound;
 pub use link::SessionLink;

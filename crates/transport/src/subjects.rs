@@ -36,6 +36,11 @@ pub fn node_control(node_id: &NodeId) -> String {
     format!("{ROOT}.node.{node_id}.control")
 }
 
+/// `tessera.node.<node_id>.proposal`: session proposals (request-reply) for a node.
+pub fn node_proposal(node_id: &NodeId) -> String {
+    format!("{ROOT}.node.{node_id}.proposal")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,163 @@
+//! The cluster-wide request ledger, a JetStream key-value bucket: which request
+//! (wallet, tx id) is being served or was served, with which payload digest and
+//! which result. Any node can pull a repeat of a request, so the record of what
+//! was done must be shared: a repeat gets the stored result and is never signed
+//! twice; the same ids with another payload are a conflict.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tessera_transport::async_nats::jetstream::{self, kv};
+
+use crate::error::RequestError;
+
+pub const BUCKET: &str = "tessera_requests";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// SHA-256 of what the initiator signed (hex).
+    pub digest: String,
+    /// `None` while a node is serving the request.
+    pub result: Option<String>,
+    pub node: String,
+    pub at_unix: u64,
+}
+
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim {
+    /// Ours to serve; `revision` is what `finish` updates.
+    Fresh { revision: u64 },
+    /// Already served with the same payload: this is its result (JSON).
+    Done(String),
+    /// Another node is serving the same request right now.
+    InProgress,
+    /// The same ids with a different payload.
+    Conflict,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    store: kv::Store,
+    node: String,
+    /// A pending record older than this is taken over (its node died).
+    stale_after: Duration,
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A bucket key for any ids: hashed, since ids may hold characters keys may not.
+pub fn key(kind: &str, ids: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for id in ids {
+        h.update((id.len() as u64).to_be_bytes());
+        h.update(id.as_bytes());
+    }
+    format!("{kind}.{}", hex::encode(h.finalize()))
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn js_err(e: impl std::fmt::Display) -> RequestError {
+    RequestError::JetStream(e.to_string())
+}
+
+impl Ledger {
+    pub async fn open(
+        js: &jetstream::Context,
+        node: &str,
+        stale_after: Duration,
+    ) -> Result<Self, RequestError> {
+        let store = match js.get_key_value(BUCKET).await {
+            Ok(s) => s,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: BUCKET.to_string(),
+                    history: 1,
+                    storage: jetstream::stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| RequestError::JetStream(format!("request ledger: {e}")))?,
+        };
+        Ok(Self {
+            store,
+            node: node.to_string(),
+            stale_after,
+        })
+    }
+
+    fn encode(record: &Record) -> bytes::Bytes {
+        serde_json::to_vec(record).unwrap_or_default().into()
+    }
+
+    /// Claims `key` for a request with `digest`.
+    pub async fn claim(&self, key: &str, digest: &str) -> Result<Claim, RequestError> {
+        let pending = Record {
+            digest: digest.to_string(),
+            result: None,
+            node: self.node.clone(),
+            at_unix: now(),
+        };
+        match self.store.create(key, Self::encode(&pending)).await {
+            Ok(revision) => return Ok(Claim::Fresh { revision }),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Err(js_err(e)),
+        }
+        let Some(entry) = self.store.entry(key).await.map_err(js_err)? else {
+            return Err(RequestError::JetStream("ledger entry vanished".into()));
+        };
+        let existing: Record = serde_json::from_slice(&entry.value)
+            .map_err(|_| RequestError::JetStream("unreadable ledger entry".into()))?;
+        if existing.digest != digest {
+            return Ok(Claim::Conflict);
+        }
+        if let Some(result) = existing.result {
+            return Ok(Claim::Done(result));
+        }
+        if now().saturating_sub(existing.at_unix) > self.stale_after.as_secs() {
+            // Its node died mid-request: take it over, atomically.
+            let revision = self
+                .store
+                .update(key, Self::encode(&pending), entry.revision)
+                .await
+                .map_err(js_err)?;
+            return Ok(Claim::Fresh { revision });
+        }
+        Ok(Claim::InProgress)
+    }
+
+    /// Records the result of a claimed request.
+    pub async fn finish(
+        &self,
+        key: &str,
+        digest: &str,
+        revision: u64,
+        result: &[u8],
+    ) -> Result<(), RequestError> {
+        let done = Record {
+            digest: digest.to_string(),
+            result: Some(String::from_utf8_lossy(result).into_owned()),
+            node: self.node.clone(),
+            at_unix: now(),
+        };
+        self.store
+            .update(key, Self::encode(&done), revision)
+            .await
+            .map(drop)
+            .map_err(js_err)
+    }
+
+    /// Gives a claim up (the request failed before any session: a repeat may retry).
+    pub async fn release(&self, key: &str, revision: u64) {
+        let _ = self.store.delete_expect_revision(key, Some(revision)).await;
+    }
+}

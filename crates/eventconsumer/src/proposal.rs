@@ -1,0 +1,186 @@
+//! A session proposal: the node that pulled a request asks each player to join a
+//! session for it. The proposal is signed with the coordinator's node key and
+//! carries the client's request as the client sent it, so each player checks the
+//! client's signature itself; the coordinator's word is not enough.
+
+use serde::{Deserialize, Serialize};
+use tessera_security::{NodeIdentity, PeerKey};
+use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
+
+/// Proposals older than this (or this far in the future) are refused: a
+/// captured proposal cannot be replayed later.
+pub const MAX_AGE_SECS: u64 = 60;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Operation {
+    Keygen,
+    Sign,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub session_id: SessionId,
+    pub operation: Operation,
+    pub coordinator: NodeId,
+    pub players: Vec<NodeId>,
+    /// The client's request JSON, byte for byte.
+    pub request: Vec<u8>,
+    pub issued_at_unix: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Signed {
+    body: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// A player's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    Joined,
+    Refused { code: ErrorCode, reason: String },
+}
+
+impl Reply {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProposalError {
+    #[error("unreadable proposal")]
+    Malformed,
+    #[error("proposal from {0}, which is not a known peer")]
+    UnknownCoordinator(NodeId),
+    #[error("proposal signature from {0} does not verify")]
+    BadSignature(NodeId),
+    #[error("proposal is {0} s old")]
+    Stale(u64),
+    #[error("this node is not a player of the proposed session")]
+    NotAPlayer,
+}
+
+impl ProposalError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProposalError::Malformed => ErrorCode::MessageFormat,
+            ProposalError::UnknownCoordinator(_) => ErrorCode::ParticipantNotFound,
+            ProposalError::BadSignature(_) => ErrorCode::MessageVerification,
+            ProposalError::Stale(_) => ErrorCode::SessionStale,
+            ProposalError::NotAPlayer => ErrorCode::ParticipantNotFound,
+        }
+    }
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Signs and encodes a proposal.
+pub fn seal(identity: &NodeIdentity, proposal: &Proposal) -> Vec<u8> {
+    let body = postcard::to_allocvec(proposal).unwrap_or_default();
+    let signature = identity.sign(&signing_input(&body)).to_vec();
+    postcard::to_allocvec(&Signed { body, signature }).unwrap_or_default()
+}
+
+fn signing_input(body: &[u8]) -> Vec<u8> {
+    let mut m = b"tessera/proposal/v1\0".to_vec();
+    m.extend_from_slice(body);
+    m
+}
+
+/// Decodes and checks a proposal for `me`: a known coordinator's signature, age,
+/// and that `me` plays. `lookup` gives the identity this node holds for a peer.
+pub fn open(
+    bytes: &[u8],
+    me: &NodeId,
+    lookup: impl Fn(&NodeId) -> Option<PublicIdentity>,
+) -> Result<Proposal, ProposalError> {
+    let signed: Signed = postcard::from_bytes(bytes).map_err(|_| ProposalError::Malformed)?;
+    let proposal: Proposal =
+        postcard::from_bytes(&signed.body).map_err(|_| ProposalError::Malformed)?;
+    let coordinator = proposal.coordinator.clone();
+    let identity = lookup(&coordinator)
+        .ok_or_else(|| ProposalError::UnknownCoordinator(coordinator.clone()))?;
+    let key = PeerKey::new(identity)
+        .map_err(|_| ProposalError::UnknownCoordinator(coordinator.clone()))?;
+    key.verify(&signing_input(&signed.body), &signed.signature)
+        .map_err(|_| ProposalError::BadSignature(coordinator.clone()))?;
+    let now = now_unix();
+    let age = now.abs_diff(proposal.issued_at_unix);
+    if age > MAX_AGE_SECS {
+        return Err(ProposalError::Stale(age));
+    }
+    if !proposal.players.contains(me) || !proposal.players.contains(&coordinator) {
+        return Err(ProposalError::NotAPlayer);
+    }
+    Ok(proposal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    #[test]
+    fn sealed_proposals_open_only_for_players_from_known_signers() {
+        let a = NodeIdentity::generate(id("a"));
+        let b = NodeIdentity::generate(id("b"));
+        let p = Proposal {
+            session_id: SessionId::new("s1").unwrap(),
+            operation: Operation::Sign,
+            coordinator: id("a"),
+            players: vec![id("a"), id("b")],
+            request: b"{}".to_vec(),
+            issued_at_unix: now_unix(),
+        };
+        let bytes = seal(&a, &p);
+        let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
+        assert_eq!(open(&bytes, &id("b"), known).unwrap(), p);
+        assert!(matches!(
+            open(&bytes, &id("c"), known),
+            Err(ProposalError::NotAPlayer)
+        ));
+        assert!(matches!(
+            open(&bytes, &id("b"), |_| None),
+            Err(ProposalError::UnknownCoordinator(_))
+        ));
+        // Signed by someone else under a's name.
+        let forged = seal(&b, &p);
+        assert!(matches!(
+            open(&forged, &id("b"), known),
+            Err(ProposalError::BadSignature(_))
+        ));
+        let old = Proposal {
+            issued_at_unix: now_unix() - 3600,
+            ..p.clone()
+        };
+        assert!(matches!(
+            open(&seal(&a, &old), &id("b"), known),
+            Err(ProposalError::Stale(_))
+        ));
+        let mut tampered = bytes.clone();
+        let n = tampered.len();
+        tampered[n / 2] ^= 1;
+        assert!(open(&tampered, &id("b"), known).is_err());
+        assert!(matches!(
+            open(b"junk", &id("b"), known),
+            Err(ProposalError::Malformed)
+        ));
+        assert_eq!(
+            Reply::from_bytes(&Reply::Joined.to_bytes()),
+            Some(Reply::Joined)
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! Checking a client request: size, JSON, ids, initiator and authorizer
+//! signatures, and for signing the digest length, the derivation path and the
+//! signature that authenticates it. The node that pulls a request and every
+//! player run the same checks, each with its own configuration.
+
+use tessera_security::SignatureError;
+use tessera_types::wire::{GenerateKeyMessage, InitiatorMessage, SignTxMessage, WireError};
+use tessera_types::ErrorCode;
+
+use crate::config::ConsumerConfig;
+
+/// Why a request was refused before any session. Each maps to the code the client sees.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidRequest {
+    #[error("request of {len} bytes exceeds the limit of {max}")]
+    TooLarge { len: usize, max: usize },
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    #[error("initiator signature does not verify: {0}")]
+    InitiatorSignature(SignatureError),
+    #[error("derivation_path is not covered by a valid tessera_path_signature")]
+    UnauthenticatedPath,
+    #[error("missing approval of authorizer {0}")]
+    MissingAuthorizer(String),
+    #[error("approval of authorizer {id} does not verify: {source}")]
+    AuthorizerSignature { id: String, source: SignatureError },
+}
+
+impl InvalidRequest {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            InvalidRequest::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            InvalidRequest::Wire(e) => e.code(),
+            InvalidRequest::InitiatorSignature(_) | InvalidRequest::UnauthenticatedPath => {
+                ErrorCode::InvalidInitiatorSignature
+            }
+            InvalidRequest::MissingAuthorizer(_) => ErrorCode::MissingAuthorizerSignature,
+            InvalidRequest::AuthorizerSignature { .. } => ErrorCode::InvalidAuthorizerSignature,
+        }
+    }
+}
+
+fn check_size(raw: &[u8], config: &ConsumerConfig) -> Result<(), InvalidRequest> {
+    if raw.len() > config.max_request_bytes {
+        return Err(InvalidRequest::TooLarge {
+            len: raw.len(),
+            max: config.max_request_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn check_signatures(
+    m: &impl InitiatorMessage,
+    config: &ConsumerConfig,
+) -> Result<(), InvalidRequest> {
+    config
+        .initiator
+        .verify(&m.signing_bytes(), m.initiator_signature())
+        .map_err(InvalidRequest::InitiatorSignature)?;
+    let Some(policy) = &config.authorizers else {
+        return Ok(());
+    };
+    let payload = m.authorizer_payload();
+    for (id, key) in &policy.required {
+        let approval = m
+            .authorizer_signatures()
+            .iter()
+            .find(|a| a.authorizer_id == *id)
+            .ok_or_else(|| InvalidRequest::MissingAuthorizer(id.clone()))?;
+        key.verify(&payload, &approval.signature)
+            .map_err(|source| InvalidRequest::AuthorizerSignature {
+                id: id.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// A keygen request that passed every check.
+pub fn keygen(raw: &[u8], config: &ConsumerConfig) -> Result<GenerateKeyMessage, InvalidRequest> {
+    check_size(raw, config)?;
+    let m = GenerateKeyMessage::from_json(raw)?;
+    m.validate()?;
+    check_signatures(&m, config)?;
+    Ok(m)
+}
+
+/// A signing request that passed every check. A derivation path is honoured only
+/// when the initiator also signed it (`tessera_path_signature`).
+pub fn sign(raw: &[u8], config: &ConsumerConfig) -> Result<SignTxMessage, InvalidRequest> {
+    check_size(raw, config)?;
+    let m = SignTxMessage::from_json(raw)?;
+    m.validate()?;
+    check_signatures(&m, config)?;
+    if m.has_derivation_path() {
+        let sig = m
+            .path_signature
+            .as_deref()
+            .ok_or(InvalidRequest::UnauthenticatedPath)?;
+        config
+            .initiator
+            .verify(&m.path_signing_bytes(), sig)
+            .map_err(|_| InvalidRequest::UnauthenticatedPath)?;
+    }
+    Ok(m)
+}

@@ -1,0 +1,43 @@
+//! What every request handler of one node shares.
+
+use std::sync::Arc;
+
+use tessera_runner::Node;
+use tessera_transport::async_nats::{self, jetstream};
+use tessera_types::NodeId;
+use tokio::sync::Semaphore;
+
+use crate::config::ConsumerConfig;
+use crate::ledger::Ledger;
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) node: Node,
+    pub(crate) config: ConsumerConfig,
+    pub(crate) client: async_nats::Client,
+    pub(crate) js: jetstream::Context,
+    pub(crate) ledger: Ledger,
+    pub(crate) keygen_permits: Arc<Semaphore>,
+    pub(crate) signing_permits: Arc<Semaphore>,
+}
+
+impl Shared {
+    pub(crate) fn me(&self) -> &NodeId {
+        self.node.node_id()
+    }
+
+    /// The nodes among `candidates` the registry reports ready (all of them without a registry).
+    pub(crate) fn ready_among(&self, candidates: &[NodeId]) -> Vec<NodeId> {
+        match self.node.registry() {
+            Some(r) => r.ready_among(candidates),
+            None => candidates.to_vec(),
+        }
+    }
+
+    /// A fresh random session id.
+    pub(crate) fn new_session_id(&self) -> tessera_types::SessionId {
+        let mut bytes = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+        tessera_types::SessionId::new(hex::encode(bytes)).expect("hex is a valid session id")
+    }
+}

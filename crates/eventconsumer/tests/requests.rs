@@ -1,0 +1,287 @@
+//! mpcium-format requests, published as raw JSON to a real NATS server, served by
+//! three in-process nodes (real Consul readiness, real storage), results read
+//! from the result stream as an mpcium client reads them.
+
+#[path = "../../runner/tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Cluster;
+use futures::StreamExt;
+use k256::ecdsa::signature::hazmat::PrehashVerifier;
+use sha2::{Digest, Sha256};
+use tessera_eventconsumer::{ConsumerConfig, EventConsumer};
+use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+use tessera_transport::async_nats::jetstream::{self, consumer::pull};
+use tessera_transport::async_nats::{self, HeaderMap};
+use tessera_transport::mpc;
+use tessera_types::wire::{
+    GenerateKeyMessage, KeyType, KeygenResultEvent, ResultType, SignTxMessage, SigningResultEvent,
+};
+use tessera_types::{ErrorCode, Threshold};
+
+struct Env {
+    _cluster: Cluster,
+    consumers: Vec<EventConsumer>,
+    initiator: InitiatorSigner,
+    js: jetstream::Context,
+    keygen_results: pull::Stream,
+    signing_results: pull::Stream,
+}
+
+async fn env() -> Env {
+    let cluster = Cluster::start(3, Default::default()).await;
+    let initiator = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+    let mut consumers = Vec::new();
+    for node in &cluster.nodes {
+        let config = ConsumerConfig::new(initiator.public(), Threshold(1), cluster.ids());
+        consumers.push(
+            EventConsumer::start(node.clone(), config)
+                .await
+                .expect("consumer"),
+        );
+    }
+    let client = async_nats::connect(cluster.nats.url()).await.unwrap();
+    let js = jetstream::new(client);
+    let results = js.get_stream(mpc::RESULT_STREAM).await.unwrap();
+    let reader = |name: &str, filter: &str| {
+        let (name, filter) = (name.to_string(), filter.to_string());
+        let results = results.clone();
+        async move {
+            let c = results
+                .get_or_create_consumer(
+                    &name,
+                    pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: filter,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            c.messages().await.unwrap()
+        }
+    };
+    let keygen_results = reader("mpc_keygen_result", "mpc.mpc_keygen_result.>").await;
+    let signing_results = reader("mpc_signing_result", "mpc.mpc_signing_result.>").await;
+    Env {
+        _cluster: cluster,
+        consumers,
+        initiator,
+        js,
+        keygen_results,
+        signing_results,
+    }
+}
+
+impl Env {
+    async fn publish(&self, subject: String, json: Vec<u8>) {
+        self.js
+            .publish_with_headers(subject, HeaderMap::new(), json.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    async fn next_keygen(&mut self) -> KeygenResultEvent {
+        let m = tokio::time::timeout(Duration::from_secs(30), self.keygen_results.next())
+            .await
+            .expect("keygen result in time")
+            .unwrap()
+            .unwrap();
+        m.ack().await.unwrap();
+        KeygenResultEvent::from_json(&m.payload).unwrap()
+    }
+
+    async fn next_signing(&mut self, within: Duration) -> SigningResultEvent {
+        let m = tokio::time::timeout(within, self.signing_results.next())
+            .await
+            .expect("signing result in time")
+            .unwrap()
+            .unwrap();
+        m.ack().await.unwrap();
+        SigningResultEvent::from_json(&m.payload).unwrap()
+    }
+
+    fn keygen_request(&self, wallet: &str) -> Vec<u8> {
+        let mut m = GenerateKeyMessage {
+            wallet_id: wallet.into(),
+            signature: Vec::new(),
+            authorizer_signatures: None,
+        };
+        m.signature = self.initiator.sign(&m.signing_bytes());
+        m.to_json().unwrap()
+    }
+
+    fn sign_request(
+        &self,
+        key_type: KeyType,
+        wallet: &str,
+        tx_id: &str,
+        tx: &[u8],
+        path: Option<Vec<u32>>,
+    ) -> SignTxMessage {
+        let mut m = SignTxMessage {
+            key_type,
+            wallet_id: wallet.into(),
+            network_internal_code: "test-net".into(),
+            tx_id: tx_id.into(),
+            tx: tx.to_vec(),
+            signature: Vec::new(),
+            derivation_path: path,
+            authorizer_signatures: None,
+            path_signature: None,
+        };
+        m.signature = self.initiator.sign(&m.signing_bytes());
+        if m.has_derivation_path() {
+            m.path_signature = Some(self.initiator.sign(&m.path_signing_bytes()));
+        }
+        m
+    }
+}
+
+fn check_ecdsa(xy: &[u8], digest: &[u8], ev: &SigningResultEvent) {
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(xy);
+    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+    let r: [u8; 32] = ev.r.clone().unwrap().try_into().unwrap();
+    let s: [u8; 32] = ev.s.clone().unwrap().try_into().unwrap();
+    let sig = k256::ecdsa::Signature::from_scalars(r, s).unwrap();
+    key.verify_prehash(digest, &sig).expect("k256 verifies");
+}
+
+fn check_ed25519(pk: &[u8], msg: &[u8], ev: &SigningResultEvent) {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(pk.try_into().unwrap()).unwrap();
+    let sig = ed25519_dalek::Signature::from_slice(ev.signature.as_ref().unwrap()).unwrap();
+    key.verify_strict(msg, &sig)
+        .expect("ed25519-dalek verifies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn raw_mpcium_requests_get_verified_results_and_bad_ones_get_codes_at_once() {
+    let mut env = env().await;
+
+    // Keygen: both curves for one wallet.
+    env.publish(
+        mpc::keygen_request("wallet-e2e"),
+        env.keygen_request("wallet-e2e"),
+    )
+    .await;
+    let kg = env.next_keygen().await;
+    assert_eq!(kg.result_type, ResultType::Success, "{kg:?}");
+    let xy = kg.ecdsa_pub_key.clone().unwrap();
+    let ed = kg.eddsa_pub_key.clone().unwrap();
+    assert_eq!((xy.len(), ed.len()), (64, 32));
+
+    // Signing on both curves, verified with independent libraries.
+    let digest: [u8; 32] = Sha256::digest(b"send 1 BTC").into();
+    let m = env.sign_request(KeyType::Secp256k1, "wallet-e2e", "tx-1", &digest, None);
+    env.publish(mpc::signing_request("tx-1"), m.to_json().unwrap())
+        .await;
+    let first = env.next_signing(Duration::from_secs(30)).await;
+    assert_eq!(first.result_type, ResultType::Success, "{first:?}");
+    assert_eq!(first.tx_id, "tx-1");
+    check_ecdsa(&xy, &digest, &first);
+
+    let msg = b"solana transfer".to_vec();
+    let m2 = env.sign_request(KeyType::Ed25519, "wallet-e2e", "tx-2", &msg, None);
+    env.publish(mpc::signing_request("tx-2"), m2.to_json().unwrap())
+        .await;
+    let ev = env.next_signing(Duration::from_secs(30)).await;
+    assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
+    check_ed25519(&ed, &msg, &ev);
+
+    // The same request again: the stored result, not a second run. ECDSA
+    // signatures are randomised, so an identical (r, s) proves it.
+    env.publish(mpc::signing_request("tx-1"), m.to_json().unwrap())
+        .await;
+    let again = env.next_signing(Duration::from_secs(10)).await;
+    assert_eq!(
+        (again.r.clone(), again.s.clone()),
+        (first.r.clone(), first.s.clone())
+    );
+
+    // Bad requests: each gets its code at once.
+    let mut bad_sig = env.sign_request(KeyType::Secp256k1, "wallet-e2e", "tx-3", &digest, None);
+    bad_sig.signature[0] ^= 1;
+    let short = env.sign_request(
+        KeyType::Secp256k1,
+        "wallet-e2e",
+        "tx-4",
+        &digest[..31],
+        None,
+    );
+    let unknown = env.sign_request(KeyType::Ed25519, "no-such-wallet", "tx-5", b"m", None);
+    let hardened = env.sign_request(
+        KeyType::Ed25519,
+        "wallet-e2e",
+        "tx-6",
+        b"m",
+        Some(vec![0x8000_0000]),
+    );
+    let mut unauthenticated = env.sign_request(
+        KeyType::Ed25519,
+        "wallet-e2e",
+        "tx-7",
+        b"m",
+        Some(vec![1, 2]),
+    );
+    unauthenticated.path_signature = None;
+    let conflict = env.sign_request(
+        KeyType::Secp256k1,
+        "wallet-e2e",
+        "tx-1",
+        &Sha256::digest(b"other"),
+        None,
+    );
+    let cases: Vec<(&str, Vec<u8>, ErrorCode)> = vec![
+        (
+            "tx-3",
+            bad_sig.to_json().unwrap(),
+            ErrorCode::InvalidInitiatorSignature,
+        ),
+        ("tx-4", short.to_json().unwrap(), ErrorCode::MsgValidation),
+        ("tx-5", unknown.to_json().unwrap(), ErrorCode::KeyNotFound),
+        (
+            "tx-6",
+            hardened.to_json().unwrap(),
+            ErrorCode::InvalidDerivationPath,
+        ),
+        (
+            "tx-7",
+            unauthenticated.to_json().unwrap(),
+            ErrorCode::InvalidInitiatorSignature,
+        ),
+        (
+            "tx-1",
+            conflict.to_json().unwrap(),
+            ErrorCode::RequestConflict,
+        ),
+        ("tx-8", b"{not json".to_vec(), ErrorCode::UnmarshalFailure),
+        ("tx-9", vec![b' '; 300 * 1024], ErrorCode::PayloadTooLarge),
+    ];
+    for (tx, json, code) in cases {
+        let started = Instant::now();
+        env.publish(mpc::signing_request(tx), json).await;
+        let ev = env.next_signing(Duration::from_secs(2)).await;
+        assert_eq!(ev.result_type, ResultType::Error, "{tx}: {ev:?}");
+        assert_eq!(ev.error_code, Some(code), "{tx}: {ev:?}");
+        assert_eq!(ev.tx_id, tx);
+        println!("{tx}: {code} after {:?}", started.elapsed());
+    }
+
+    // A second keygen for the wallet is refused.
+    env.publish(
+        mpc::keygen_request("wallet-e2e"),
+        env.keygen_request("wallet-e2e"),
+    )
+    .await;
+    let kg2 = env.next_keygen().await;
+    assert_eq!(kg2.error_code, Some(ErrorCode::KeyAlreadyExists), "{kg2:?}");
+
+    for c in &env.consumers {
+        c.shutdown().await;
+    }
+}
