@@ -22,7 +22,8 @@ pub struct ConsumerConfig {
     pub threshold: Threshold,
     /// Every node of the cluster, this one included: keygen uses all of them.
     pub participants: Vec<NodeId>,
-    /// Sessions this node runs at once, per kind; more wait their turn.
+    /// Requests this node coordinates at once, per kind; more wait in JetStream.
+    /// The node also joins up to as many sessions of other coordinators.
     pub keygen_concurrency: usize,
     pub signing_concurrency: usize,
     /// Largest request accepted (bytes of JSON).

@@ -71,6 +71,8 @@ impl EventConsumer {
         let shared = Arc::new(Shared {
             keygen_permits: Arc::new(Semaphore::new(config.keygen_concurrency.max(1))),
             signing_permits: Arc::new(Semaphore::new(config.signing_concurrency.max(1))),
+            keygen_join_permits: Arc::new(Semaphore::new(config.keygen_concurrency.max(1))),
+            signing_join_permits: Arc::new(Semaphore::new(config.signing_concurrency.max(1))),
             node,
             config,
             client,

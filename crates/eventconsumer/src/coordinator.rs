@@ -261,8 +261,9 @@ pub(crate) async fn serve_keygen(
         Err(e) => return outcome(results::keygen_error(&m.wallet_id, e.code(), e.to_string())),
     };
     let json = match keygen_sessions(shared, &m.wallet_id, raw).await {
-        Ok((ecdsa, eddsa)) => results::keygen_json(
-            &tessera_types::wire::KeygenResultEvent::success(&m.wallet_id, ecdsa, eddsa),
+        Ok((ecdsa, eddsa, chain_code)) => results::keygen_json(
+            &tessera_types::wire::KeygenResultEvent::success(&m.wallet_id, ecdsa, eddsa)
+                .with_ecdsa_chain_code(chain_code),
         ),
         Err((code, reason)) => results::keygen_error(&m.wallet_id, code, reason),
     };
@@ -272,11 +273,10 @@ pub(crate) async fn serve_keygen(
     outcome(json)
 }
 
-async fn keygen_sessions(
-    shared: &Shared,
-    wallet: &str,
-    raw: &[u8],
-) -> Result<([u8; 64], [u8; 32]), Refusal> {
+/// Both keys of the new wallet: ECDSA X‖Y, Ed25519, and the ECDSA chain code.
+type NewKeys = ([u8; 64], [u8; 32], [u8; 32]);
+
+async fn keygen_sessions(shared: &Shared, wallet: &str, raw: &[u8]) -> Result<NewKeys, Refusal> {
     let wallet = WalletId::new(wallet).map_err(|e| (ErrorCode::MsgValidation, e.to_string()))?;
     let store = shared.node.store().clone();
     let w = wallet.clone();
@@ -327,5 +327,9 @@ async fn keygen_sessions(
         .as_slice()
         .try_into()
         .map_err(|_| (ErrorCode::KeyEncoding, "bad eddsa public key".to_string()))?;
-    Ok((xy, ed))
+    let chain_code = ecdsa.chain_code.ok_or((
+        ErrorCode::KeyEncoding,
+        "ecdsa key without chain code".to_string(),
+    ))?;
+    Ok((xy, ed, chain_code))
 }

@@ -41,7 +41,7 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
             let m =
                 request::sign(&p.request, &shared.config).map_err(|e| (e.code(), e.to_string()))?;
             let permit = shared
-                .signing_permits
+                .signing_join_permits
                 .clone()
                 .try_acquire_owned()
                 .map_err(|_| {
@@ -69,7 +69,7 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                 ));
             }
             let permit = shared
-                .keygen_permits
+                .keygen_join_permits
                 .clone()
                 .try_acquire_owned()
                 .map_err(|_| {

@@ -17,8 +17,14 @@ pub(crate) struct Shared {
     pub(crate) client: async_nats::Client,
     pub(crate) js: jetstream::Context,
     pub(crate) ledger: Ledger,
+    /// Requests this node coordinates at once, per kind.
     pub(crate) keygen_permits: Arc<Semaphore>,
     pub(crate) signing_permits: Arc<Semaphore>,
+    /// Sessions this node joins for other coordinators, per kind. A separate pool:
+    /// if joining drew on the coordinating pool, nodes busy coordinating would
+    /// refuse each other's proposals and stall together.
+    pub(crate) keygen_join_permits: Arc<Semaphore>,
+    pub(crate) signing_join_permits: Arc<Semaphore>,
 }
 
 impl Shared {

@@ -13,6 +13,7 @@ use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use sha2::{Digest, Sha256};
 use tessera_eventconsumer::{ConsumerConfig, EventConsumer};
 use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+use tessera_session::derive::secp256k1::ExtendedPublicKey;
 use tessera_transport::async_nats::jetstream::{self, consumer::pull};
 use tessera_transport::async_nats::{self, HeaderMap};
 use tessera_transport::mpc;
@@ -145,7 +146,11 @@ impl Env {
 fn check_ecdsa(xy: &[u8], digest: &[u8], ev: &SigningResultEvent) {
     let mut sec1 = vec![4u8];
     sec1.extend_from_slice(xy);
-    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+    check_ecdsa_sec1(&sec1, digest, ev);
+}
+
+fn check_ecdsa_sec1(sec1: &[u8], digest: &[u8], ev: &SigningResultEvent) {
+    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(sec1).unwrap();
     let r: [u8; 32] = ev.r.clone().unwrap().try_into().unwrap();
     let s: [u8; 32] = ev.s.clone().unwrap().try_into().unwrap();
     let sig = k256::ecdsa::Signature::from_scalars(r, s).unwrap();
@@ -192,6 +197,29 @@ async fn raw_mpcium_requests_get_verified_results_and_bad_ones_get_codes_at_once
     let ev = env.next_signing(Duration::from_secs(30)).await;
     assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
     check_ed25519(&ed, &msg, &ev);
+
+    // An authenticated derivation path: the signature verifies under the child
+    // key derived offline from the keygen result (public key and chain code).
+    let chain: [u8; 32] = kg.ecdsa_chain_code.clone().unwrap().try_into().unwrap();
+    let mut master = vec![4u8];
+    master.extend_from_slice(&xy);
+    let path = vec![44, 60, 0, 0, 7];
+    let child = ExtendedPublicKey::new(&master, chain)
+        .unwrap()
+        .derive(&path)
+        .unwrap();
+    let mp = env.sign_request(
+        KeyType::Secp256k1,
+        "wallet-e2e",
+        "tx-path",
+        &digest,
+        Some(path),
+    );
+    env.publish(mpc::signing_request("tx-path"), mp.to_json().unwrap())
+        .await;
+    let ev = env.next_signing(Duration::from_secs(30)).await;
+    assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
+    check_ecdsa_sec1(&child.public_key, &digest, &ev);
 
     // The same request again: the stored result, not a second run. ECDSA
     // signatures are randomised, so an identical (r, s) proves it.

@@ -26,6 +26,16 @@ pub struct KeygenResultEvent {
     pub error_reason: String,
     #[serde(default, with = "go_zero::opt_error_code")]
     pub error_code: Option<ErrorCode>,
+    /// Tessera's addition: the secp256k1 key's BIP-32 chain code (32 bytes), which
+    /// DKLs23 draws at random during keygen. Clients need it to derive child public
+    /// keys offline. Absent on errors, so mpcium's format is unchanged there.
+    #[serde(
+        default,
+        rename = "tessera_ecdsa_chain_code",
+        with = "b64::opt_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ecdsa_chain_code: Option<Vec<u8>>,
 }
 
 impl KeygenResultEvent {
@@ -42,7 +52,14 @@ impl KeygenResultEvent {
             result_type: ResultType::Success,
             error_reason: String::new(),
             error_code: None,
+            ecdsa_chain_code: None,
         }
+    }
+
+    /// Adds the secp256k1 chain code to a success event.
+    pub fn with_ecdsa_chain_code(mut self, chain_code: [u8; 32]) -> Self {
+        self.ecdsa_chain_code = Some(chain_code.to_vec());
+        self
     }
 
     /// A failed keygen. `reason` is shown to clients: short, no secrets.
@@ -54,6 +71,7 @@ impl KeygenResultEvent {
             result_type: ResultType::Error,
             error_reason: reason.into(),
             error_code: Some(code),
+            ecdsa_chain_code: None,
         }
     }
 

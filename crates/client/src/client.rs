@@ -1,0 +1,236 @@
+//! `Client`: one NATS connection, two result pumps, and the request calls.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_security::{InitiatorKey, InitiatorSigner};
+use tessera_transport::async_nats::jetstream::{self, Context};
+use tessera_transport::async_nats::{self, HeaderMap, ServerAddr};
+use tessera_transport::mpc;
+use tessera_types::{GenerateKeyMessage, KeygenResultEvent, SignTxMessage, SigningResultEvent};
+
+use crate::consumer::ResultConsumer;
+use crate::pump::{self, PumpSpec, ResultRouter};
+use crate::request::{self, require_token, SignRequest};
+use crate::result::{KeygenResult, SigningResult};
+use crate::{ClientConfig, ClientError};
+
+/// A connection to a Tessera (or mpcium) cluster's JetStream interface.
+///
+/// Cheap to clone; clones share the connection and the result pumps, which
+/// stop when the last clone is dropped.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    nats: async_nats::Client,
+    js: Context,
+    client_id: Option<String>,
+    initiator: InitiatorSigner,
+    authorizers: Vec<(String, InitiatorSigner)>,
+    result_timeout: Duration,
+    keygen: ResultRouter<KeygenResultEvent>,
+    signing: ResultRouter<SigningResultEvent>,
+}
+
+impl Client {
+    /// Connects, makes sure the three streams exist (existing ones are used as
+    /// they are), and starts the keygen and signing result consumers.
+    pub async fn connect(config: ClientConfig) -> Result<Self, ClientError> {
+        config.validate()?;
+        let addrs = config
+            .nats_url
+            .split(',')
+            .enumerate()
+            .map(|(i, u)| {
+                u.trim()
+                    .parse::<ServerAddr>()
+                    .map_err(|_| ClientError::InvalidUrl { position: i + 1 })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = match &config.client_id {
+            Some(id) => format!("tessera-client-{id}"),
+            None => "tessera-client".to_string(),
+        };
+        let nats = async_nats::ConnectOptions::new()
+            .name(name)
+            .connect(addrs)
+            .await
+            .map_err(|source| ClientError::Connect { source })?;
+        Self::with_connection(nats, config).await
+    }
+
+    /// Like [`Client::connect`], on a connection the caller already has;
+    /// `config.nats_url` is ignored.
+    pub async fn with_connection(
+        nats: async_nats::Client,
+        config: ClientConfig,
+    ) -> Result<Self, ClientError> {
+        config.validate()?;
+        let js = jetstream::new(nats.clone());
+        mpc::ensure_streams(&js)
+            .await
+            .map_err(ClientError::Streams)?;
+        let cid = config.client_id.as_deref();
+        let spec = |consumer| PumpSpec {
+            consumer,
+            client_id: config.client_id.clone(),
+            unclaimed_capacity: config.unclaimed_capacity,
+            unclaimed_ttl: config.unclaimed_ttl,
+        };
+        let keygen_spec = spec(ResultConsumer::keygen(cid));
+        let signing_spec = spec(ResultConsumer::signing(cid));
+        let keygen_consumer = keygen_spec.consumer.ensure(&js).await?;
+        let signing_consumer = signing_spec.consumer.ensure(&js).await?;
+        let keygen = pump::spawn(js.clone(), keygen_consumer, keygen_spec);
+        let signing = pump::spawn(js.clone(), signing_consumer, signing_spec);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                nats,
+                js,
+                client_id: config.client_id,
+                initiator: config.initiator,
+                authorizers: config.authorizers,
+                result_timeout: config.result_timeout,
+                keygen,
+                signing,
+            }),
+        })
+    }
+
+    /// Creates wallet `wallet_id` (one secp256k1 and one Ed25519 key) and waits
+    /// for the result. An error answer from the cluster is `Ok` with
+    /// [`KeygenResult::error`] set; use [`KeygenResult::into_result`] to turn it
+    /// into an `Err`.
+    pub async fn keygen(&self, wallet_id: &str) -> Result<KeygenResult, ClientError> {
+        let msg = self.keygen_message(wallet_id);
+        msg.validate()?;
+        require_token("wallet_id", wallet_id)?;
+        let waiter = self.inner.keygen.register(wallet_id).await?;
+        self.publish_keygen(&msg).await?;
+        waiter
+            .wait(self.inner.result_timeout)
+            .await
+            .map(KeygenResult::new)
+    }
+
+    /// Asks for a signature and waits for the result. The request is checked
+    /// first as a node would (ids, a 32-byte digest for secp256k1, a
+    /// non-hardened path). An error answer is `Ok`, as for [`Client::keygen`].
+    pub async fn sign(&self, req: SignRequest) -> Result<SigningResult, ClientError> {
+        let msg = self.sign_message(req);
+        msg.validate()?;
+        require_token("tx_id", &msg.tx_id)?;
+        let waiter = self.inner.signing.register(&msg.tx_id).await?;
+        self.publish_sign(&msg).await?;
+        waiter
+            .wait(self.inner.result_timeout)
+            .await
+            .map(SigningResult::new)
+    }
+
+    /// A keygen request signed with this client's keys (not published).
+    pub fn keygen_message(&self, wallet_id: &str) -> GenerateKeyMessage {
+        request::signed_keygen_message(&self.inner.initiator, &self.inner.authorizers, wallet_id)
+    }
+
+    /// A signing request signed with this client's keys (not published).
+    pub fn sign_message(&self, req: SignRequest) -> SignTxMessage {
+        request::signed_sign_message(&self.inner.initiator, &self.inner.authorizers, req)
+    }
+
+    /// Publishes `msg` as it is to `mpc.keygen_request.<wallet_id>` and waits
+    /// for JetStream to store it. Nothing but the subject token is checked.
+    /// Call [`Client::await_keygen`] to get the result.
+    pub async fn publish_keygen(&self, msg: &GenerateKeyMessage) -> Result<(), ClientError> {
+        require_token("wallet_id", &msg.wallet_id)?;
+        self.publish(mpc::keygen_request(&msg.wallet_id), msg.to_json()?)
+            .await
+    }
+
+    /// Publishes `msg` as it is to `mpc.signing_request.<tx_id>`; see
+    /// [`Client::publish_keygen`]. Call [`Client::await_signing`] for the result.
+    pub async fn publish_sign(&self, msg: &SignTxMessage) -> Result<(), ClientError> {
+        require_token("tx_id", &msg.tx_id)?;
+        self.publish(mpc::signing_request(&msg.tx_id), msg.to_json()?)
+            .await
+    }
+
+    /// Waits for the keygen result of `wallet_id`; one that already arrived
+    /// (and nobody took) is returned at once.
+    pub async fn await_keygen(
+        &self,
+        wallet_id: &str,
+        timeout: Duration,
+    ) -> Result<KeygenResult, ClientError> {
+        let waiter = self.inner.keygen.register(wallet_id).await?;
+        waiter.wait(timeout).await.map(KeygenResult::new)
+    }
+
+    /// Waits for the signing result of `tx_id`; see [`Client::await_keygen`].
+    pub async fn await_signing(
+        &self,
+        tx_id: &str,
+        timeout: Duration,
+    ) -> Result<SigningResult, ClientError> {
+        let waiter = self.inner.signing.register(tx_id).await?;
+        waiter.wait(timeout).await.map(SigningResult::new)
+    }
+
+    /// The `ClientID` this client sends, if any.
+    pub fn client_id(&self) -> Option<&str> {
+        self.inner.client_id.as_deref()
+    }
+
+    /// The initiator's public key, as the nodes must be configured with it.
+    pub fn initiator_key(&self) -> InitiatorKey {
+        self.inner.initiator.public()
+    }
+
+    /// The underlying NATS connection (for example, to publish raw bytes).
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.inner.nats
+    }
+
+    /// The JetStream context on [`Client::nats`].
+    pub fn jetstream(&self) -> &Context {
+        &self.inner.js
+    }
+
+    /// Publishes through JetStream with the `ClientID` header, if configured,
+    /// and waits for the stream's ack.
+    async fn publish(&self, subject: String, payload: Vec<u8>) -> Result<(), ClientError> {
+        let fail = |reason: String| ClientError::Publish {
+            subject: subject.clone(),
+            reason,
+        };
+        let js = &self.inner.js;
+        let ack = match &self.inner.client_id {
+            Some(cid) => {
+                let mut headers = HeaderMap::new();
+                headers.insert(mpc::CLIENT_ID_HEADER, cid.as_str());
+                js.publish_with_headers(subject.clone(), headers, payload.into())
+                    .await
+            }
+            None => js.publish(subject.clone(), payload.into()).await,
+        }
+        .map_err(|e| fail(e.to_string()))?;
+        ack.await.map_err(|e| fail(e.to_string()))?;
+        tracing::debug!(%subject, "request published");
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.client_id)
+            .field("initiator", &self.inner.initiator.public())
+            .field("authorizers", &self.inner.authorizers.len())
+            .field("result_timeout", &self.inner.result_timeout)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,148 @@
+//! `ClientConfig`: where the cluster is, who the client is, which keys sign.
+
+use std::fmt;
+use std::time::Duration;
+
+use tessera_security::InitiatorSigner;
+use tessera_transport::mpc;
+
+use crate::ClientError;
+
+/// How long `keygen` and `sign` wait for a result unless told otherwise.
+pub const DEFAULT_RESULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many results nobody waits for are kept (oldest dropped first).
+pub const DEFAULT_UNCLAIMED_CAPACITY: usize = 1024;
+/// How long a result nobody waits for is kept.
+pub const DEFAULT_UNCLAIMED_TTL: Duration = Duration::from_secs(600);
+
+/// Settings of a [`Client`](crate::Client).
+///
+/// Fields are public; [`ClientConfig::new`] fills in the defaults.
+pub struct ClientConfig {
+    /// NATS server URL(s), comma-separated, as `async_nats::connect` takes them.
+    pub nats_url: String,
+    /// Sent as the `ClientID` header: results then come on this client's own
+    /// subjects and durable consumers. Must be one subject token.
+    ///
+    /// Each running process needs its own id: processes sharing an id (or all
+    /// without one) share one durable consumer, and a result delivered to one
+    /// of them is not seen by the others.
+    pub client_id: Option<String>,
+    /// Signs every request (`signature`, and `tessera_path_signature`).
+    pub initiator: InitiatorSigner,
+    /// `(authorizer_id, key)`: each approves every request the client sends.
+    pub authorizers: Vec<(String, InitiatorSigner)>,
+    /// How long `keygen` and `sign` wait for the result.
+    pub result_timeout: Duration,
+    /// Results nobody is waiting for are kept for a later `await_*` call, at
+    /// most this many per result kind.
+    pub unclaimed_capacity: usize,
+    /// ... and for at most this long.
+    pub unclaimed_ttl: Duration,
+}
+
+impl ClientConfig {
+    /// A configuration without client id or authorizers, with default timeouts.
+    pub fn new(nats_url: impl Into<String>, initiator: InitiatorSigner) -> Self {
+        Self {
+            nats_url: nats_url.into(),
+            client_id: None,
+            initiator,
+            authorizers: Vec::new(),
+            result_timeout: DEFAULT_RESULT_TIMEOUT,
+            unclaimed_capacity: DEFAULT_UNCLAIMED_CAPACITY,
+            unclaimed_ttl: DEFAULT_UNCLAIMED_TTL,
+        }
+    }
+
+    /// Sets the `ClientID`.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Adds an authorizer that approves every request.
+    pub fn with_authorizer(mut self, id: impl Into<String>, key: InitiatorSigner) -> Self {
+        self.authorizers.push((id.into(), key));
+        self
+    }
+
+    /// Sets how long `keygen` and `sign` wait.
+    pub fn with_result_timeout(mut self, timeout: Duration) -> Self {
+        self.result_timeout = timeout;
+        self
+    }
+
+    /// Checks what can be checked without a server (the URL is checked when
+    /// [`Client::connect`](crate::Client::connect) parses it).
+    pub fn validate(&self) -> Result<(), ClientError> {
+        if let Some(id) = &self.client_id {
+            if !mpc::valid_client_id(id) {
+                return Err(ClientError::InvalidClientId);
+            }
+        }
+        if self.result_timeout.is_zero() {
+            return Err(ClientError::InvalidConfig {
+                reason: "result_timeout must be positive",
+            });
+        }
+        if self.unclaimed_capacity == 0 {
+            return Err(ClientError::InvalidConfig {
+                reason: "unclaimed_capacity must be at least 1",
+            });
+        }
+        if self.authorizers.iter().any(|(id, _)| id.is_empty()) {
+            return Err(ClientError::InvalidConfig {
+                reason: "authorizer id is empty",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    // The URL may carry credentials; keys print as public keys only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("nats_url", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .field("initiator", &self.initiator)
+            .field("authorizers", &self.authorizers)
+            .field("result_timeout", &self.result_timeout)
+            .field("unclaimed_capacity", &self.unclaimed_capacity)
+            .field("unclaimed_ttl", &self.unclaimed_ttl)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_security::InitiatorKeyKind;
+
+    fn config() -> ClientConfig {
+        ClientConfig::new(
+            "nats://127.0.0.1:4222",
+            InitiatorSigner::generate(InitiatorKeyKind::Ed25519),
+        )
+    }
+
+    #[test]
+    fn client_ids_must_be_one_token() {
+        assert!(config().validate().is_ok());
+        assert!(config().with_client_id("app-1").validate().is_ok());
+        for bad in ["", "a.b", "a b", "a*", ">"] {
+            assert!(matches!(
+                config().with_client_id(bad).validate(),
+                Err(ClientError::InvalidClientId)
+            ));
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_url_and_secrets() {
+        let text = format!("{:?}", config());
+        assert!(!text.contains("4222"));
+        assert!(text.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Rust SDK for applications that use a Tessera threshold-signing cluster
+//! (or an mpcium one: the wire format is mpcium's).
+//!
+//! It signs requests with the application's initiator key (and authorizer
+//! keys, if the cluster requires approvals), publishes them to JetStream,
+//! reads results from durable consumers, and derives child public keys and
+//! checks signatures offline.
+//!
+//! ```no_run
+//! # use tessera_client::*;
+//! # use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+//! # async fn demo() -> Result<(), ClientError> {
+//! let key = InitiatorSigner::generate(InitiatorKeyKind::Ed25519); // configured on the nodes
+//! let client = Client::connect(ClientConfig::new("nats://127.0.0.1:4222", key).with_client_id("app1")).await?;
+//! let wallet = client.keygen("wallet-1").await?.into_result()?;
+//! let master = wallet.ecdsa_public_key_sec1().expect("secp256k1 key");
+//! let digest = [7u8; 32];
+//! let req = SignRequest { key_type: KeyType::Secp256k1, wallet_id: "wallet-1".into(), tx_id: "tx-1".into(),
+//!     tx: digest.to_vec(), network_internal_code: "eth".into(), derivation_path: None };
+//! let signed = client.sign(req).await?.into_result()?;
+//! assert!(verify::ecdsa(&master, &digest, &signed.event));
+//! # Ok(()) }
+//! ```
+//!
+//! Results are matched by wallet id (keygen) and tx id (signing); both ids
+//! must be one NATS subject token (no `.`, whitespace, `*` or `>`). A result
+//! that arrives when nobody waits is kept for a while (bounded), so
+//! [`Client::await_signing`] can still return it later.
+//!
+//! Modules:
+//! - [`client`]: [`Client`]: connect, `keygen`, `sign`, `publish_*`, `await_*`.
+//! - [`config`]: [`ClientConfig`] and its defaults.
+//! - [`request`]: [`SignRequest`] and building signed requests.
+//! - [`result`]: [`KeygenResult`], [`SigningResult`]: the events with typed accessors.
+//! - [`derive`](mod@derive): child public keys (secp256k1 BIP-32, Tessera's Ed25519 scheme).
+//! - [`verify`]: checking a signing result's signature.
+//! - [`error`]: [`ClientError`] and its `ErrorCode`.
+//! - `consumer` (private): result consumer names, filters, which results are ours.
+//! - `pump` (private): the task per result kind that acks and routes results.
+//! - `routing` (private): waiters and unclaimed results.
+
+pub mod client;
+pub mod config;
+mod consumer;
+pub mod derive;
+pub mod error;
+mod pump;
+pub mod request;
+pub mod result;
+mod routing;
+pub mod verify;
+
+pub use client::Client;
+pub use config::ClientConfig;
+pub use error::ClientError;
+pub use request::SignRequest;
+pub use result::{EcdsaSignature, KeygenResult, SigningResult};
+pub use tessera_types::{ErrorCode, KeyType};
