@@ -1,0 +1,362 @@
+//! The command line: `tessera start | identity | initiator | peers | keygen | sign | bench`.
+//!
+//! Secret values are never flags or config values; flags name the files that
+//! hold them (`--identity-passphrase-file`, `--storage-password-file`, ...).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tessera_security::InitiatorKeyKind;
+use tessera_types::KeyType;
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Tessera threshold-signing node and operator tools"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node: NATS, Consul readiness, the key store, the request consumers
+    /// and the health endpoints, until SIGTERM or SIGINT.
+    Start(StartArgs),
+    /// Node identity files.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Initiator (client request signing) keys.
+    #[command(subcommand)]
+    Initiator(InitiatorCommand),
+    /// Peer identities published in Consul (hints only; the config decides).
+    #[command(subcommand)]
+    Peers(PeersCommand),
+    /// Client: request a distributed key generation for a wallet.
+    Keygen(KeygenArgs),
+    /// Client: request a signature from a wallet's key.
+    Sign(SignArgs),
+    /// Client: measure signing latency and throughput.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The node's YAML configuration.
+    #[arg(long, env = "TESSERA_CONFIG", default_value = "config.yaml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct IdentityFlags {
+    /// The node's identity file (overrides `identity.file`).
+    #[arg(long)]
+    pub identity_file: Option<PathBuf>,
+    /// File holding the identity file's passphrase (overrides `identity.passphrase_file`).
+    #[arg(long)]
+    pub identity_passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct StorageFlags {
+    /// File holding the key store's password (overrides `storage.*_file`).
+    #[arg(long, conflicts_with = "storage_key_file")]
+    pub storage_password_file: Option<PathBuf>,
+    /// File holding the key store's 32-byte key (overrides `storage.*_file`).
+    #[arg(long)]
+    pub storage_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ConsulFlags {
+    /// File holding the Consul ACL token (overrides `consul.token_file`).
+    #[arg(long)]
+    pub consul_token_file: Option<PathBuf>,
+}
+
+impl IdentityFlags {
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(p) = &self.identity_file {
+            config.identity.file = p.clone();
+        }
+        if let Some(p) = &self.identity_passphrase_file {
+            config.identity.passphrase_file = Some(p.clone());
+        }
+    }
+}
+
+impl StorageFlags {
+    /// A flag replaces whichever storage secret the config names.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(p) = &self.storage_password_file {
+            config.storage.password_file = Some(p.clone());
+            config.storage.key_file = None;
+        }
+        if let Some(p) = &self.storage_key_file {
+            config.storage.key_file = Some(p.clone());
+            config.storage.password_file = None;
+        }
+    }
+}
+
+impl ConsulFlags {
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(p) = &self.consul_token_file {
+            config.consul.token_file = Some(p.clone());
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub identity: IdentityFlags,
+    #[command(flatten)]
+    pub storage: StorageFlags,
+    #[command(flatten)]
+    pub consul: ConsulFlags,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Write a new identity file (mode 0600) and its `.pub.json`; print the public document.
+    Generate {
+        /// The node's id (e.g. node0); also a NATS subject token.
+        #[arg(long)]
+        node_id: String,
+        /// Where to write the private file; `<out>.pub.json` is written beside it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seal the private keys with the passphrase in this file (Argon2id).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InitiatorCommand {
+    /// Write a new initiator private key file (mode 0600); print the public key for config.yaml.
+    Generate {
+        #[arg(long, value_parser = parse_initiator_kind)]
+        kind: InitiatorKeyKind,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeersCommand {
+    /// Publish this node's public identity under `<consul.prefix>/peers/<node_id>`.
+    Register {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        identity: IdentityFlags,
+        #[command(flatten)]
+        consul: ConsulFlags,
+    },
+    /// List the identities published in Consul and compare them with the config.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        consul: ConsulFlags,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// NATS server(s) the cluster listens on.
+    #[arg(
+        long,
+        env = "TESSERA_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+    /// The initiator private key file (from `tessera initiator generate`).
+    #[arg(long)]
+    pub initiator_key_file: PathBuf,
+    /// Results for this client id arrive on their own subject.
+    #[arg(long)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyTypeArg {
+    Secp256k1,
+    Ed25519,
+}
+
+impl From<KeyTypeArg> for KeyType {
+    fn from(k: KeyTypeArg) -> Self {
+        match k {
+            KeyTypeArg::Secp256k1 => KeyType::Secp256k1,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Wallet id to create (a new random one if omitted).
+    #[arg(long)]
+    pub wallet: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["tx_hex", "message"])))]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[arg(long)]
+    pub wallet: String,
+    #[arg(long, value_enum)]
+    pub key_type: KeyTypeArg,
+    /// What to sign, as hex (for secp256k1: the 32-byte digest).
+    #[arg(long)]
+    pub tx_hex: Option<String>,
+    /// What to sign, as UTF-8 text.
+    #[arg(long)]
+    pub message: Option<String>,
+    /// Non-hardened child key path, e.g. m/44/60/0/0/7.
+    #[arg(long, value_parser = parse_path)]
+    pub path: Option<DerivationPath>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Requests to send.
+    #[arg(short = 'n', long = "requests", default_value_t = 100)]
+    pub requests: usize,
+    /// Requests in flight at once.
+    #[arg(short = 'c', long = "concurrency", default_value_t = 8)]
+    pub concurrency: usize,
+    #[arg(long, value_enum, default_value = "secp256k1")]
+    pub key_type: KeyTypeArg,
+    /// Wallet to sign with (one is generated first if omitted).
+    #[arg(long)]
+    pub wallet: Option<String>,
+}
+
+fn parse_initiator_kind(s: &str) -> Result<InitiatorKeyKind, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+/// A non-hardened BIP-32 path's indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivationPath(pub Vec<u32>);
+
+/// `m/44/60/0/0/7` (or without `m/`) into indices; hardened steps are refused
+/// because child keys are derived from public data only.
+pub fn parse_path(s: &str) -> Result<DerivationPath, String> {
+    let body = s
+        .strip_prefix("m/")
+        .or(if s == "m" { Some("") } else { None });
+    let body = body.unwrap_or(s);
+    if body.is_empty() {
+        return Ok(DerivationPath(Vec::new()));
+    }
+    body.split('/')
+        .map(|step| {
+            if step.ends_with('\'') || step.ends_with('h') {
+                return Err(format!(
+                    "hardened step {step:?}: only non-hardened paths are supported"
+                ));
+            }
+            match step.parse::<u32>() {
+                Ok(i) if i < 0x8000_0000 => Ok(i),
+                _ => Err(format!("path step {step:?} is not a number below 2^31")),
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(DerivationPath)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn paths() {
+        let p = |v: &[u32]| Ok(DerivationPath(v.to_vec()));
+        assert_eq!(parse_path("m/44/60/0/0/7"), p(&[44, 60, 0, 0, 7]));
+        assert_eq!(parse_path("1/2"), p(&[1, 2]));
+        assert_eq!(parse_path("m"), p(&[]));
+        assert!(parse_path("m/44'/0").is_err());
+        assert!(parse_path("m/2147483648").is_err());
+        assert!(parse_path("m//1").is_err());
+    }
+
+    #[test]
+    fn parses_start_and_sign() {
+        let cli = Cli::try_parse_from([
+            "tessera",
+            "start",
+            "--config",
+            "c.yaml",
+            "--storage-key-file",
+            "k",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Start(_)));
+        let both = Cli::try_parse_from([
+            "tessera",
+            "start",
+            "--storage-key-file",
+            "k",
+            "--storage-password-file",
+            "p",
+        ]);
+        assert!(both.is_err());
+        let sign = Cli::try_parse_from([
+            "tessera",
+            "sign",
+            "--initiator-key-file",
+            "i",
+            "--wallet",
+            "w",
+            "--key-type",
+            "ed25519",
+            "--message",
+            "hi",
+            "--path",
+            "m/44/60/0/0/7",
+        ])
+        .unwrap();
+        let Command::Sign(s) = sign.command else {
+            panic!("not sign")
+        };
+        assert_eq!(s.path, Some(DerivationPath(vec![44, 60, 0, 0, 7])));
+        let bench = Cli::try_parse_from([
+            "tessera",
+            "bench",
+            "--initiator-key-file",
+            "i",
+            "-n",
+            "10",
+            "-c",
+            "2",
+        ])
+        .unwrap();
+        let Command::Bench(b) = bench.command else {
+            panic!("not bench")
+        };
+        assert_eq!((b.requests, b.concurrency), (10, 2));
+    }
+}

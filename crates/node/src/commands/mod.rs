@@ -1,0 +1,11 @@
+//! Operator subcommands other than `start`.
+//!
+//! - [`identity`]: `tessera identity generate`.
+//! - [`initiator`]: `tessera initiator generate` and the initiator key file format.
+//! - [`peers`]: `tessera peers register | list` (Consul, hints only).
+//! - [`client_cmds`]: `tessera keygen | sign | bench` (client side; not wired yet).
+
+pub mod client_cmds;
+pub mod identity;
+pub mod initiator;
+pub mod peers;

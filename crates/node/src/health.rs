@@ -1,0 +1,282 @@
+//! Health endpoints for orchestrators, on `health.listen`:
+//!
+//! - `GET /healthz`: 200 `ok` while the process runs (liveness).
+//! - `GET /readyz`: 200 only when NATS is connected, the Consul view is fresh
+//!   (Consul answered within one TTL) and at least t+1 nodes are ready; else 503.
+//!   Both answer with a short JSON body naming the checks that failed, e.g.
+//!   `{"ready":false,"failed":["quorum"],"ready_nodes":1,"needed":2}`.
+//!   It is 503 `starting` until the node is wired and `shutting_down` once a
+//!   signal arrived, so a load balancer stops sending work first.
+//!
+//! The decision is [`evaluate`], a pure function of the checks.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tessera_registry::Registry;
+use tessera_transport::Transport;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// What `/readyz` looks at, read at request time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Starting,
+    Running(Checks),
+    ShuttingDown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    pub nats_connected: bool,
+    pub consul_fresh: bool,
+    pub quorum: bool,
+    pub ready_nodes: usize,
+    pub needed: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_nodes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needed: Option<usize>,
+}
+
+/// The `/readyz` answer: 200 only when running and every check passes.
+pub fn evaluate(phase: Phase) -> (StatusCode, Readiness) {
+    let not_ready = |what| Readiness {
+        ready: false,
+        failed: vec![what],
+        ready_nodes: None,
+        needed: None,
+    };
+    let checks = match phase {
+        Phase::Starting => return (StatusCode::SERVICE_UNAVAILABLE, not_ready("starting")),
+        Phase::ShuttingDown => {
+            return (StatusCode::SERVICE_UNAVAILABLE, not_ready("shutting_down"))
+        }
+        Phase::Running(c) => c,
+    };
+    let failed: Vec<&'static str> = [
+        (checks.nats_connected, "nats"),
+        (checks.consul_fresh, "consul"),
+        (checks.quorum, "quorum"),
+    ]
+    .into_iter()
+    .filter_map(|(ok, name)| (!ok).then_some(name))
+    .collect();
+    let ready = failed.is_empty();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Readiness {
+            ready,
+            failed,
+            ready_nodes: Some(checks.ready_nodes),
+            needed: Some(checks.needed),
+        },
+    )
+}
+
+/// The live handles `/readyz` reads.
+#[derive(Debug, Clone)]
+pub struct Probes {
+    pub transport: Transport,
+    pub registry: Registry,
+    pub threshold: u16,
+}
+
+impl Probes {
+    fn checks(&self) -> Checks {
+        Checks {
+            nats_connected: self.transport.is_connected(),
+            consul_fresh: self.registry.is_fresh(self.registry.ttl()),
+            quorum: self.registry.are_majority_ready(self.threshold),
+            ready_nodes: self.registry.ready_nodes().len(),
+            needed: usize::from(self.threshold) + 1,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HealthState {
+    probes: OnceLock<Probes>,
+    shutting_down: AtomicBool,
+}
+
+impl HealthState {
+    fn phase(&self) -> Phase {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Phase::ShuttingDown;
+        }
+        match self.probes.get() {
+            Some(p) => Phase::Running(p.checks()),
+            None => Phase::Starting,
+        }
+    }
+}
+
+/// The running HTTP server.
+#[derive(Debug)]
+pub struct HealthServer {
+    state: Arc<HealthState>,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl HealthServer {
+    /// Binds `addr` at once (a busy port fails start-up) and serves in the background.
+    pub async fn bind(addr: SocketAddr) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on health.listen {addr}"))?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(HealthState::default());
+        let app = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readyz))
+            .with_state(state.clone());
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone().cancelled_owned();
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+            {
+                tracing::error!(error = %e, "health server failed");
+            }
+        });
+        tracing::info!(%addr, "health endpoints listening (/healthz, /readyz)");
+        Ok(Self {
+            state,
+            addr,
+            cancel,
+            task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// From now on `/readyz` reports the real checks.
+    pub fn set_probes(&self, probes: Probes) {
+        let _ = self.state.probes.set(probes);
+    }
+
+    /// From now on `/readyz` answers 503 `shutting_down`.
+    pub fn begin_shutdown(&self) {
+        self.state.shutting_down.store(true, Ordering::Release);
+    }
+
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}
+
+async fn readyz(State(state): State<Arc<HealthState>>) -> (StatusCode, Json<Readiness>) {
+    let (status, body) = evaluate(state.phase());
+    (status, Json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checks(nats: bool, consul: bool, quorum: bool) -> Checks {
+        Checks {
+            nats_connected: nats,
+            consul_fresh: consul,
+            quorum,
+            ready_nodes: if quorum { 3 } else { 1 },
+            needed: 2,
+        }
+    }
+
+    #[test]
+    fn ready_only_when_every_check_passes() {
+        let (status, body) = evaluate(Phase::Running(checks(true, true, true)));
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.ready && body.failed.is_empty());
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"ready":true,"ready_nodes":3,"needed":2}"#
+        );
+        for (c, failed) in [
+            (checks(false, true, true), vec!["nats"]),
+            (checks(true, false, true), vec!["consul"]),
+            (checks(true, true, false), vec!["quorum"]),
+            (
+                checks(false, false, false),
+                vec!["nats", "consul", "quorum"],
+            ),
+        ] {
+            let (status, body) = evaluate(Phase::Running(c));
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert!(!body.ready);
+            assert_eq!(body.failed, failed);
+        }
+        let (_, body) = evaluate(Phase::Running(checks(true, true, false)));
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"ready":false,"failed":["quorum"],"ready_nodes":1,"needed":2}"#
+        );
+    }
+
+    #[test]
+    fn starting_and_shutting_down_are_not_ready() {
+        for (phase, what) in [
+            (Phase::Starting, "starting"),
+            (Phase::ShuttingDown, "shutting_down"),
+        ] {
+            let (status, body) = evaluate(phase);
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(body.failed, vec![what]);
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_healthz_and_readyz_before_wiring() {
+        let server = HealthServer::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let get = |path: &'static str| async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out
+        };
+        let live = get("/healthz").await;
+        assert!(
+            live.starts_with("HTTP/1.1 200") && live.ends_with("ok"),
+            "{live}"
+        );
+        let ready = get("/readyz").await;
+        assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+        assert!(ready.contains(r#""failed":["starting"]"#), "{ready}");
+        server.begin_shutdown();
+        assert!(get("/readyz").await.contains("shutting_down"));
+        server.stop().await;
+    }
+}

@@ -1,0 +1,136 @@
+//! The `tessera` binary: a node's configuration, its wiring (identity, NATS,
+//! key store, Consul readiness, the session runtime and the request consumers),
+//! health endpoints, signal handling, and the operator subcommands.
+//! `main.rs` only parses the command line and calls [`run`]; everything else is
+//! here so it can be tested.
+//!
+//! Modules:
+//! - [`cli`]: the command line (clap).
+//! - [`config`]: `config.yaml` types, defaults and validation.
+//! - [`env`](mod@env): `TESSERA_*` environment overrides.
+//! - [`duration`]: `"10s"`-style durations.
+//! - [`secrets`]: reading secret files (passphrases, passwords, tokens).
+//! - [`roster`]: the cluster's identities from the config (`peers`).
+//! - [`logging`]: the tracing subscriber (text or JSON).
+//! - [`start`]: `tessera start`, wiring the node together.
+//! - [`health`]: `/healthz` and `/readyz`.
+//! - [`shutdown`]: signals and the shutdown order.
+//! - [`commands`]: `identity`, `initiator`, `peers` and the client commands.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod duration;
+pub mod env;
+pub mod health;
+pub mod logging;
+pub mod roster;
+pub mod secrets;
+pub mod shutdown;
+pub mod start;
+
+use std::io::Write;
+
+use tessera_security::KdfParams;
+
+use crate::cli::{Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand};
+use crate::config::Config;
+
+/// An error and its causes on one line. Many errors here and in the other
+/// crates already include their cause's text, so a cause whose text is already
+/// shown is skipped rather than printed twice.
+pub fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::Start(args) => {
+            drop(stdout);
+            start::run(args).await
+        }
+        Command::Identity(IdentityCommand::Generate {
+            node_id,
+            out,
+            passphrase_file,
+        }) => {
+            let pub_path = commands::identity::generate(
+                &node_id,
+                &out,
+                passphrase_file.as_deref(),
+                KdfParams::default(),
+                &mut stdout,
+            )?;
+            eprintln!(
+                "wrote {} (private, mode 0600) and {} (public: copy it into the other nodes' peers.dir)",
+                out.display(),
+                pub_path.display()
+            );
+            Ok(())
+        }
+        Command::Initiator(InitiatorCommand::Generate { kind, out }) => {
+            commands::initiator::generate(kind, &out, &mut stdout)?;
+            stdout.flush()?;
+            eprintln!(
+                "wrote {} (private, mode 0600); put the public key above in config.yaml as \
+                 initiator: {{kind: {kind}, public_key: <hex>}} or TESSERA_INITIATOR_PUBLIC_KEY",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Peers(PeersCommand::Register {
+            config,
+            identity,
+            consul,
+        }) => {
+            let (mut c, _) = Config::load(&config.config)?;
+            identity.apply(&mut c);
+            consul.apply(&mut c);
+            c.validate()?;
+            logging::init(&c.log.level, c.log.format)?;
+            commands::peers::register(&c, &mut stdout).await
+        }
+        Command::Peers(PeersCommand::List { config, consul }) => {
+            let (mut c, _) = Config::load(&config.config)?;
+            consul.apply(&mut c);
+            c.validate()?;
+            logging::init(&c.log.level, c.log.format)?;
+            commands::peers::list(&c, &mut stdout).await
+        }
+        Command::Keygen(args) => commands::client_cmds::keygen(&args).await,
+        Command::Sign(args) => commands::client_cmds::sign(&args).await,
+        Command::Bench(args) => commands::client_cmds::bench(&args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_error_skips_repeated_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(crate::config::ConfigError::Read {
+            path: "c.yaml".into(),
+            source: io,
+        })
+        .context("cannot start");
+        assert_eq!(
+            render_error(&e),
+            "cannot start: cannot read config file c.yaml: no such file"
+        );
+    }
+}

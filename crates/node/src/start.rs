@@ -1,0 +1,224 @@
+//! `tessera start`: load and check the configuration, then bring the node up
+//! in dependency order, each step failing with a message that says what to fix:
+//!
+//! health endpoints (bound first, `/readyz` says `starting`) -> identity ->
+//! roster (peers from the config) -> key store -> NATS -> Consul readiness ->
+//! node runtime -> event consumer. Then wait for a signal and shut down
+//! (see [`crate::shutdown`]).
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use tessera_eventconsumer::{AuthorizerPolicy, ConsumerConfig, EventConsumer};
+use tessera_registry::{Registry, RegistryConfig};
+use tessera_runner::{Directory, Node, RunnerOptions};
+use tessera_security::{AtRestKey, KdfParams, NodeIdentity};
+use tessera_storage::Store;
+use tessera_transport::{Transport, TransportOptions};
+use tessera_types::{PublicIdentity, Threshold};
+
+use crate::cli::StartArgs;
+use crate::config::Config;
+use crate::health::{HealthServer, Probes};
+use crate::secrets::{read_secret_file, read_token_file};
+use crate::shutdown::{self, Running, Signals};
+use crate::{logging, roster};
+
+/// Loads the config for `start` (flags applied) and validates it.
+pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
+    let (mut config, unknown) = Config::load(&args.config.config)?;
+    args.identity.apply(&mut config);
+    args.storage.apply(&mut config);
+    args.consul.apply(&mut config);
+    config.validate()?;
+    if config.storage.password_file.is_none() && config.storage.key_file.is_none() {
+        bail!(
+            "no key store secret: set storage.password_file or storage.key_file \
+             (or --storage-password-file / --storage-key-file)"
+        );
+    }
+    Ok((config, unknown))
+}
+
+pub async fn run(args: StartArgs) -> anyhow::Result<()> {
+    let (config, unknown) = load_config(&args)?;
+    logging::init(&config.log.level, config.log.format)?;
+    for var in unknown {
+        tracing::warn!(%var, "environment variable matches no config key; ignored");
+    }
+    tracing::info!(
+        node_id = %config.node_id,
+        config = %args.config.config.display(),
+        version = env!("CARGO_PKG_VERSION"),
+        "starting tessera node"
+    );
+    let mut signals = Signals::install().context("cannot install signal handlers")?;
+    let health = HealthServer::bind(config.health_addr()?).await?;
+    let running = tokio::select! {
+        r = bring_up(&config, health) => r?,
+        sig = signals.recv() => {
+            tracing::info!(signal = sig, "signal during start-up; stopping");
+            return Ok(());
+        }
+    };
+    tracing::info!(node_id = %config.node_id, "node is running");
+    let sig = signals.recv().await;
+    tracing::info!(signal = sig, "shutting down");
+    shutdown::shutdown(running).await;
+    Ok(())
+}
+
+async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Running> {
+    let identity = Arc::new(load_identity(config).await?);
+    let roster = roster::resolve(config, &identity.public())?;
+    tracing::info!(
+        nodes = roster.len(),
+        threshold = config.threshold,
+        "cluster roster from config"
+    );
+    let store = open_store(config).await?;
+    tracing::info!(path = %store.path().display(), "key store open");
+    let transport = Transport::connect(
+        &config.nats.url,
+        identity.clone(),
+        TransportOptions::default(),
+    )
+    .await
+    .with_context(|| format!("cannot connect to nats.url {}", config.nats.url))?;
+    let registry = Registry::start(registry_config(config)?)
+        .await
+        .with_context(|| format!("cannot register with consul.addr {}", config.consul.addr))?;
+    tracing::info!(
+        ttl_ms = config.consul.ttl.as_millis() as u64,
+        "ready in consul"
+    );
+    let node = Node::new(
+        identity,
+        transport.clone(),
+        store,
+        Directory::new(roster.iter().cloned()),
+        Some(registry.clone()),
+        runner_options(config),
+    );
+    health.set_probes(Probes {
+        transport: transport.clone(),
+        registry,
+        threshold: config.threshold,
+    });
+    let consumer = match EventConsumer::start(node.clone(), consumer_config(config, &roster)?).await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            // Leave Consul at once rather than look ready for a TTL.
+            node.shutdown().await;
+            return Err(e).context("cannot start the request consumers");
+        }
+    };
+    tracing::info!("request consumers started");
+    Ok(Running {
+        consumer,
+        node,
+        transport,
+        health,
+        grace: config.timeouts.shutdown_grace,
+    })
+}
+
+async fn load_identity(config: &Config) -> anyhow::Result<NodeIdentity> {
+    let file = config.identity.file.clone();
+    let pass = config
+        .identity
+        .passphrase_file
+        .as_deref()
+        .map(|p| read_secret_file("identity passphrase", p))
+        .transpose()?;
+    // Argon2 for a sealed file takes a while: off the async threads.
+    let identity = tokio::task::spawn_blocking(move || {
+        NodeIdentity::load(&file, pass.as_ref().map(|p| p.as_slice()))
+    })
+    .await?
+    .with_context(|| {
+        format!(
+            "cannot load identity.file {}",
+            config.identity.file.display()
+        )
+    })?;
+    if identity.node_id() != &config.node_id {
+        bail!(
+            "identity.file {} is for {}, but node_id is {}",
+            config.identity.file.display(),
+            identity.node_id(),
+            config.node_id
+        );
+    }
+    Ok(identity)
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let dir = config.storage.dir.clone();
+    let store = match (&config.storage.password_file, &config.storage.key_file) {
+        (Some(p), None) => {
+            let password = read_secret_file("storage password", p)?;
+            tokio::task::spawn_blocking(move || {
+                Store::open_with_password(&dir, password.as_slice(), KdfParams::default())
+            })
+            .await?
+        }
+        (None, Some(k)) => {
+            let key = AtRestKey::from_key_file(k).context("storage.key_file")?;
+            tokio::task::spawn_blocking(move || Store::open(&dir, key)).await?
+        }
+        // `load_config` and `validate` make sure exactly one is set.
+        _ => bail!("exactly one of storage.password_file and storage.key_file must be set"),
+    };
+    store.with_context(|| format!("cannot open storage.dir {}", config.storage.dir.display()))
+}
+
+fn registry_config(config: &Config) -> anyhow::Result<RegistryConfig> {
+    let mut rc = RegistryConfig::new(
+        config.consul.addr.clone(),
+        config.consul.prefix.clone(),
+        config.node_id.clone(),
+    );
+    rc.ttl = config.consul.ttl;
+    rc.token = config
+        .consul
+        .token_file
+        .as_deref()
+        .map(|p| read_token_file("consul token", p))
+        .transpose()?;
+    Ok(rc)
+}
+
+fn runner_options(config: &Config) -> RunnerOptions {
+    let t = &config.timeouts;
+    RunnerOptions {
+        connect_timeout: t.connect_timeout,
+        peer_silence: t.peer_silence,
+        keygen_deadline: t.keygen_deadline,
+        sign_deadline: t.sign_deadline,
+        ..RunnerOptions::default()
+    }
+}
+
+/// The consumer's settings; every roster node takes part in keygen.
+pub fn consumer_config(
+    config: &Config,
+    roster: &[PublicIdentity],
+) -> anyhow::Result<ConsumerConfig> {
+    let participants = roster.iter().map(|p| p.node_id.clone()).collect();
+    let mut c = ConsumerConfig::new(
+        config.initiator_key()?,
+        Threshold(config.threshold),
+        participants,
+    );
+    c.authorizers = config
+        .authorizer_keys()?
+        .map(|required| AuthorizerPolicy { required });
+    c.keygen_concurrency = config.limits.keygen_concurrency;
+    c.signing_concurrency = config.limits.signing_concurrency;
+    c.max_request_bytes = config.limits.max_request_bytes;
+    c.ack_wait = config.timeouts.ack_wait;
+    c.progress_interval = config.timeouts.progress_interval;
+    Ok(c)
+}
