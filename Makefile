@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test lint unit bench fmt clean
+.PHONY: setup run demo test lint unit deploy-check bench fmt clean
 
 ## setup: check the toolchain, fetch dependencies, install nats-server and consul into .tools/bin
 setup:
@@ -10,13 +10,20 @@ setup:
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
 	$(CARGO) fetch --locked
 	./scripts/install-tools.sh
+	./scripts/validate-k8s.sh --install-only
 
-## run: in-memory 2-of-3 demo for both curves (keygen, signing, independent verification)
+## run: local cluster (NATS, Consul, three nodes), then a wallet and signatures through the client
+##      commands; keeps running until Ctrl-C (RUN_ONCE=1 exits after the demo)
 run: setup
+	$(CARGO) build --locked --release -p tessera-node
+	./scripts/run-cluster.sh
+
+## demo: the in-memory protocol demo (no network): 2-of-3 keygen and signing for both curves
+demo: setup
 	$(CARGO) run --locked --release -p tessera-session --example demo
 
 ## test: formatting, lints, then the whole test suite
-test: setup lint unit
+test: setup lint unit deploy-check
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -24,6 +31,10 @@ lint:
 
 unit:
 	$(CARGO) test --locked --workspace
+
+## deploy-check: the Kubernetes manifests against the Kubernetes schemas, offline
+deploy-check:
+	./scripts/validate-k8s.sh
 
 ## bench: protocol timings in memory (wall and CPU per party), then 3 nodes over real NATS + Consul
 bench: setup

@@ -229,6 +229,14 @@ pub struct SignArgs {
     /// Non-hardened child key path, e.g. m/44/60/0/0/7.
     #[arg(long, value_parser = parse_path)]
     pub path: Option<DerivationPath>,
+    /// The wallet's public key (hex, as `tessera keygen` prints it): the
+    /// signature is then verified locally before it is printed.
+    #[arg(long)]
+    pub public_key: Option<String>,
+    /// The secp256k1 chain code (hex, from `tessera keygen`), to verify a
+    /// signature under `--path` against the child key derived offline.
+    #[arg(long)]
+    pub chain_code: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,46 +1,283 @@
-//! `tessera keygen | sign | bench`: client commands. They will publish signed
-//! requests through the client SDK (`tessera-client`) and wait for results;
-//! until that is connected they refuse to run rather than pretend.
+//! `tessera keygen | sign | bench`: client commands over the SDK
+//! (`tessera-client`). They publish signed requests exactly as any client would
+//! and print the results; `sign` and `bench` verify signatures locally.
 
-use anyhow::bail;
+use std::time::{Duration, Instant};
 
-use crate::cli::{BenchArgs, KeygenArgs, SignArgs};
+use anyhow::{anyhow, bail, Context};
+use rand_core::{OsRng, RngCore};
+use tessera_client::{derive, verify, Client, ClientConfig, KeyType, KeygenResult, SignRequest};
 
-fn not_wired(command: &str) -> anyhow::Result<()> {
-    bail!(
-        "`tessera {command}` is not wired yet: it needs the client SDK (tessera-client), \
-         which this build does not connect; nothing was sent"
-    )
+use crate::cli::{BenchArgs, ClientArgs, KeygenArgs, SignArgs};
+use crate::commands::initiator;
+
+async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+    let signer = initiator::load(&args.initiator_key_file)?;
+    let mut config = ClientConfig::new(args.nats_url.clone(), signer);
+    if let Some(id) = &args.client_id {
+        config = config.with_client_id(id.clone());
+    }
+    Client::connect(config).await.context("connecting to NATS")
 }
 
-pub async fn keygen(_args: &KeygenArgs) -> anyhow::Result<()> {
-    not_wired("keygen")
+fn random_id(prefix: &str) -> String {
+    let mut b = [0u8; 8];
+    OsRng.fill_bytes(&mut b);
+    format!("{prefix}-{}", hex::encode(b))
 }
 
-pub async fn sign(_args: &SignArgs) -> anyhow::Result<()> {
-    not_wired("sign")
+async fn create_wallet(client: &Client, wallet: &str) -> anyhow::Result<KeygenResult> {
+    let result = client.keygen(wallet).await?;
+    result
+        .into_result()
+        .map_err(|e| anyhow!("keygen of {wallet} failed: {e}"))
+}
+
+pub async fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
+    let client = connect(&args.client).await?;
+    let wallet = args.wallet.clone().unwrap_or_else(|| random_id("wallet"));
+    let started = Instant::now();
+    let result = create_wallet(&client, &wallet).await?;
+    let ecdsa = result
+        .ecdsa_public_key_sec1()
+        .ok_or_else(|| anyhow!("no ecdsa key in the result"))?;
+    let eddsa = result
+        .eddsa_public_key()
+        .ok_or_else(|| anyhow!("no eddsa key in the result"))?;
+    println!("wallet:            {wallet}");
+    println!("ecdsa_public_key:  {}", hex::encode(ecdsa));
+    if let Some(cc) = result.ecdsa_chain_code() {
+        println!("ecdsa_chain_code:  {}", hex::encode(cc));
+    }
+    println!("eddsa_public_key:  {}", hex::encode(eddsa));
+    println!(
+        "took:              {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+pub async fn sign(args: &SignArgs) -> anyhow::Result<()> {
+    let client = connect(&args.client).await?;
+    let key_type = KeyType::from(args.key_type);
+    let tx = match (&args.tx_hex, &args.message) {
+        (Some(h), _) => hex::decode(h).context("--tx-hex is not hex")?,
+        (None, Some(m)) => m.as_bytes().to_vec(),
+        (None, None) => bail!("give --tx-hex or --message"),
+    };
+    let path = args.path.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+    let request = SignRequest {
+        key_type,
+        wallet_id: args.wallet.clone(),
+        tx_id: random_id("tx"),
+        tx: tx.clone(),
+        network_internal_code: "tessera-cli".into(),
+        derivation_path: (!path.is_empty()).then(|| path.clone()),
+    };
+    let started = Instant::now();
+    let result = client.sign(request).await?.into_result()?;
+    let took = started.elapsed();
+    match key_type {
+        KeyType::Secp256k1 => {
+            let sig = result
+                .ecdsa_signature()
+                .ok_or_else(|| anyhow!("no ecdsa signature"))?;
+            println!("r:         {}", hex::encode(sig.r));
+            println!("s:         {}", hex::encode(sig.s));
+            println!("recovery:  {}", sig.recovery_id);
+        }
+        KeyType::Ed25519 => {
+            let sig = result
+                .ed25519_signature()
+                .ok_or_else(|| anyhow!("no ed25519 signature"))?;
+            println!("signature: {}", hex::encode(sig));
+        }
+    }
+    println!("took:      {:.1} ms", took.as_secs_f64() * 1000.0);
+    if let Some(pk) = &args.public_key {
+        let pk = hex::decode(pk).context("--public-key is not hex")?;
+        let ok = check(
+            key_type,
+            &pk,
+            args.chain_code.as_deref(),
+            &path,
+            &tx,
+            &result,
+        )?;
+        let lib = if key_type == KeyType::Secp256k1 {
+            "k256"
+        } else {
+            "ed25519-dalek"
+        };
+        if !ok {
+            bail!("signature does NOT verify under the wallet's key");
+        }
+        println!(
+            "verified:  VALID ({lib}, {})",
+            if path.is_empty() {
+                "master key".to_string()
+            } else {
+                format!(
+                    "child key m/{}",
+                    path.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join("/")
+                )
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Verifies a signing result under the wallet key (or its child at `path`).
+fn check(
+    key_type: KeyType,
+    master: &[u8],
+    chain_code: Option<&str>,
+    path: &[u32],
+    tx: &[u8],
+    result: &tessera_client::SigningResult,
+) -> anyhow::Result<bool> {
+    Ok(match key_type {
+        KeyType::Secp256k1 => {
+            let key = if path.is_empty() {
+                master.to_vec()
+            } else {
+                let cc: [u8; 32] = hex::decode(
+                    chain_code.ok_or_else(|| anyhow!("--path needs --chain-code to verify"))?,
+                )?
+                .try_into()
+                .map_err(|_| anyhow!("--chain-code must be 32 bytes"))?;
+                derive::ecdsa_child_public_key(master, cc, path)?.to_vec()
+            };
+            let digest: [u8; 32] = tx
+                .try_into()
+                .map_err(|_| anyhow!("secp256k1 signs a 32-byte digest"))?;
+            verify::ecdsa(&key, &digest, &result.event)
+        }
+        KeyType::Ed25519 => {
+            let master: [u8; 32] = master
+                .try_into()
+                .map_err(|_| anyhow!("ed25519 keys are 32 bytes"))?;
+            let key = if path.is_empty() {
+                master
+            } else {
+                derive::eddsa_child_public_key(master, path)?
+            };
+            verify::ed25519(&key, tx, &result.event)
+        }
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
 }
 
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if args.requests == 0 || args.concurrency == 0 {
         bail!("-n and -c must be at least 1");
     }
-    not_wired("bench")
+    let client = connect(&args.client).await?;
+    let key_type = KeyType::from(args.key_type);
+    let (wallet, keys) = match &args.wallet {
+        Some(w) => (w.clone(), None),
+        None => {
+            let w = random_id("bench");
+            let t = Instant::now();
+            let r = create_wallet(&client, &w).await?;
+            println!(
+                "keygen (both curves): {:.0} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+            (w, Some(r))
+        }
+    };
+    let master: Option<Vec<u8>> = keys.as_ref().and_then(|k| match key_type {
+        KeyType::Secp256k1 => k.ecdsa_public_key_sec1().map(|p| p.to_vec()),
+        KeyType::Ed25519 => k.eddsa_public_key().map(|p| p.to_vec()),
+    });
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.requests);
+    for _ in 0..args.requests {
+        let permit = sem.clone().acquire_owned().await?;
+        let client = client.clone();
+        let wallet = wallet.clone();
+        let master = master.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = vec![0u8; 32];
+            OsRng.fill_bytes(&mut tx);
+            let request = SignRequest {
+                key_type,
+                wallet_id: wallet,
+                tx_id: random_id("bench-tx"),
+                tx: tx.clone(),
+                network_internal_code: "bench".into(),
+                derivation_path: None,
+            };
+            let t = Instant::now();
+            let out = client.sign(request).await;
+            let latency = t.elapsed();
+            drop(permit);
+            let result = out?.into_result()?;
+            let verified = match &master {
+                Some(pk) => check(key_type, pk, None, &[], &tx, &result)?,
+                None => true,
+            };
+            anyhow::Ok((latency, verified))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let (mut failed, mut bad) = (0usize, 0usize);
+    for t in tasks {
+        match t.await? {
+            Ok((l, ok)) => {
+                latencies.push(l);
+                if !ok {
+                    bad += 1;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("request failed: {e}");
+            }
+        }
+    }
+    let total = started.elapsed();
+    latencies.sort();
+    if latencies.is_empty() {
+        bail!("every request failed");
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{key_type}: {} requests at concurrency {}: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, {:.1} signatures/s; {} failed, {} did not verify{}",
+        args.requests,
+        args.concurrency,
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.95)),
+        ms(percentile(&latencies, 0.99)),
+        latencies.len() as f64 / total.as_secs_f64(),
+        failed,
+        bad,
+        if master.is_none() { " (not verified: --wallet given without keys)" } else { "" }
+    );
+    if failed > 0 || bad > 0 {
+        bail!("{failed} requests failed, {bad} signatures did not verify");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
 
-    #[tokio::test]
-    async fn client_commands_say_they_are_not_wired() {
-        let cli = Cli::try_parse_from(["tessera", "keygen", "--initiator-key-file", "k"]).unwrap();
-        let Command::Keygen(args) = cli.command else {
-            panic!("not keygen")
-        };
-        let e = keygen(&args).await.unwrap_err().to_string();
-        assert!(e.contains("not wired yet"), "{e}");
+    #[test]
+    fn percentiles_pick_the_right_samples() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 0.5), Duration::from_millis(51));
+        assert_eq!(percentile(&v, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&v[..1], 0.99), Duration::from_millis(1));
     }
 }

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# `make run`: a local cluster (NATS with JetStream, Consul, three Tessera nodes)
+# with freshly generated identities under .state/run, then a demo through the
+# client commands: create a wallet, sign an ECDSA digest and an Ed25519 message.
+# The cluster keeps running (logs below) until Ctrl-C; RUN_ONCE=1 exits after
+# the demo. Everything started here is stopped on exit.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bin="${TESSERA_BIN:-$root/target/release/tessera}"
+tools="$root/.tools/bin"
+export PATH="$tools:$PATH"
+state="${TESSERA_RUN_STATE:-$root/.state/run}"
+pids=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo "run: stopping the cluster"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      alive=0
+      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+      [ $alive -eq 0 ] && break
+      sleep 0.2
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port at or above $1 (bash's /dev/tcp: no extra tools needed).
+free_port() {
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# HTTP GET on loopback; prints the body. $1 port, $2 path.
+http_get() {
+  exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+  sed '1,/^\r$/d' <&3
+  exec 3<&-
+}
+
+wait_for() { # $1 what, $2 seconds, rest: command that succeeds when ready
+  local what=$1 secs=$2; shift 2
+  for _ in $(seq 1 $((secs * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "run: $what did not come up within ${secs}s; see $state/*.log" >&2
+  exit 1
+}
+
+rm -rf "$state"
+mkdir -p "$state/identities" "$state/data"
+chmod 700 "$state"
+
+nats_port=$(free_port 14222)
+consul_http=$(free_port 18500)
+consul_serf=$(free_port $((consul_http + 1)))
+consul_wan=$(free_port $((consul_serf + 1)))
+consul_server=$(free_port $((consul_wan + 1)))
+
+echo "run: nats-server on 127.0.0.1:$nats_port (JetStream), consul on 127.0.0.1:$consul_http"
+nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$state/jetstream" >"$state/nats.log" 2>&1 &
+pids+=($!)
+consul agent -dev -bind 127.0.0.1 -client 127.0.0.1 -node tessera-run \
+  -hcl "ports { http = $consul_http, serf_lan = $consul_serf, serf_wan = $consul_wan, server = $consul_server, dns = -1, grpc = -1 }" \
+  >"$state/consul.log" 2>&1 &
+pids+=($!)
+wait_for "nats-server" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$nats_port"
+leader() { http_get "$consul_http" /v1/status/leader | grep -q '127.0.0.1'; }
+wait_for "consul" 30 leader
+
+echo "run: generating identities, a storage key and an initiator key in $state"
+for i in 0 1 2; do
+  "$bin" identity generate --node-id "node$i" --out "$state/identities/node$i.key" >/dev/null
+done
+head -c 32 /dev/urandom >"$state/storage.key"
+chmod 600 "$state/storage.key"
+initiator_pub=$("$bin" initiator generate --kind ed25519 --out "$state/initiator.key" | grep -Eo '[0-9a-f]{64}' | head -n1)
+
+for i in 0 1 2; do
+  health_port=$(free_port $((18081 + i)))
+  TESSERA_NODE_ID="node$i" \
+  TESSERA_NATS_URL="nats://127.0.0.1:$nats_port" \
+  TESSERA_CONSUL_ADDR="http://127.0.0.1:$consul_http" \
+  TESSERA_STORAGE_DIR="$state/data/node$i" \
+  TESSERA_STORAGE_KEY_FILE="$state/storage.key" \
+  TESSERA_IDENTITY_FILE="$state/identities/node$i.key" \
+  TESSERA_PEERS_DIR="$state/identities" \
+  TESSERA_INITIATOR_PUBLIC_KEY="$initiator_pub" \
+  TESSERA_HEALTH_LISTEN="127.0.0.1:$health_port" \
+    "$bin" start --config config.yaml 2>&1 | sed -u "s/^/[node$i] /" &
+  pids+=($!)
+  echo "$health_port" >"$state/node$i.health"
+done
+for i in 0 1 2; do
+  port=$(cat "$state/node$i.health")
+  ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
+  wait_for "node$i" 60 ready "$port"
+done
+echo "run: three nodes ready (2-of-3: any two sign)"
+
+client=(--nats-url "nats://127.0.0.1:$nats_port" --initiator-key-file "$state/initiator.key")
+wallet="demo-$(date +%s)"
+echo
+echo "== keygen: wallet $wallet (ECDSA secp256k1 and EdDSA Ed25519)"
+keygen_out=$("$bin" keygen "${client[@]}" --wallet "$wallet")
+echo "$keygen_out"
+field() { echo "$keygen_out" | awk -v k="$1:" '$1 == k {print $2}'; }
+ecdsa_pk=$(field ecdsa_public_key)
+chain_code=$(field ecdsa_chain_code)
+eddsa_pk=$(field eddsa_public_key)
+echo
+digest=$(printf 'hello from tessera' | sha256sum | cut -d' ' -f1)
+echo "== sign: ECDSA over sha256(\"hello from tessera\") = $digest"
+"$bin" sign "${client[@]}" --wallet "$wallet" --key-type secp256k1 --tx-hex "$digest" --public-key "$ecdsa_pk"
+echo
+echo "== sign: ECDSA, child key m/44/60/0/0/7 (path signed by the initiator)"
+"$bin" sign "${client[@]}" --wallet "$wallet" --key-type secp256k1 --tx-hex "$digest" \
+  --path m/44/60/0/0/7 --public-key "$ecdsa_pk" --chain-code "$chain_code"
+echo
+echo "== sign: Ed25519 over the message \"hello from tessera\""
+"$bin" sign "${client[@]}" --wallet "$wallet" --key-type ed25519 --message "hello from tessera" --public-key "$eddsa_pk"
+echo
+
+if [ "${RUN_ONCE:-0}" = "1" ]; then
+  echo "run: RUN_ONCE=1, stopping"
+  exit 0
+fi
+echo "run: cluster running; node logs follow. Ctrl-C stops everything."
+wait
