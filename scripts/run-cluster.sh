@@ -85,8 +85,18 @@ head -c 32 /dev/urandom >"$state/storage.key"
 chmod 600 "$state/storage.key"
 initiator_pub=$("$bin" initiator generate --kind ed25519 --out "$state/initiator.key" | grep -Eo '[0-9a-f]{64}' | head -n1)
 
+# Health ports are picked before any node binds one, so each must differ from the last.
+health_ports=()
+next=18081
 for i in 0 1 2; do
-  health_port=$(free_port $((18081 + i)))
+  next=$(free_port "$next")
+  health_ports+=("$next")
+  next=$((next + 1))
+done
+for i in 0 1 2; do
+  health_port=${health_ports[$i]}
+  # The script's own TESSERA_BIN / TESSERA_RUN_STATE are not node settings.
+  env -u TESSERA_BIN -u TESSERA_RUN_STATE \
   TESSERA_NODE_ID="node$i" \
   TESSERA_NATS_URL="nats://127.0.0.1:$nats_port" \
   TESSERA_CONSUL_ADDR="http://127.0.0.1:$consul_http" \
@@ -98,12 +108,10 @@ for i in 0 1 2; do
   TESSERA_HEALTH_LISTEN="127.0.0.1:$health_port" \
     "$bin" start --config config.yaml 2>&1 | sed -u "s/^/[node$i] /" &
   pids+=($!)
-  echo "$health_port" >"$state/node$i.health"
 done
+ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
 for i in 0 1 2; do
-  port=$(cat "$state/node$i.health")
-  ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
-  wait_for "node$i" 60 ready "$port"
+  wait_for "node$i" 60 ready "${health_ports[$i]}"
 done
 echo "run: three nodes ready (2-of-3: any two sign)"
 
