@@ -106,7 +106,8 @@ for i in 0 1 2; do
   TESSERA_PEERS_DIR="$state/identities" \
   TESSERA_INITIATOR_PUBLIC_KEY="$initiator_pub" \
   TESSERA_HEALTH_LISTEN="127.0.0.1:$health_port" \
-    "$bin" start --config config.yaml 2>&1 | sed -u "s/^/[node$i] /" &
+    "$bin" start --config config.yaml > >(sed -u "s/^/[node$i] /") 2>&1 &
+  # $! is the node itself (not a pipeline's last command), so cleanup stops it.
   pids+=($!)
 done
 ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
