@@ -70,25 +70,24 @@ impl SignTxMessage {
     /// What the initiator signs: Go's compact JSON of
     /// `{"key_type","wallet_id","network_internal_code","tx_id","tx"}`.
     pub fn signing_bytes(&self) -> Vec<u8> {
+        self.signed_fields().finish()
+    }
+
+    /// The five fields mpcium's initiator signs, in order.
+    fn signed_fields(&self) -> GoObject {
         GoObject::new()
             .string("key_type", self.key_type.as_str())
             .string("wallet_id", &self.wallet_id)
             .string("network_internal_code", &self.network_internal_code)
             .string("tx_id", &self.tx_id)
             .bytes("tx", &self.tx)
-            .finish()
     }
 
     /// What a Tessera initiator signs to authenticate a derivation path: Go's
     /// compact JSON of the five fields of [`Self::signing_bytes`], in the same
     /// order, followed by `"derivation_path":[...]` (`[]` when unset).
     pub fn path_signing_bytes(&self) -> Vec<u8> {
-        GoObject::new()
-            .string("key_type", self.key_type.as_str())
-            .string("wallet_id", &self.wallet_id)
-            .string("network_internal_code", &self.network_internal_code)
-            .string("tx_id", &self.tx_id)
-            .bytes("tx", &self.tx)
+        self.signed_fields()
             .uints(
                 "derivation_path",
                 self.derivation_path.as_deref().unwrap_or_default(),
