@@ -32,8 +32,12 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(InitiatorKeyKind::Ed25519).await
+}
+
+async fn env_with(kind: InitiatorKeyKind) -> Env {
     let cluster = Cluster::start(3, Default::default()).await;
-    let initiator = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+    let initiator = InitiatorSigner::generate(kind);
     let mut consumers = Vec::new();
     for node in &cluster.nodes {
         let config = ConsumerConfig::new(initiator.public(), Threshold(1), cluster.ids());
@@ -64,8 +68,8 @@ async fn env() -> Env {
             c.messages().await.unwrap()
         }
     };
-    let keygen_results = reader("mpc_keygen_result", "mpc.mpc_keygen_result.>").await;
-    let signing_results = reader("mpc_signing_result", "mpc.mpc_signing_result.>").await;
+    let keygen_results = reader("mpc_keygen_result", "mpc.mpc_keygen_result.*").await;
+    let signing_results = reader("mpc_signing_result", "mpc.mpc_signing_result.complete").await;
     Env {
         _cluster: cluster,
         consumers,
@@ -309,6 +313,70 @@ async fn raw_mpcium_requests_get_verified_results_and_bad_ones_get_codes_at_once
     let kg2 = env.next_keygen().await;
     assert_eq!(kg2.error_code, Some(ErrorCode::KeyAlreadyExists), "{kg2:?}");
 
+    for c in &env.consumers {
+        c.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_p256_initiator_and_client_ids_route_results_to_their_own_subjects() {
+    let mut env = env_with(InitiatorKeyKind::P256).await;
+    // A scoped keygen: the result goes to mpc.mpc_keygen_result.client-a.<wallet>.
+    let mut scoped = env
+        .js
+        .get_stream(mpc::RESULT_STREAM)
+        .await
+        .unwrap()
+        .get_or_create_consumer(
+            "scoped",
+            pull::Config {
+                durable_name: Some("scoped".into()),
+                filter_subject: mpc::keygen_result(Some("client-a"), "wallet-p256"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .messages()
+        .await
+        .unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(mpc::CLIENT_ID_HEADER, "client-a");
+    env.js
+        .publish_with_headers(
+            mpc::keygen_request("wallet-p256"),
+            headers,
+            env.keygen_request("wallet-p256").into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(30), scoped.next())
+        .await
+        .expect("scoped result in time")
+        .unwrap()
+        .unwrap();
+    let kg = KeygenResultEvent::from_json(&m.payload).unwrap();
+    assert_eq!(kg.result_type, ResultType::Success, "{kg:?}");
+    assert_eq!(
+        m.subject.as_str(),
+        "mpc.mpc_keygen_result.client-a.wallet-p256"
+    );
+    // The P-256-signed signing request, unscoped, verifies too.
+    let msg = b"p256 initiator".to_vec();
+    let r = env.sign_request(KeyType::Ed25519, "wallet-p256", "tx-p256", &msg, None);
+    env.publish(mpc::signing_request("tx-p256"), r.to_json().unwrap())
+        .await;
+    let ev = env.next_signing(Duration::from_secs(30)).await;
+    assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
+    check_ed25519(kg.eddsa_pub_key.as_ref().unwrap(), &msg, &ev);
+    // Nothing reached the unscoped keygen results.
+    let leaked = tokio::time::timeout(Duration::from_millis(500), env.keygen_results.next()).await;
+    assert!(
+        leaked.is_err(),
+        "a scoped result leaked to the unscoped subject"
+    );
     for c in &env.consumers {
         c.shutdown().await;
     }
