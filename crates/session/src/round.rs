@@ -67,6 +67,16 @@ pub enum Fault {
     Local(String),
 }
 
+impl Fault {
+    /// `from` sent something that does not decode.
+    pub(crate) fn malformed(from: &NodeId, detail: impl std::fmt::Display) -> Self {
+        Fault::Malformed {
+            from: from.clone(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
 /// One party's side of one protocol.
 pub trait RoundProtocol {
     type Output;

@@ -146,7 +146,7 @@ impl EcdsaKeygen {
                 decode(&p, take(&input.broadcasts, &p)?)?;
             let zero: TransmitInitZeroSharePhase2to4 = decode(&p, take(&input.p2p, &p)?)?;
             if proof.index != index || bip.sender_index != index || zero.parties.sender != index {
-                return Err(malformed(&p, "claims another sender index"));
+                return Err(Fault::malformed(&p, "claims another sender index"));
             }
             self.proofs.push(proof);
             self.bip2.insert(index, bip);
@@ -181,7 +181,7 @@ impl EcdsaKeygen {
             )?;
             let bip: BroadcastDerivationPhase3to4 = decode(&p, take(&input.broadcasts, &p)?)?;
             if bip.sender_index != index {
-                return Err(malformed(&p, "claims another sender index"));
+                return Err(Fault::malformed(&p, "claims another sender index"));
             }
             bip3.insert(index, bip);
             if p != self.me {
@@ -190,7 +190,7 @@ impl EcdsaKeygen {
                     TransmitInitMulPhase3to4<Curve>,
                 ) = decode(&p, take(&input.p2p, &p)?)?;
                 if z.parties.sender != index || m.parties.sender != index {
-                    return Err(malformed(&p, "claims another sender index"));
+                    return Err(Fault::malformed(&p, "claims another sender index"));
                 }
                 zero3.push(z);
                 mul3.push(m);
@@ -220,13 +220,6 @@ impl EcdsaKeygen {
             chain_code: *party.chain_code(),
         };
         Ok(EcdsaKeyShare { info, party })
-    }
-}
-
-fn malformed(from: &NodeId, detail: &str) -> Fault {
-    Fault::Malformed {
-        from: from.clone(),
-        detail: detail.into(),
     }
 }
 

@@ -37,13 +37,6 @@ impl std::fmt::Debug for EddsaKeygen {
     }
 }
 
-fn malformed(from: &NodeId, e: impl std::fmt::Display) -> Fault {
-    Fault::Malformed {
-        from: from.clone(),
-        detail: e.to_string(),
-    }
-}
-
 impl EddsaKeygen {
     pub fn new(config: SessionConfig, me: NodeId) -> Result<Self, Abort> {
         config
@@ -110,7 +103,7 @@ impl RoundProtocol for EddsaKeygen {
             0 => {
                 for p in self.others() {
                     let pkg = round1::Package::deserialize(take(&input.broadcasts, &p)?)
-                        .map_err(|e| malformed(&p, e))?;
+                        .map_err(|e| Fault::malformed(&p, e))?;
                     self.packages1
                         .insert(identifier_of(&self.parties, &p)?, pkg);
                 }
@@ -137,7 +130,7 @@ impl RoundProtocol for EddsaKeygen {
                 let mut packages2 = BTreeMap::new();
                 for p in self.others() {
                     let pkg = round2::Package::deserialize(take(&input.p2p, &p)?)
-                        .map_err(|e| malformed(&p, e))?;
+                        .map_err(|e| Fault::malformed(&p, e))?;
                     packages2.insert(identifier_of(&self.parties, &p)?, pkg);
                 }
                 let secret = self

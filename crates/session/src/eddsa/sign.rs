@@ -51,13 +51,6 @@ impl std::fmt::Debug for EddsaSign {
     }
 }
 
-fn malformed(from: &NodeId, e: impl std::fmt::Display) -> Fault {
-    Fault::Malformed {
-        from: from.clone(),
-        detail: e.to_string(),
-    }
-}
-
 impl EddsaSign {
     /// `config.players` are the signers (at least `t + 1` participants of the key).
     /// `message` is signed as is, whatever its length.
@@ -102,7 +95,7 @@ impl EddsaSign {
     ) -> Result<BTreeMap<frost_ed25519::Identifier, T>, Fault> {
         let mut out = BTreeMap::new();
         for p in &self.signers {
-            let v = parse(take(&input.broadcasts, p)?).map_err(|e| malformed(p, e))?;
+            let v = parse(take(&input.broadcasts, p)?).map_err(|e| Fault::malformed(p, e))?;
             out.insert(identifier_of(&self.parties, p)?, v);
         }
         Ok(out)
