@@ -4,9 +4,12 @@
 //! position in that list plus one, forever. Signing uses the same indices, so a
 //! signer set is always a subset of the key's list.
 
+use std::collections::BTreeMap;
+
 use tessera_types::NodeId;
 
 use crate::error::Abort;
+use crate::round::Fault;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parties {
@@ -50,5 +53,24 @@ impl Parties {
         usize::from(index)
             .checked_sub(1)
             .and_then(|i| self.sorted.get(i))
+    }
+
+    /// Routes a library's p2p messages by their receiver index, each turned
+    /// into what is sent by `encode`.
+    pub(crate) fn route<T, U>(
+        &self,
+        msgs: Vec<T>,
+        receiver: impl Fn(&T) -> u8,
+        encode: impl Fn(T) -> Result<U, Fault>,
+    ) -> Result<BTreeMap<NodeId, U>, Fault> {
+        let mut out = BTreeMap::new();
+        for m in msgs {
+            let to = self
+                .node(receiver(&m))
+                .ok_or_else(|| Fault::Local("library addressed an unknown party".into()))?
+                .clone();
+            out.insert(to, encode(m)?);
+        }
+        Ok(out)
     }
 }

@@ -90,23 +90,6 @@ impl EcdsaKeygen {
             .collect()
     }
 
-    /// Routes DKLs23 p2p messages by their receiver field.
-    fn route<T>(
-        &self,
-        msgs: Vec<T>,
-        receiver: impl Fn(&T) -> u8,
-    ) -> Result<BTreeMap<NodeId, T>, Fault> {
-        let mut out = BTreeMap::new();
-        for m in msgs {
-            let to = self
-                .parties
-                .node(receiver(&m))
-                .ok_or_else(|| Fault::Local("library addressed an unknown party".into()))?;
-            out.insert(to.clone(), m);
-        }
-        Ok(out)
-    }
-
     fn round1(&mut self, input: RoundInput) -> Result<RoundOutput, Fault> {
         let mut fragments = Vec::with_capacity(self.parties.len());
         for p in self.parties.ids().to_vec() {
@@ -126,7 +109,10 @@ impl EcdsaKeygen {
         self.proofs.push(proof);
         self.bip2.insert(party_index(self.my_index)?, bip);
         let mut p2p = BTreeMap::new();
-        for (to, m) in self.route(zero, |m| m.parties.receiver.as_u8())? {
+        for (to, m) in self
+            .parties
+            .route(zero, |m| m.parties.receiver.as_u8(), Ok)?
+        {
             p2p.insert(to, encode(&m)?);
         }
         Ok(RoundOutput {
@@ -154,8 +140,12 @@ impl EcdsaKeygen {
         }
         let parties = self.parties.clone();
         let (zero, mul, bip) = self.dkg()?.phase3().map_err(|a| fault(a, &parties))?;
-        let mut zero = self.route(zero, |m| m.parties.receiver.as_u8())?;
-        let mut mul = self.route(mul, |m| m.parties.receiver.as_u8())?;
+        let mut zero = self
+            .parties
+            .route(zero, |m| m.parties.receiver.as_u8(), Ok)?;
+        let mut mul = self
+            .parties
+            .route(mul, |m| m.parties.receiver.as_u8(), Ok)?;
         let mut p2p = BTreeMap::new();
         for p in self.others() {
             let (z, m) = zero.remove(&p).zip(mul.remove(&p)).ok_or_else(|| {

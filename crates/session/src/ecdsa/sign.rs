@@ -134,25 +134,6 @@ impl EcdsaSign {
         &self.share.info.me
     }
 
-    fn route<T>(
-        &self,
-        msgs: Vec<T>,
-        receiver: impl Fn(&T) -> u8,
-    ) -> Result<BTreeMap<NodeId, Vec<u8>>, Fault>
-    where
-        T: serde::Serialize,
-    {
-        let mut out = BTreeMap::new();
-        for m in msgs {
-            let to = self
-                .parties
-                .node(receiver(&m))
-                .ok_or_else(|| Fault::Local("library addressed an unknown party".into()))?;
-            out.insert(to.clone(), encode(&m)?);
-        }
-        Ok(out)
-    }
-
     /// Decodes one p2p message per other signer and checks its claimed sender.
     fn collect<T: serde::de::DeserializeOwned>(
         &self,
@@ -238,7 +219,11 @@ impl RoundProtocol for EcdsaSign {
         self.keep1 = Some((unique, keep));
         Ok(RoundOutput {
             broadcast: None,
-            p2p: self.route(transmit, |m: &TransmitPhase1to2| m.parties.receiver.as_u8())?,
+            p2p: self.parties.route(
+                transmit,
+                |m: &TransmitPhase1to2| m.parties.receiver.as_u8(),
+                |m| encode(&m),
+            )?,
         })
     }
 
@@ -263,9 +248,11 @@ impl RoundProtocol for EcdsaSign {
                 self.keep2 = Some((unique, keep));
                 Ok(Step::Next(RoundOutput {
                     broadcast: None,
-                    p2p: self.route(transmit, |m: &TransmitPhase2to3<Curve>| {
-                        m.parties.receiver.as_u8()
-                    })?,
+                    p2p: self.parties.route(
+                        transmit,
+                        |m: &TransmitPhase2to3<Curve>| m.parties.receiver.as_u8(),
+                        |m| encode(&m),
+                    )?,
                 }))
             }
             1 => {
