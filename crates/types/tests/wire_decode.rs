@@ -94,7 +94,12 @@ fn non_base64_byte_fields_fail() {
 
 #[test]
 fn other_malformed_requests_fail() {
-    assert!(is_decode(sign(&SIGN.replace("secp256k1", "p256"))));
+    let unknown = sign(&SIGN.replace("secp256k1", "p256")).unwrap_err();
+    assert!(
+        matches!(&unknown, WireError::UnknownKeyType { found } if found == "p256"),
+        "{unknown:?}"
+    );
+    assert_eq!(unknown.code(), ErrorCode::InvalidSessionType);
     assert!(is_decode(sign(&SIGN.replace("null", "[-1]"))));
     assert!(is_decode(sign(&SIGN.replace("null", "[4294967296]"))));
     // Duplicate keys: Go keeps the last, which would let two parsers disagree.

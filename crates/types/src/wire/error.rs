@@ -23,6 +23,9 @@ pub enum WireError {
         #[source]
         source: IdError,
     },
+    /// A `key_type` that is neither `secp256k1` nor `ed25519`.
+    #[error("unknown key_type {found:?}: expected \"secp256k1\" or \"ed25519\"")]
+    UnknownKeyType { found: String },
     /// A secp256k1 request whose `tx` is not a 32-byte digest.
     #[error("secp256k1 tx must be a 32-byte digest, got {got} bytes")]
     DigestLength { got: usize },
@@ -41,6 +44,7 @@ impl WireError {
             WireError::Decode(_) => ErrorCode::UnmarshalFailure,
             WireError::Encode(_) => ErrorCode::MarshalFailure,
             WireError::InvalidId { .. } => ErrorCode::MsgValidation,
+            WireError::UnknownKeyType { .. } => ErrorCode::InvalidSessionType,
             WireError::DigestLength { .. } => ErrorCode::MsgValidation,
             WireError::DerivationPath { .. } => ErrorCode::InvalidDerivationPath,
             WireError::Reshare(e) => match e {

@@ -24,6 +24,20 @@ impl KeyType {
     }
 }
 
+/// When `json` failed to decode because its `key_type` is a string that names
+/// no key type, that error (a more precise answer than "malformed"); the
+/// quoted value is cut to 32 characters.
+pub(crate) fn unknown_key_type(json: &[u8]) -> Option<super::WireError> {
+    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    let found = value.get("key_type")?.as_str()?;
+    if serde_json::from_value::<KeyType>(serde_json::Value::from(found)).is_ok() {
+        return None;
+    }
+    Some(super::WireError::UnknownKeyType {
+        found: found.chars().take(32).collect(),
+    })
+}
+
 impl fmt::Display for KeyType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -41,5 +55,18 @@ mod tests {
         }
         assert!(serde_json::from_str::<KeyType>("\"Secp256k1\"").is_err());
         assert!(serde_json::from_str::<KeyType>("\"p256\"").is_err());
+    }
+
+    #[test]
+    fn an_unknown_key_type_is_named_and_a_known_one_is_not_blamed() {
+        let e = unknown_key_type(br#"{"key_type":"p256","tx":1}"#).unwrap();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidSessionType);
+        assert!(e.to_string().contains("\"p256\""), "{e}");
+        assert!(unknown_key_type(br#"{"key_type":"ed25519","tx":1}"#).is_none());
+        assert!(unknown_key_type(br#"{"key_type":7}"#).is_none());
+        assert!(unknown_key_type(b"{not json").is_none());
+        let long = format!(r#"{{"key_type":"{}"}}"#, "x".repeat(1000));
+        let e = unknown_key_type(long.as_bytes()).unwrap();
+        assert!(e.to_string().len() < 100, "{e}");
     }
 }

@@ -59,7 +59,7 @@ pub struct SignTxMessage {
 impl SignTxMessage {
     /// Parses a request from JSON.
     pub fn from_json(json: &[u8]) -> Result<Self, WireError> {
-        error::decode(json)
+        error::decode(json).map_err(|e| super::key_type::unknown_key_type(json).unwrap_or(e))
     }
 
     /// JSON as mpcium's Go client writes it.

@@ -1,0 +1,318 @@
+//! A cluster of real `tessera start` processes for end-to-end tests: a real
+//! nats-server (JetStream) and a real Consul agent from `tessera-testkit` on free
+//! loopback ports, identities made by `tessera identity generate`, one shared
+//! config file written here and the per-node settings as `TESSERA_*`
+//! variables, exactly as an operator would run them.
+//!
+//! Node processes are stopped on drop; their logs stay in the cluster's
+//! temporary directory and are printed when a wait fails.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+pub mod check;
+pub mod queue;
+pub mod raw;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use tempfile::TempDir;
+use tessera_testkit::ports::free_ports;
+use tessera_testkit::process::Service;
+use tessera_testkit::{Consul, Nats};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// The client key the nodes accept requests from, as config.yaml names it.
+#[derive(Clone, Debug)]
+pub struct InitiatorConfig {
+    /// `ed25519` or `p256`.
+    pub kind: &'static str,
+    /// Hex: a raw Ed25519 key, or a P-256 key as SPKI DER.
+    pub public_key: String,
+}
+
+/// A required authorizer, as config.yaml names it.
+#[derive(Clone, Debug)]
+pub struct AuthorizerConfig {
+    pub id: String,
+    pub kind: &'static str,
+    pub public_key: String,
+}
+
+/// What differs between test clusters.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    pub nodes: usize,
+    pub threshold: usize,
+    pub initiator: InitiatorConfig,
+    pub authorizers: Vec<AuthorizerConfig>,
+    pub connect_timeout: &'static str,
+}
+
+impl ClusterOptions {
+    /// Three nodes, 2-of-3, requests signed by `initiator`, no authorizers.
+    pub fn new(initiator: InitiatorConfig) -> Self {
+        Self {
+            nodes: 3,
+            threshold: 1,
+            initiator,
+            authorizers: Vec::new(),
+            connect_timeout: "2s",
+        }
+    }
+}
+
+/// One `tessera start` process and what it needs to be started again.
+struct NodeProc {
+    id: String,
+    health_port: u16,
+    service: Option<Service>,
+    starts: usize,
+}
+
+pub struct ProcCluster {
+    pub nats: Nats,
+    pub consul: Consul,
+    dir: TempDir,
+    options: ClusterOptions,
+    nodes: Vec<NodeProc>,
+}
+
+impl ProcCluster {
+    /// Starts NATS, Consul and every node, and waits until each node's
+    /// `/readyz` sees all nodes ready.
+    pub async fn start(options: ClusterOptions) -> Self {
+        let nats = Nats::start().await.expect("nats-server starts");
+        let consul = Consul::start().await.expect("consul starts");
+        let dir = tempfile::Builder::new()
+            .prefix("tessera-e2e-")
+            .tempdir()
+            .unwrap();
+        let ids: Vec<String> = (0..options.nodes).map(|i| format!("node{i}")).collect();
+        std::fs::create_dir_all(dir.path().join("identities")).unwrap();
+        for id in &ids {
+            let key = dir.path().join("identities").join(format!("{id}.key"));
+            tessera(&["identity", "generate", "--node-id", id, "--out"], &key);
+        }
+        let storage_key = dir.path().join("storage.key");
+        std::fs::write(&storage_key, rand_bytes()).unwrap();
+        set_owner_only(&storage_key);
+        let ports = free_ports(options.nodes).unwrap();
+        let nodes = ids
+            .into_iter()
+            .zip(ports)
+            .map(|(id, health_port)| NodeProc {
+                id,
+                health_port,
+                service: None,
+                starts: 0,
+            })
+            .collect();
+        let mut cluster = Self {
+            nats,
+            consul,
+            dir,
+            options,
+            nodes,
+        };
+        cluster.write_config();
+        cluster.start_all().await;
+        cluster
+    }
+
+    pub fn nats_url(&self) -> String {
+        self.nats.url()
+    }
+
+    pub fn node_ids(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.id.clone()).collect()
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.yaml")
+    }
+
+    /// The shared config file: everything but the per-node settings.
+    fn write_config(&self) {
+        let o = &self.options;
+        let authorizers = if o.authorizers.is_empty() {
+            "authorizers:\n  enabled: false\n".to_string()
+        } else {
+            let mut s = "authorizers:\n  enabled: true\n  keys:\n".to_string();
+            for a in &o.authorizers {
+                s.push_str(&format!(
+                    "    - {{id: {}, kind: {}, public_key: {}}}\n",
+                    a.id, a.kind, a.public_key
+                ));
+            }
+            s
+        };
+        let yaml = format!(
+            "threshold: {t}\n\
+             nats:\n  url: {nats}\n\
+             consul:\n  addr: {consul}\n  prefix: e2e\n  ttl: 2s\n\
+             storage:\n  key_file: {key}\n\
+             peers:\n  dir: {peers}\n\
+             initiator:\n  kind: {kind}\n  public_key: {pk}\n\
+             {authorizers}\
+             timeouts:\n  connect_timeout: {ct}\n  peer_silence: 1500ms\n  shutdown_grace: 5s\n\
+             log:\n  level: info,tessera_eventconsumer=debug\n",
+            t = o.threshold,
+            nats = self.nats.url(),
+            consul = self.consul.http_addr(),
+            key = self.dir.path().join("storage.key").display(),
+            peers = self.dir.path().join("identities").display(),
+            kind = o.initiator.kind,
+            pk = o.initiator.public_key,
+            ct = o.connect_timeout,
+        );
+        std::fs::write(self.config_path(), yaml).unwrap();
+    }
+
+    /// Changes the initiator key every node trusts; takes effect at the next start.
+    pub fn set_initiator(&mut self, initiator: InitiatorConfig) {
+        self.options.initiator = initiator;
+        self.write_config();
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let config = self.config_path();
+        let dir = self.dir.path().to_path_buf();
+        let node = &mut self.nodes[i];
+        let mut cmd = Command::new(BIN);
+        cmd.arg("start")
+            .arg("--config")
+            .arg(&config)
+            .env("TESSERA_NODE_ID", &node.id)
+            .env(
+                "TESSERA_IDENTITY_FILE",
+                dir.join("identities").join(format!("{}.key", node.id)),
+            )
+            .env("TESSERA_STORAGE_DIR", dir.join("data").join(&node.id))
+            .env(
+                "TESSERA_HEALTH_LISTEN",
+                format!("127.0.0.1:{}", node.health_port),
+            )
+            .env_remove("RUST_LOG");
+        let log = dir.join(format!("{}.{}.log", node.id, node.starts));
+        node.starts += 1;
+        node.service = Some(Service::spawn(&node.id, cmd, &log).expect("tessera start spawns"));
+    }
+
+    /// Starts every node that is not running and waits until all see each other ready.
+    pub async fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].service.is_none() {
+                self.spawn(i);
+            }
+        }
+        let all = self.nodes.len();
+        for i in 0..all {
+            self.wait_ready_nodes(i, all).await;
+        }
+    }
+
+    /// Waits until node `i`'s `/readyz` reports `count` ready nodes (ready or not).
+    pub async fn wait_ready_nodes(&mut self, i: usize, count: usize) {
+        let url = format!("http://127.0.0.1:{}/readyz", self.nodes[i].health_port);
+        let want = format!("\"ready_nodes\":{count},");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        for _ in 0..600 {
+            if let Some(s) = self.nodes[i].service.as_mut() {
+                if let Err(e) = s.check_running() {
+                    panic!("{e}");
+                }
+            }
+            if let Ok(resp) = http.get(&url).send().await {
+                if resp.text().await.is_ok_and(|body| body.contains(&want)) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{} did not see {count} ready nodes within 30 s; its log:\n{}",
+            self.nodes[i].id,
+            self.log_tail(i)
+        );
+    }
+
+    /// SIGTERM to node `i`, waiting for its graceful shutdown.
+    pub fn terminate(&mut self, i: usize) {
+        if let Some(mut s) = self.nodes[i].service.take() {
+            s.terminate(Duration::from_secs(15));
+        }
+    }
+
+    /// SIGKILL to node `i`: a crash.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut s) = self.nodes[i].service.take() {
+            s.kill();
+        }
+    }
+
+    /// Stops every node gracefully.
+    pub fn terminate_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.terminate(i);
+        }
+    }
+
+    /// The last lines of node `i`'s current log.
+    pub fn log_tail(&self, i: usize) -> String {
+        self.nodes[i]
+            .service
+            .as_ref()
+            .map(Service::log_tail)
+            .unwrap_or_default()
+    }
+
+    /// Every log line any run of node `i` wrote.
+    pub fn log(&self, i: usize) -> String {
+        let node = &self.nodes[i];
+        (0..node.starts)
+            .map(|run| {
+                std::fs::read_to_string(self.dir.path().join(format!("{}.{run}.log", node.id)))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for ProcCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut s) = node.service.take() {
+                s.kill();
+            }
+        }
+    }
+}
+
+/// Runs a `tessera` subcommand whose last argument is `path`, panicking with its output on failure.
+fn tessera(args: &[&str], path: &Path) {
+    let out = Command::new(BIN).args(args).arg(path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "tessera {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn rand_bytes() -> [u8; 32] {
+    use rand_core::{OsRng, RngCore};
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn set_owner_only(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}

@@ -1,0 +1,104 @@
+//! Publishing raw requests and reading the result stream the way an mpcium
+//! client does: JetStream publish (with an optional `ClientID` header) and a
+//! durable pull consumer per result kind, named and filtered as mpcium names them.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tessera_transport::async_nats::jetstream::{self, consumer::pull};
+use tessera_transport::async_nats::{self, HeaderMap};
+use tessera_transport::mpc;
+use tessera_types::wire::{KeygenResultEvent, SigningResultEvent};
+
+/// A raw JetStream client with an optional `ClientID`.
+pub struct RawClient {
+    js: jetstream::Context,
+    client_id: Option<String>,
+    keygen: pull::Stream,
+    signing: pull::Stream,
+}
+
+impl RawClient {
+    /// Connects, and creates (or reuses) this client's two result consumers.
+    pub async fn connect(nats_url: &str, client_id: Option<&str>) -> Self {
+        let nc = async_nats::connect(nats_url).await.expect("nats connects");
+        let js = jetstream::new(nc);
+        mpc::ensure_streams(&js).await.expect("streams exist");
+        let keygen = consumer(
+            &js,
+            mpc::keygen_result_consumer(client_id),
+            mpc::keygen_result(client_id, "*"),
+        )
+        .await;
+        let signing = consumer(
+            &js,
+            mpc::signing_result_consumer(client_id),
+            mpc::signing_result(client_id),
+        )
+        .await;
+        Self {
+            js,
+            client_id: client_id.map(str::to_string),
+            keygen,
+            signing,
+        }
+    }
+
+    async fn publish(&self, subject: String, json: Vec<u8>) {
+        let mut headers = HeaderMap::new();
+        if let Some(id) = &self.client_id {
+            headers.insert(mpc::CLIENT_ID_HEADER, id.as_str());
+        }
+        self.js
+            .publish_with_headers(subject, headers, json.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("JetStream stores the request");
+    }
+
+    pub async fn publish_keygen(&self, wallet: &str, json: Vec<u8>) {
+        self.publish(mpc::keygen_request(wallet), json).await;
+    }
+
+    pub async fn publish_sign(&self, tx_id: &str, json: Vec<u8>) {
+        self.publish(mpc::signing_request(tx_id), json).await;
+    }
+
+    /// The next keygen result on this client's consumer, acked.
+    pub async fn next_keygen(&mut self, within: Duration) -> Option<KeygenResultEvent> {
+        let m = tokio::time::timeout(within, self.keygen.next())
+            .await
+            .ok()??;
+        let m = m.expect("result message");
+        m.ack().await.expect("ack");
+        Some(KeygenResultEvent::from_json(&m.payload).expect("keygen result decodes"))
+    }
+
+    /// The next signing result on this client's consumer, acked.
+    pub async fn next_signing(&mut self, within: Duration) -> Option<SigningResultEvent> {
+        let m = tokio::time::timeout(within, self.signing.next())
+            .await
+            .ok()??;
+        let m = m.expect("result message");
+        m.ack().await.expect("ack");
+        Some(SigningResultEvent::from_json(&m.payload).expect("signing result decodes"))
+    }
+}
+
+async fn consumer(js: &jetstream::Context, name: String, filter: String) -> pull::Stream {
+    js.create_consumer_on_stream(
+        pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subject: filter,
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        },
+        mpc::RESULT_STREAM,
+    )
+    .await
+    .expect("result consumer")
+    .messages()
+    .await
+    .expect("result messages")
+}

@@ -1,0 +1,334 @@
+//! End to end with three `tessera start` processes, a real nats-server and a
+//! real Consul: keygen and signing on both curves through the SDK (master and
+//! child keys), requests published as raw mpcium JSON with an Ed25519 and then
+//! a P-256 initiator, a repeated request answered from the stored result, and
+//! every wallet still signing after all nodes restart.
+
+mod common;
+
+use std::time::Duration;
+
+use common::check;
+use common::queue::RawClient;
+use common::raw::{self, RawSigner, SignFields};
+use common::{ClusterOptions, ProcCluster};
+use sha2::{Digest, Sha256};
+use tessera_client::{derive, Client, ClientConfig, KeyType, SignRequest};
+use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+use tessera_types::wire::{KeygenResultEvent, ResultType};
+
+const RESULT_WAIT: Duration = Duration::from_secs(60);
+
+async fn sdk(cluster: &ProcCluster, kind: InitiatorKeyKind, key: &RawSigner) -> Client {
+    let signer = InitiatorSigner::from_secret_bytes(kind, &key.secret()).unwrap();
+    let config = ClientConfig::new(cluster.nats_url(), signer)
+        .with_client_id("sdk")
+        .with_result_timeout(RESULT_WAIT);
+    Client::connect(config).await.expect("SDK connects")
+}
+
+fn request(
+    key_type: KeyType,
+    wallet: &str,
+    tx_id: &str,
+    tx: &[u8],
+    path: Option<Vec<u32>>,
+) -> SignRequest {
+    SignRequest {
+        key_type,
+        wallet_id: wallet.into(),
+        tx_id: tx_id.into(),
+        tx: tx.to_vec(),
+        network_internal_code: "e2e-net".into(),
+        derivation_path: path,
+    }
+}
+
+/// How many times any node joined a signing session for `tx_id` as a player.
+fn sessions_for(cluster: &ProcCluster, tx_id: &str) -> usize {
+    let needle = format!("tx_id={tx_id}");
+    (0..3)
+        .flat_map(|i| {
+            cluster
+                .log(i)
+                .lines()
+                .filter(|l| l.contains("joined signing session"))
+                .filter(|l| l.split_whitespace().any(|w| w == needle))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .count()
+}
+
+async fn raw_keygen(client: &mut RawClient, key: &RawSigner, wallet: &str) -> KeygenResultEvent {
+    client
+        .publish_keygen(wallet, raw::keygen(key, wallet, &[]))
+        .await;
+    let kg = client
+        .next_keygen(RESULT_WAIT)
+        .await
+        .expect("keygen result");
+    assert_eq!(kg.result_type, ResultType::Success, "{kg:?}");
+    assert_eq!(kg.wallet_id, wallet);
+    assert_eq!(kg.ecdsa_pub_key.as_ref().map(Vec::len), Some(64));
+    assert_eq!(kg.eddsa_pub_key.as_ref().map(Vec::len), Some(32));
+    kg
+}
+
+/// Signs a digest and a message for `wallet` with raw requests and checks both.
+async fn raw_sign_both(
+    client: &mut RawClient,
+    key: &RawSigner,
+    wallet: &str,
+    kg: &KeygenResultEvent,
+    tag: &str,
+) {
+    let digest: [u8; 32] = Sha256::digest(format!("raw {tag}").as_bytes()).into();
+    let tx_id = format!("{tag}-ecdsa");
+    let f = SignFields {
+        key_type: "secp256k1",
+        wallet,
+        tx_id: &tx_id,
+        tx: &digest,
+    };
+    client.publish_sign(&tx_id, raw::sign(key, &f, &[])).await;
+    let ev = client
+        .next_signing(RESULT_WAIT)
+        .await
+        .expect("ecdsa result");
+    assert_eq!(ev.tx_id, tx_id);
+    assert_eq!(ev.network_internal_code, "e2e-net");
+    check::ecdsa(kg.ecdsa_pub_key.as_ref().unwrap(), &digest, &ev);
+
+    let message = format!("raw ed25519 {tag}").into_bytes();
+    let tx_id = format!("{tag}-eddsa");
+    let f = SignFields {
+        key_type: "ed25519",
+        wallet,
+        tx_id: &tx_id,
+        tx: &message,
+    };
+    client.publish_sign(&tx_id, raw::sign(key, &f, &[])).await;
+    let ev = client
+        .next_signing(RESULT_WAIT)
+        .await
+        .expect("eddsa result");
+    assert_eq!(ev.tx_id, tx_id);
+    check::ed25519(kg.eddsa_pub_key.as_ref().unwrap(), &message, &ev);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_restart() {
+    let ed_key = RawSigner::ed25519();
+    let mut cluster = ProcCluster::start(ClusterOptions::new(ed_key.initiator_config())).await;
+
+    // --- Through the SDK: a wallet, both curves, master and child keys.
+    let client = sdk(&cluster, InitiatorKeyKind::Ed25519, &ed_key).await;
+    let wallet = client
+        .keygen("wallet-sdk")
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let ecdsa_master = wallet.ecdsa_public_key_sec1().expect("ecdsa key");
+    let chain_code = wallet.ecdsa_chain_code().expect("chain code");
+    let eddsa_master = wallet.eddsa_public_key().expect("eddsa key");
+
+    let digest: [u8; 32] = Sha256::digest(b"send 1 BTC").into();
+    let signed = client
+        .sign(request(
+            KeyType::Secp256k1,
+            "wallet-sdk",
+            "sdk-ecdsa",
+            &digest,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    check::ecdsa(&ecdsa_master, &digest, &signed.event);
+
+    let message = b"solana transfer".to_vec();
+    let signed = client
+        .sign(request(
+            KeyType::Ed25519,
+            "wallet-sdk",
+            "sdk-eddsa",
+            &message,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    check::ed25519(&eddsa_master, &message, &signed.event);
+
+    // An authenticated derivation path: each signature verifies under the
+    // child key derived offline from the keygen result alone.
+    let path = vec![44, 60, 0, 0, 7];
+    let child = derive::ecdsa_child_public_key(&ecdsa_master, chain_code, &path).unwrap();
+    let signed = client
+        .sign(request(
+            KeyType::Secp256k1,
+            "wallet-sdk",
+            "sdk-ecdsa-path",
+            &digest,
+            Some(path.clone()),
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    check::ecdsa(&child, &digest, &signed.event);
+    assert!(
+        !check::ecdsa_verifies(&ecdsa_master, &digest, &signed.event),
+        "a child-key signature must not verify under the master key"
+    );
+    let ed_child = derive::eddsa_child_public_key(eddsa_master, &path).unwrap();
+    let signed = client
+        .sign(request(
+            KeyType::Ed25519,
+            "wallet-sdk",
+            "sdk-eddsa-path",
+            &message,
+            Some(path),
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    check::ed25519(&ed_child, &message, &signed.event);
+
+    // The same request again: the stored result, with no second protocol run.
+    // ECDSA nonces are random, so an identical (r, s) already proves it; the
+    // node logs show one session for the tx id.
+    let first = client
+        .sign(request(
+            KeyType::Secp256k1,
+            "wallet-sdk",
+            "sdk-repeat",
+            &digest,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let again = client
+        .sign(request(
+            KeyType::Secp256k1,
+            "wallet-sdk",
+            "sdk-repeat",
+            &digest,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(
+        (&again.event.r, &again.event.s),
+        (&first.event.r, &first.event.s)
+    );
+    check::ecdsa(&ecdsa_master, &digest, &again.event);
+    assert_eq!(
+        sessions_for(&cluster, "sdk-repeat"),
+        1,
+        "one protocol run for a repeated request"
+    );
+
+    // --- Raw mpcium JSON, Ed25519 initiator, no ClientID (mpcium's default consumers).
+    let mut raw_client = RawClient::connect(&cluster.nats_url(), None).await;
+    let kg_ed = raw_keygen(&mut raw_client, &ed_key, "wallet-raw-ed").await;
+    raw_sign_both(&mut raw_client, &ed_key, "wallet-raw-ed", &kg_ed, "raw-ed").await;
+
+    // --- Every node restarts; the nodes now trust a P-256 initiator instead.
+    let p256_key = RawSigner::p256();
+    // The SDK client goes too: two live clients with one ClientID would share
+    // one work-queue consumer and each see only some of the results.
+    drop(client);
+    cluster.terminate_all();
+    cluster.set_initiator(p256_key.initiator_config());
+    cluster.start_all().await;
+
+    // Wallets made before the restart still sign, for raw and SDK clients.
+    raw_sign_both(
+        &mut raw_client,
+        &p256_key,
+        "wallet-raw-ed",
+        &kg_ed,
+        "after-restart",
+    )
+    .await;
+    let p256_client = sdk(&cluster, InitiatorKeyKind::P256, &p256_key).await;
+    let signed = p256_client
+        .sign(request(
+            KeyType::Secp256k1,
+            "wallet-sdk",
+            "sdk-after-restart",
+            &digest,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    check::ecdsa(&ecdsa_master, &digest, &signed.event);
+
+    // The stored result survives the restart too. The repeat is signed by the
+    // new initiator, but its signed fields are the same, so it is the same
+    // request: the stored signature comes back and nothing is signed again.
+    let again = p256_client
+        .sign(request(
+            KeyType::Secp256k1,
+            "wallet-sdk",
+            "sdk-repeat",
+            &digest,
+            None,
+        ))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(
+        (&again.event.r, &again.event.s),
+        (&first.event.r, &first.event.s)
+    );
+    assert_eq!(
+        sessions_for(&cluster, "sdk-repeat"),
+        1,
+        "still one protocol run"
+    );
+
+    // --- Raw mpcium JSON with a P-256 initiator: a new wallet and both curves.
+    let kg_p = raw_keygen(&mut raw_client, &p256_key, "wallet-raw-p256").await;
+    raw_sign_both(
+        &mut raw_client,
+        &p256_key,
+        "wallet-raw-p256",
+        &kg_p,
+        "raw-p256",
+    )
+    .await;
+
+    // The old Ed25519 initiator is refused now.
+    let f = SignFields {
+        key_type: "ed25519",
+        wallet: "wallet-raw-p256",
+        tx_id: "old-key",
+        tx: b"m",
+    };
+    raw_client
+        .publish_sign("old-key", raw::sign(&ed_key, &f, &[]))
+        .await;
+    let ev = raw_client
+        .next_signing(Duration::from_secs(5))
+        .await
+        .expect("error result");
+    assert_eq!(
+        ev.error_code,
+        Some(tessera_types::ErrorCode::InvalidInitiatorSignature),
+        "{ev:?}"
+    );
+}
