@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tessera_security::{InitiatorKey, InitiatorSigner};
 use tessera_transport::async_nats::jetstream::{self, Context};
-use tessera_transport::async_nats::{self, HeaderMap, ServerAddr};
+use tessera_transport::async_nats::{self, ServerAddr};
 use tessera_transport::mpc;
 use tessera_types::{GenerateKeyMessage, KeygenResultEvent, SignTxMessage, SigningResultEvent};
 
@@ -32,6 +32,7 @@ struct Inner {
     initiator: InitiatorSigner,
     authorizers: Vec<(String, InitiatorSigner)>,
     result_timeout: Duration,
+    publish_timeout: Duration,
     keygen: ResultRouter<KeygenResultEvent>,
     signing: ResultRouter<SigningResultEvent>,
 }
@@ -95,6 +96,7 @@ impl Client {
                 initiator: config.initiator,
                 authorizers: config.authorizers,
                 result_timeout: config.result_timeout,
+                publish_timeout: config.publish_timeout,
                 keygen,
                 signing,
             }),
@@ -201,24 +203,17 @@ impl Client {
     }
 
     /// Publishes through JetStream with the `ClientID` header, if configured,
-    /// and waits for the stream's ack.
+    /// and waits for the stream's ack, retrying through disconnections for up
+    /// to the configured publish timeout (see the `publish` module).
     async fn publish(&self, subject: String, payload: Vec<u8>) -> Result<(), ClientError> {
-        let fail = |reason: String| ClientError::Publish {
-            subject: subject.clone(),
-            reason,
-        };
-        let js = &self.inner.js;
-        let ack = match &self.inner.client_id {
-            Some(cid) => {
-                let mut headers = HeaderMap::new();
-                headers.insert(mpc::CLIENT_ID_HEADER, cid.as_str());
-                js.publish_with_headers(subject.clone(), headers, payload.into())
-                    .await
-            }
-            None => js.publish(subject.clone(), payload.into()).await,
-        }
-        .map_err(|e| fail(e.to_string()))?;
-        ack.await.map_err(|e| fail(e.to_string()))?;
+        crate::publish::publish(
+            &self.inner.js,
+            &subject,
+            self.inner.client_id.as_deref(),
+            payload,
+            self.inner.publish_timeout,
+        )
+        .await?;
         tracing::debug!(%subject, "request published");
         Ok(())
     }

@@ -10,6 +10,8 @@ use crate::ClientError;
 
 /// How long `keygen` and `sign` wait for a result unless told otherwise.
 pub const DEFAULT_RESULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long publishing a request keeps retrying through a lost connection.
+pub const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many results nobody waits for are kept (oldest dropped first).
 pub const DEFAULT_UNCLAIMED_CAPACITY: usize = 1024;
 /// How long a result nobody waits for is kept.
@@ -34,6 +36,9 @@ pub struct ClientConfig {
     pub authorizers: Vec<(String, InitiatorSigner)>,
     /// How long `keygen` and `sign` wait for the result.
     pub result_timeout: Duration,
+    /// How long publishing one request retries while NATS is unreachable
+    /// (JetStream stores it once: retries reuse the attempt's `Nats-Msg-Id`).
+    pub publish_timeout: Duration,
     /// Results nobody is waiting for are kept for a later `await_*` call, at
     /// most this many per result kind.
     pub unclaimed_capacity: usize,
@@ -50,6 +55,7 @@ impl ClientConfig {
             initiator,
             authorizers: Vec::new(),
             result_timeout: DEFAULT_RESULT_TIMEOUT,
+            publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
             unclaimed_capacity: DEFAULT_UNCLAIMED_CAPACITY,
             unclaimed_ttl: DEFAULT_UNCLAIMED_TTL,
         }
@@ -73,6 +79,12 @@ impl ClientConfig {
         self
     }
 
+    /// Sets how long publishing a request retries while NATS is unreachable.
+    pub fn with_publish_timeout(mut self, timeout: Duration) -> Self {
+        self.publish_timeout = timeout;
+        self
+    }
+
     /// Checks what can be checked without a server (the URL is checked when
     /// [`Client::connect`](crate::Client::connect) parses it).
     pub fn validate(&self) -> Result<(), ClientError> {
@@ -84,6 +96,11 @@ impl ClientConfig {
         if self.result_timeout.is_zero() {
             return Err(ClientError::InvalidConfig {
                 reason: "result_timeout must be positive",
+            });
+        }
+        if self.publish_timeout.is_zero() {
+            return Err(ClientError::InvalidConfig {
+                reason: "publish_timeout must be positive",
             });
         }
         if self.unclaimed_capacity == 0 {

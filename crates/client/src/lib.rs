@@ -36,6 +36,7 @@
 //! - [`verify`]: checking a signing result's signature.
 //! - [`error`]: [`ClientError`] and its `ErrorCode`.
 //! - `consumer` (private): result consumer names, filters, which results are ours.
+//! - `publish` (private): publishing with retries and a per-call `Nats-Msg-Id`.
 //! - `pump` (private): the task per result kind that acks and routes results.
 //! - `routing` (private): waiters and unclaimed results.
 
@@ -44,6 +45,7 @@ pub mod config;
 mod consumer;
 pub mod derive;
 pub mod error;
+mod publish;
 mod pump;
 pub mod request;
 pub mod result;

@@ -230,3 +230,52 @@ async fn requests_a_node_would_refuse_are_not_sent() {
         ClientError::SubjectToken { field: "wallet_id" }
     ));
 }
+
+#[tokio::test]
+async fn a_request_published_while_nats_is_down_is_stored_once_when_it_returns() {
+    let mut server = nats().await;
+    let client = connect(config(&server, InitiatorKeyKind::Ed25519, None)).await;
+    server.kill();
+    let task = tokio::spawn({
+        let client = client.clone();
+        async move {
+            let msg = client.sign_message(SignRequest {
+                key_type: KeyType::Ed25519,
+                wallet_id: "w-outage".into(),
+                tx_id: "tx-outage".into(),
+                tx: b"sent during an outage".to_vec(),
+                network_internal_code: "sol".into(),
+                derivation_path: None,
+            });
+            client.publish_sign(&msg).await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !task.is_finished(),
+        "publish must wait for the server, not fail"
+    );
+    server.restart().await.expect("nats-server restarts");
+    within("publish after the restart", task)
+        .await
+        .unwrap()
+        .expect("published once NATS is back");
+    // Exactly one copy in the stream, whatever the retries did.
+    let node = Node::connect(&server).await;
+    let info = node
+        .js
+        .get_stream(mpc::SIGNING_STREAM)
+        .await
+        .unwrap()
+        .get_info()
+        .await
+        .unwrap();
+    assert_eq!(info.state.messages, 1);
+    let mut requests = node.requests(mpc::SIGNING_STREAM).await;
+    let req = next_request(&mut requests).await;
+    assert!(req
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(mpc::MSG_ID_HEADER))
+        .is_some_and(|id| id.as_str().len() == 32));
+}

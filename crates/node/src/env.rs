@@ -61,9 +61,10 @@ pub const KEYS: &[(&str, Kind)] = &[
     ("log.format", Kind::Str),
 ];
 
-/// `TESSERA_*` variables that are not config keys but are expected
-/// (read by the command line).
-pub const OTHER_VARS: &[&str] = &["TESSERA_CONFIG"];
+/// `TESSERA_*` variables that are not config keys but are expected: the
+/// config file's path (read by the command line), and the fault-injection
+/// delay of debug builds (see `tessera_runner`'s `fault` module).
+pub const OTHER_VARS: &[&str] = &["TESSERA_CONFIG", "TESSERA_FAULT_ROUND_DELAY_MS"];
 
 const PREFIX: &str = "TESSERA_";
 

@@ -13,19 +13,10 @@ use common::queue::RawClient;
 use common::raw::{self, RawSigner, SignFields};
 use common::{ClusterOptions, ProcCluster};
 use sha2::{Digest, Sha256};
-use tessera_client::{derive, Client, ClientConfig, KeyType, SignRequest};
-use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+use tessera_client::{derive, KeyType, SignRequest};
 use tessera_types::wire::{KeygenResultEvent, ResultType};
 
 const RESULT_WAIT: Duration = Duration::from_secs(60);
-
-async fn sdk(cluster: &ProcCluster, kind: InitiatorKeyKind, key: &RawSigner) -> Client {
-    let signer = InitiatorSigner::from_secret_bytes(kind, &key.secret()).unwrap();
-    let config = ClientConfig::new(cluster.nats_url(), signer)
-        .with_client_id("sdk")
-        .with_result_timeout(RESULT_WAIT);
-    Client::connect(config).await.expect("SDK connects")
-}
 
 fn request(
     key_type: KeyType,
@@ -123,7 +114,7 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     let mut cluster = ProcCluster::start(ClusterOptions::new(ed_key.initiator_config())).await;
 
     // --- Through the SDK: a wallet, both curves, master and child keys.
-    let client = sdk(&cluster, InitiatorKeyKind::Ed25519, &ed_key).await;
+    let client = cluster.sdk(&ed_key, "sdk").await;
     let wallet = client
         .keygen("wallet-sdk")
         .await
@@ -261,7 +252,7 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
         "after-restart",
     )
     .await;
-    let p256_client = sdk(&cluster, InitiatorKeyKind::P256, &p256_key).await;
+    let p256_client = cluster.sdk(&p256_key, "sdk").await;
     let signed = p256_client
         .sign(request(
             KeyType::Secp256k1,

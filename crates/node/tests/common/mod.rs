@@ -49,6 +49,10 @@ pub struct ClusterOptions {
     pub initiator: InitiatorConfig,
     pub authorizers: Vec<AuthorizerConfig>,
     pub connect_timeout: &'static str,
+    /// JetStream redelivers a request not acked within this.
+    pub ack_wait: &'static str,
+    /// Extra environment of every node (e.g. the fault-injection delay).
+    pub env: Vec<(String, String)>,
 }
 
 impl ClusterOptions {
@@ -60,6 +64,8 @@ impl ClusterOptions {
             initiator,
             authorizers: Vec::new(),
             connect_timeout: "2s",
+            ack_wait: "30s",
+            env: Vec::new(),
         }
     }
 }
@@ -157,7 +163,7 @@ impl ProcCluster {
              peers:\n  dir: {peers}\n\
              initiator:\n  kind: {kind}\n  public_key: {pk}\n\
              {authorizers}\
-             timeouts:\n  connect_timeout: {ct}\n  peer_silence: 1500ms\n  shutdown_grace: 5s\n\
+             timeouts:\n  connect_timeout: {ct}\n  peer_silence: 1500ms\n  shutdown_grace: 5s\n  ack_wait: {aw}\n  progress_interval: 1s\n\
              log:\n  level: info,tessera_eventconsumer=debug\n",
             t = o.threshold,
             nats = self.nats.url(),
@@ -167,6 +173,7 @@ impl ProcCluster {
             kind = o.initiator.kind,
             pk = o.initiator.public_key,
             ct = o.connect_timeout,
+            aw = o.ack_wait,
         );
         std::fs::write(self.config_path(), yaml).unwrap();
     }
@@ -182,6 +189,7 @@ impl ProcCluster {
         let dir = self.dir.path().to_path_buf();
         let node = &mut self.nodes[i];
         let mut cmd = Command::new(BIN);
+        cmd.envs(self.options.env.iter().cloned());
         cmd.arg("start")
             .arg("--config")
             .arg(&config)
@@ -249,6 +257,26 @@ impl ProcCluster {
         }
     }
 
+    /// Starts node `i` again (after `kill` or `terminate`) without waiting.
+    pub fn restart(&mut self, i: usize) {
+        if self.nodes[i].service.is_none() {
+            self.spawn(i);
+        }
+    }
+
+    /// The process id of node `i`, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i].service.as_ref().and_then(Service::pid)
+    }
+
+    /// Index of the node called `id`.
+    pub fn index_of(&self, id: &str) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .unwrap_or_else(|| panic!("no node {id}"))
+    }
+
     /// SIGKILL to node `i`: a crash.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut s) = self.nodes[i].service.take() {
@@ -270,6 +298,50 @@ impl ProcCluster {
             .as_ref()
             .map(Service::log_tail)
             .unwrap_or_default()
+    }
+
+    /// Polls every node's logs until a line satisfies `pred`: (node index, line).
+    pub async fn wait_for_log(
+        &self,
+        within: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Option<(usize, String)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            for i in 0..self.nodes.len() {
+                if let Some(line) = self.log(i).lines().find(|l| pred(l)) {
+                    return Some((i, line.to_string()));
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Resident memory of node `i` in KiB (Linux `/proc`).
+    pub fn rss_kib(&self, i: usize) -> u64 {
+        let pid = self.pid(i).expect("node running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+
+    /// An SDK client with `key` as its initiator key.
+    pub async fn sdk(&self, key: &raw::RawSigner, client_id: &str) -> tessera_client::Client {
+        let signer =
+            tessera_security::InitiatorSigner::from_secret_bytes(key.sdk_kind(), &key.secret())
+                .unwrap();
+        let config = tessera_client::ClientConfig::new(self.nats_url(), signer)
+            .with_client_id(client_id)
+            .with_result_timeout(Duration::from_secs(60));
+        tessera_client::Client::connect(config)
+            .await
+            .expect("SDK connects")
     }
 
     /// Every log line any run of node `i` wrote.

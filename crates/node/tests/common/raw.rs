@@ -60,6 +60,14 @@ impl RawSigner {
         }
     }
 
+    /// The same kind, as the SDK names it.
+    pub fn sdk_kind(&self) -> tessera_security::InitiatorKeyKind {
+        match self {
+            RawSigner::Ed25519(_) => tessera_security::InitiatorKeyKind::Ed25519,
+            RawSigner::P256(_) => tessera_security::InitiatorKeyKind::P256,
+        }
+    }
+
     /// The secret bytes, for building the same key into a Tessera SDK client.
     pub fn secret(&self) -> [u8; 32] {
         match self {
