@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run demo test lint unit deploy-check bench fmt clean
+.PHONY: setup run demo test lint unit deploy-check bench fuzz fmt clean
 
 ## setup: check the toolchain, fetch dependencies, install nats-server and consul into .tools/bin
 setup:
@@ -27,6 +27,7 @@ test: setup lint unit deploy-check
 
 lint:
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 unit:
@@ -40,6 +41,14 @@ deploy-check:
 bench: setup
 	$(CARGO) bench --locked -p tessera-session --bench protocols
 	$(CARGO) bench --locked -p tessera-runner --bench cluster
+
+## fuzz: build the fuzz targets in fuzz/ on stable Rust (libFuzzer) and run each for
+##       FUZZ_SECONDS (default 60); FUZZ_TARGETS="envelope" runs only some (docs/fuzzing.md)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	$(CARGO) fetch --locked --manifest-path fuzz/Cargo.toml
+	CARGO="$(CARGO)" FUZZ_SECONDS="$(FUZZ_SECONDS)" ./scripts/fuzz.sh $(FUZZ_TARGETS)
 
 fmt:
 	$(CARGO) fmt --all

@@ -276,7 +276,7 @@ fn read_backup(path: &Path, password: &[u8]) -> Result<Snapshot, StorageError> {
 /// Checks the snapshot keeps the store's invariant (metadata if and only if
 /// shares, metadata naming the newest version) and every record parses,
 /// before anything is written.
-fn check_consistent(snap: &Snapshot) -> Result<(), StorageError> {
+pub(crate) fn check_consistent(snap: &Snapshot) -> Result<(), StorageError> {
     if snap.schema == 0 {
         return Err(bad("schema version 0"));
     }

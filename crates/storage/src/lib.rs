@@ -22,9 +22,12 @@
 //! - [`tables`]: the database layout and schema version.
 //! - [`error`]: `StorageError` and its `ErrorCode`s.
 //! - `snapshot`: the encoding of a backup's sealed body.
+//! - `fuzzing` (hidden): the on-disk decoders, for the fuzz targets in `fuzz/`.
 
 pub mod backup;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod records;
 pub mod results;
