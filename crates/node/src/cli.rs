@@ -1,4 +1,5 @@
-//! The command line: `tessera start | identity | initiator | peers | keygen | sign | bench`.
+//! The command line: `tessera start | backup | restore | identity | initiator | peers | keygen |
+//! sign | bench`.
 //!
 //! Secret values are never flags or config values; flags name the files that
 //! hold them (`--identity-passphrase-file`, `--storage-password-file`, ...).
@@ -27,6 +28,12 @@ pub enum Command {
     /// Run a node: NATS, Consul readiness, the key store, the request consumers
     /// and the health endpoints, until SIGTERM or SIGINT.
     Start(StartArgs),
+    /// Write an encrypted backup of this node's key store to a new file.
+    /// Stop the node first: a running node holds the store's lock.
+    Backup(BackupArgs),
+    /// Restore a backup into this node's storage.dir (which must hold no
+    /// database yet), sealing the shares under the node's storage key.
+    Restore(RestoreArgs),
     /// Node identity files.
     #[command(subcommand)]
     Identity(IdentityCommand),
@@ -121,6 +128,35 @@ pub struct StartArgs {
     pub storage: StorageFlags,
     #[command(flatten)]
     pub consul: ConsulFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub storage: StorageFlags,
+    /// The backup file to write (mode 0600); an existing file is never replaced.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// File holding the password the backup is sealed with (Argon2id). Keep it
+    /// apart from the backup: the password alone opens the backup.
+    #[arg(long)]
+    pub backup_password_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub storage: StorageFlags,
+    /// The backup file (from `tessera backup`).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// File holding the password the backup was sealed with.
+    #[arg(long)]
+    pub backup_password_file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -332,6 +368,44 @@ mod tests {
             "p",
         ]);
         assert!(both.is_err());
+        let backup = Cli::try_parse_from([
+            "tessera",
+            "backup",
+            "--config",
+            "c.yaml",
+            "--out",
+            "b.tsbk",
+            "--backup-password-file",
+            "pw",
+            "--storage-key-file",
+            "k",
+        ])
+        .unwrap();
+        let Command::Backup(b) = backup.command else {
+            panic!("not backup")
+        };
+        assert_eq!(b.out, PathBuf::from("b.tsbk"));
+        assert_eq!(b.backup_password_file, PathBuf::from("pw"));
+        assert_eq!(b.storage.storage_key_file, Some(PathBuf::from("k")));
+        // The backup password is a file, never a value.
+        assert!(Cli::try_parse_from(["tessera", "backup", "--out", "b"]).is_err());
+        assert!(
+            Cli::try_parse_from(["tessera", "backup", "--out", "b", "--backup-password", "x"])
+                .is_err()
+        );
+        let restore = Cli::try_parse_from([
+            "tessera",
+            "restore",
+            "--from",
+            "b.tsbk",
+            "--backup-password-file",
+            "pw",
+        ])
+        .unwrap();
+        let Command::Restore(r) = restore.command else {
+            panic!("not restore")
+        };
+        assert_eq!(r.from, PathBuf::from("b.tsbk"));
         let sign = Cli::try_parse_from([
             "tessera",
             "sign",

@@ -10,12 +10,14 @@
 //! - [`env`](mod@env): `TESSERA_*` environment overrides.
 //! - [`duration`]: `"10s"`-style durations.
 //! - [`secrets`]: reading secret files (passphrases, passwords, tokens).
+//! - [`keystore`]: the key store's directory and at-rest secret, as `start` opens it.
 //! - [`roster`]: the cluster's identities from the config (`peers`).
 //! - [`logging`]: the tracing subscriber (text or JSON).
 //! - [`start`]: `tessera start`, wiring the node together.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`shutdown`]: signals and the shutdown order.
-//! - [`commands`]: `identity`, `initiator`, `peers` and the client commands.
+//! - [`commands`]: `backup`, `restore`, `identity`, `initiator`, `peers` and the
+//!   client commands.
 
 pub mod cli;
 pub mod commands;
@@ -23,6 +25,7 @@ pub mod config;
 pub mod duration;
 pub mod env;
 pub mod health;
+pub mod keystore;
 pub mod logging;
 pub mod roster;
 pub mod secrets;
@@ -62,6 +65,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(stdout);
             start::run(args).await
         }
+        Command::Backup(args) => commands::backup::run_backup(&args, &mut stdout).await,
+        Command::Restore(args) => commands::backup::run_restore(&args, &mut stdout).await,
         Command::Identity(IdentityCommand::Generate {
             node_id,
             out,

@@ -12,8 +12,7 @@ use anyhow::{bail, Context};
 use tessera_eventconsumer::{AuthorizerPolicy, ConsumerConfig, EventConsumer};
 use tessera_registry::{Registry, RegistryConfig};
 use tessera_runner::{Directory, Node, RunnerOptions};
-use tessera_security::{AtRestKey, KdfParams, NodeIdentity};
-use tessera_storage::Store;
+use tessera_security::NodeIdentity;
 use tessera_transport::{Transport, TransportOptions};
 use tessera_types::{PublicIdentity, Threshold};
 
@@ -22,7 +21,7 @@ use crate::config::Config;
 use crate::health::{HealthServer, Probes};
 use crate::secrets::{read_secret_file, read_token_file};
 use crate::shutdown::{self, Running, Signals};
-use crate::{logging, roster};
+use crate::{keystore, logging, roster};
 
 /// Loads the config for `start` (flags applied) and validates it.
 pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
@@ -31,12 +30,7 @@ pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
     args.storage.apply(&mut config);
     args.consul.apply(&mut config);
     config.validate()?;
-    if config.storage.password_file.is_none() && config.storage.key_file.is_none() {
-        bail!(
-            "no key store secret: set storage.password_file or storage.key_file \
-             (or --storage-password-file / --storage-key-file)"
-        );
-    }
+    keystore::require_secret(&config)?;
     Ok((config, unknown))
 }
 
@@ -76,7 +70,7 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
         threshold = config.threshold,
         "cluster roster from config"
     );
-    let store = open_store(config).await?;
+    let store = keystore::open(config).await?;
     tracing::info!(path = %store.path().display(), "key store open");
     let transport = Transport::connect(
         &config.nats.url,
@@ -152,26 +146,6 @@ async fn load_identity(config: &Config) -> anyhow::Result<NodeIdentity> {
         );
     }
     Ok(identity)
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let dir = config.storage.dir.clone();
-    let store = match (&config.storage.password_file, &config.storage.key_file) {
-        (Some(p), None) => {
-            let password = read_secret_file("storage password", p)?;
-            tokio::task::spawn_blocking(move || {
-                Store::open_with_password(&dir, password.as_slice(), KdfParams::default())
-            })
-            .await?
-        }
-        (None, Some(k)) => {
-            let key = AtRestKey::from_key_file(k).context("storage.key_file")?;
-            tokio::task::spawn_blocking(move || Store::open(&dir, key)).await?
-        }
-        // `load_config` and `validate` make sure exactly one is set.
-        _ => bail!("exactly one of storage.password_file and storage.key_file must be set"),
-    };
-    store.with_context(|| format!("cannot open storage.dir {}", config.storage.dir.display()))
 }
 
 fn registry_config(config: &Config) -> anyhow::Result<RegistryConfig> {
