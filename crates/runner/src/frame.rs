@@ -18,7 +18,8 @@ pub enum Frame {
     Protocol(Vec<u8>),
     /// "I am still here"; sent while a session runs so a dead peer is noticed.
     Heartbeat,
-    /// The sender finished the protocol and leaves; its silence from now on is expected.
+    /// The sender finished the protocol and leaves; its silence from now on is
+    /// expected. In keygen it is sent once the sender stored its share.
     Finished,
     /// Keygen finished on the sender with this digest of the public key and chain code.
     KeygenDone { digest: [u8; 32] },

@@ -1,15 +1,21 @@
 //! Keygen over the network: join, run the protocol, agree on the result with
-//! every player, and only then store the share and the key's metadata.
+//! every player, and only then store the share and the key's metadata; then
+//! wait (briefly) until every player says it stored its share too.
+
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tessera_session::ecdsa::EcdsaKeygen;
 use tessera_session::eddsa::EddsaKeygen;
 use tessera_session::{KeyShare, RoundProtocol, Session};
 use tessera_types::{KeyType, NodeId, SessionConfig, SessionId, Threshold, WalletId};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
 
-use crate::driver::{barrier, confirm_keygen, run_protocol};
+use crate::driver::{barrier, confirm_keygen, run_protocol, Compute};
 use crate::error::SessionError;
-use crate::node::{Inner, KeyMetadata};
+use crate::frame::Frame;
+use crate::node::{Inner, KeyMetadata, SessionHooks};
 use crate::report::Reporter;
 use crate::wire::Wire;
 
@@ -27,7 +33,13 @@ pub(crate) async fn keygen(
     node: &Inner,
     req: KeygenRequest,
     reporter: Reporter,
+    cancel: CancellationToken,
 ) -> Result<KeyMetadata, SessionError> {
+    let hooks = SessionHooks {
+        reporter,
+        cancel,
+        deadline: Instant::now() + node.options.keygen_deadline,
+    };
     let me = node.identity.node_id().clone();
     let config = SessionConfig::new(
         req.session_id.clone(),
@@ -67,12 +79,9 @@ pub(crate) async fn keygen(
         .filter(|i| i.node_id != me)
         .cloned()
         .collect();
-    let mut wire = node
-        .open_wire(&config, peers, node.options.keygen_deadline, reporter)
-        .await?;
+    let mut wire = node.open_wire(&config, peers, hooks).await?;
     match keygen_on(&mut wire, &config, &me, req.key_type).await {
         Ok(share) => {
-            wire.close().await;
             let info = share.info();
             let meta = KeyMetadata {
                 wallet_id: req.wallet_id.clone(),
@@ -87,7 +96,15 @@ pub(crate) async fn keygen(
             let bytes = share.to_bytes();
             drop(share);
             let stored = meta.clone();
-            let version = node.with_store(move |s| s.put_key(&stored, &bytes)).await?;
+            let version = match node.with_store(move |s| s.put_key(&stored, &bytes)).await {
+                Ok(version) => version,
+                Err(e) => {
+                    wire.abort(&e).await;
+                    return Err(e);
+                }
+            };
+            await_stored(&mut wire).await;
+            wire.close().await;
             Ok(KeyMetadata {
                 share_version: version,
                 ..meta
@@ -114,11 +131,11 @@ async fn keygen_on(
     let share = match key_type {
         KeyType::Secp256k1 => {
             let p = EcdsaKeygen::new(config.clone(), me.clone()).map_err(protocol_err)?;
-            KeyShare::Ecdsa(run_protocol(wire, session(config, me, p)?).await?)
+            KeyShare::Ecdsa(run_protocol(wire, session(config, me, p)?, Compute::Blocking).await?)
         }
         KeyType::Ed25519 => {
             let p = EddsaKeygen::new(config.clone(), me.clone()).map_err(protocol_err)?;
-            KeyShare::Eddsa(run_protocol(wire, session(config, me, p)?).await?)
+            KeyShare::Eddsa(run_protocol(wire, session(config, me, p)?, Compute::Blocking).await?)
         }
     };
     let info = share.info();
@@ -127,6 +144,36 @@ async fn keygen_on(
     h.update(info.chain_code);
     confirm_keygen(wire, h.finalize().into()).await?;
     Ok(share)
+}
+
+/// How long a node that stored its share waits for its peers to say they
+/// stored theirs.
+const STORED_WAIT: Duration = Duration::from_secs(2);
+
+/// Says this node stored its share (`Finished`) and waits, briefly, until every
+/// peer said the same. The coordinator publishes the keygen result when this
+/// returns, so a client that signs at once finds the key on every player rather
+/// than on the fastest ones. A peer that aborts or stays silent only ends the
+/// wait: this node's key is stored either way.
+async fn await_stored(wire: &mut Wire) {
+    if wire.broadcast(&Frame::Finished).await.is_err() {
+        return;
+    }
+    let until = (Instant::now() + STORED_WAIT).min(wire.ctx.deadline);
+    while wire.peers().iter().any(|p| !wire.left.contains(p)) {
+        tokio::select! {
+            inbound = wire.link.recv() => {
+                if wire.accept(inbound).is_err() {
+                    break;
+                }
+            }
+            _ = sleep_until(until) => {
+                let missing: Vec<_> = wire.peers().into_iter().filter(|p| !wire.left.contains(p)).collect();
+                tracing::warn!(session_id = %wire.ctx.session_id, ?missing, "peers did not confirm storing their share");
+                break;
+            }
+        }
+    }
 }
 
 pub(crate) fn session<P: RoundProtocol>(

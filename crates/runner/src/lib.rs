@@ -22,11 +22,13 @@
 //! - [`running`]: [`RunningSession`], a background session's handle.
 //! - [`frame`]: what travels inside an envelope.
 //! - `ctx`, `wire`, `driver`: one session's state, link and phases.
+//! - `fault`: a debug-build-only delay for fault-injection tests.
 
 pub(crate) mod ctx;
 pub mod directory;
 pub(crate) mod driver;
 pub mod error;
+pub(crate) mod fault;
 pub mod frame;
 pub mod keygen;
 pub mod node;

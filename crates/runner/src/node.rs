@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tessera_registry::Registry;
 use tessera_security::NodeIdentity;
 use tessera_storage::Store;
-use tessera_transport::Transport;
+use tessera_transport::{SessionLink, Transport};
 use tessera_types::{NodeId, PublicIdentity, SessionConfig, SessionId};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -97,29 +97,31 @@ impl Node {
     /// Starts a keygen in the background.
     pub fn start_keygen(&self, request: KeygenRequest) -> RunningSession<KeyMetadata> {
         let sid = request.session_id.clone();
-        self.spawn(sid, "keygen", move |inner, reporter| async move {
-            keygen(&inner, request, reporter).await
+        self.spawn(sid, "keygen", move |inner, reporter, cancel| async move {
+            keygen(&inner, request, reporter, cancel).await
         })
     }
 
     /// Starts a signing in the background.
     pub fn start_sign(&self, request: SignRequest) -> RunningSession<Signature> {
         let sid = request.session_id.clone();
-        self.spawn(sid, "signing", move |inner, reporter| async move {
-            sign(&inner, request, reporter).await
+        self.spawn(sid, "signing", move |inner, reporter, cancel| async move {
+            sign(&inner, request, reporter, cancel).await
         })
     }
 
     /// Runs one session operation as a tracked task; its error, if any, is the
-    /// last (fatal) report on the session's error channel.
+    /// last (fatal) report on the session's error channel. The session has its
+    /// own cancellation token under the node's, so it can be cancelled alone.
     fn spawn<T, F, Fut>(&self, sid: SessionId, op: &'static str, f: F) -> RunningSession<T>
     where
         T: Send + 'static,
-        F: FnOnce(Arc<Inner>, Reporter) -> Fut,
+        F: FnOnce(Arc<Inner>, Reporter, CancellationToken) -> Fut,
         Fut: Future<Output = Result<T, SessionError>> + Send + 'static,
     {
         let (reporter, reports) = Reporter::channel(sid.clone());
-        let fut = f(self.inner.clone(), reporter.clone());
+        let cancel = self.inner.cancel.child_token();
+        let fut = f(self.inner.clone(), reporter.clone(), cancel.clone());
         let session_id = sid.clone();
         let task = self.inner.tracker.spawn(async move {
             let result = fut.await;
@@ -129,7 +131,7 @@ impl Node {
             tracing::info!(%session_id, op, ok = result.is_ok(), "session ended");
             result
         });
-        RunningSession::new(sid, reports, task)
+        RunningSession::new(sid, reports, task, cancel)
     }
 
     pub async fn keygen(&self, request: KeygenRequest) -> Result<KeyMetadata, SessionError> {
@@ -152,35 +154,65 @@ impl Node {
     }
 }
 
+/// What a session needs from its caller besides the request.
+pub(crate) struct SessionHooks {
+    pub(crate) reporter: Reporter,
+    pub(crate) cancel: CancellationToken,
+    /// The session's overall deadline.
+    pub(crate) deadline: Instant,
+}
+
 impl Inner {
-    /// Opens the transport link for `config` and wraps it with the session context.
-    pub(crate) async fn open_wire(
+    /// Opens the transport link of a session with `peers`.
+    pub(crate) async fn open_link(
         &self,
-        config: &SessionConfig,
+        session_id: &SessionId,
         peers: Vec<PublicIdentity>,
-        deadline: std::time::Duration,
-        reporter: Reporter,
-    ) -> Result<Wire, SessionError> {
-        let session_id: SessionId = config.session_id.clone();
-        let link = self
-            .transport
+    ) -> Result<SessionLink, SessionError> {
+        self.transport
             .open(session_id.clone(), peers)
             .await
             .map_err(|source| SessionError::Transport {
                 session_id: session_id.clone(),
                 source,
-            })?;
+            })
+    }
+
+    /// Wraps an open link with the session context for `config`.
+    pub(crate) fn wire(
+        &self,
+        link: SessionLink,
+        config: &SessionConfig,
+        hooks: SessionHooks,
+    ) -> Wire {
         let ctx = Ctx {
-            session_id,
+            session_id: config.session_id.clone(),
             me: self.identity.node_id().clone(),
             players: config.players().to_vec(),
             options: self.options.clone(),
-            deadline: Instant::now() + deadline,
-            reporter,
-            cancel: self.cancel.child_token(),
+            deadline: hooks.deadline,
+            reporter: hooks.reporter,
+            cancel: hooks.cancel,
             ready: self.registry.as_ref().map(Registry::subscribe),
         };
-        Ok(Wire::new(link, ctx))
+        Wire::new(link, ctx)
+    }
+
+    /// Opens the transport link for `config` and wraps it with the session context.
+    pub(crate) async fn open_wire(
+        &self,
+        config: &SessionConfig,
+        peers: Vec<PublicIdentity>,
+        hooks: SessionHooks,
+    ) -> Result<Wire, SessionError> {
+        let link = self.open_link(&config.session_id, peers).await?;
+        Ok(self.wire(link, config, hooks))
+    }
+
+    /// Closes a finished session's link without making the caller wait for the
+    /// server to confirm it (node shutdown still waits for it).
+    pub(crate) fn close_in_background(&self, wire: Wire) {
+        self.tracker.spawn(wire.close());
     }
 
     /// The identity this node has for `node`, or an error naming it.

@@ -3,6 +3,7 @@
 use tessera_types::SessionId;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::SessionError;
 use crate::report::SessionReport;
@@ -13,6 +14,7 @@ pub struct RunningSession<T> {
     session_id: SessionId,
     reports: mpsc::Receiver<SessionReport>,
     task: JoinHandle<Result<T, SessionError>>,
+    cancel: CancellationToken,
 }
 
 impl<T> RunningSession<T> {
@@ -20,11 +22,13 @@ impl<T> RunningSession<T> {
         session_id: SessionId,
         reports: mpsc::Receiver<SessionReport>,
         task: JoinHandle<Result<T, SessionError>>,
+        cancel: CancellationToken,
     ) -> Self {
         Self {
             session_id,
             reports,
             task,
+            cancel,
         }
     }
 
@@ -35,6 +39,14 @@ impl<T> RunningSession<T> {
     /// The session's error channel: every problem it meets, the fatal one last.
     pub fn reports(&mut self) -> &mut mpsc::Receiver<SessionReport> {
         &mut self.reports
+    }
+
+    /// Cancels the session: it ends with `ERROR_CONTEXT_CANCELLED`, telling the
+    /// peers it reached with a signed abort, and its link closes. For example
+    /// when the players refused the session this node had already started.
+    pub async fn cancel(self) -> Result<T, SessionError> {
+        self.cancel.cancel();
+        self.wait().await
     }
 
     /// Stops the session at once without telling the peers: to them it looks like

@@ -9,11 +9,15 @@ use tessera_session::verify::{verify_ecdsa, verify_ed25519};
 use tessera_session::{Abort, KeyShare};
 use tessera_types::{KeyType, NodeId, PublicIdentity, SessionConfig, SessionId, WalletId};
 
-use crate::driver::{barrier, run_protocol};
+use tessera_transport::SessionLink;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::driver::{barrier, run_protocol, Compute};
 use crate::error::SessionError;
 use crate::frame::Frame;
 use crate::keygen::session;
-use crate::node::Inner;
+use crate::node::{Inner, KeyMetadata, SessionHooks};
 use crate::report::Reporter;
 
 /// One signing: `signers` (t+1 participants of the key for ECDSA, at least t+1
@@ -50,41 +54,24 @@ pub(crate) async fn sign(
     node: &Inner,
     req: SignRequest,
     reporter: Reporter,
+    cancel: CancellationToken,
 ) -> Result<Signature, SessionError> {
+    let started = Instant::now();
+    let hooks = SessionHooks {
+        reporter,
+        cancel,
+        deadline: started + node.options.sign_deadline,
+    };
     let sid = req.session_id.clone();
     let me = node.identity.node_id().clone();
-    let (wallet, key_type) = (req.wallet_id.clone(), req.key_type);
-    let found = node
-        .with_store(move |s| {
-            let meta = s.get_metadata(&wallet, key_type)?;
-            let share = s.get_share(&wallet, key_type)?;
-            Ok(meta.zip(share))
-        })
-        .await?;
-    let Some((meta, stored)) = found else {
-        return Err(SessionError::KeyNotFound {
-            wallet: req.wallet_id.to_string(),
-            key_type: req.key_type.to_string(),
-        });
-    };
-    let config =
-        SessionConfig::new(sid.clone(), req.signers.clone(), meta.threshold).map_err(|e| {
-            SessionError::Config {
-                session_id: sid.clone(),
-                detail: e.to_string(),
-            }
-        })?;
-    let peers = checked_peers(node, &config, &meta.participants, &me)?;
-    let share = KeyShare::from_bytes(stored.plaintext.as_slice())
-        .map_err(|e| SessionError::Internal(format!("stored share for {}: {e}", req.wallet_id)))?;
-    drop(stored);
+    let (config, share, link) = prepare(node, &req, &me).await?;
+    let mut wire = node.wire(link, &config, hooks);
+    let opened = started.elapsed();
     let protocol_err = |abort: Abort| SessionError::Protocol {
         session_id: sid.clone(),
         abort,
     };
-    let mut wire = node
-        .open_wire(&config, peers, node.options.sign_deadline, reporter)
-        .await?;
+    let mut joined = opened;
     let outcome = async {
         match share {
             KeyShare::Ecdsa(share) => {
@@ -92,7 +79,8 @@ pub(crate) async fn sign(
                     .map_err(protocol_err)?;
                 let s = session(&config, &me, p)?;
                 barrier(&mut wire).await?;
-                let sig = run_protocol(&mut wire, s).await?;
+                joined = started.elapsed();
+                let sig = run_protocol(&mut wire, s, Compute::Blocking).await?;
                 let digest: [u8; 32] = req.message.as_slice().try_into().map_err(|_| {
                     protocol_err(Abort::BadDigest {
                         len: req.message.len(),
@@ -109,7 +97,10 @@ pub(crate) async fn sign(
                 drop(share);
                 let s = session(&config, &me, p)?;
                 barrier(&mut wire).await?;
-                let sig = run_protocol(&mut wire, s).await?;
+                joined = started.elapsed();
+                // FROST rounds take well under a millisecond: a trip through the
+                // blocking pool would cost more than the computation.
+                let sig = run_protocol(&mut wire, s, Compute::Inline).await?;
                 if !verify_ed25519(&sig.public_key, &req.message, &sig.signature) {
                     return Err(protocol_err(Abort::InvalidSignature));
                 }
@@ -118,11 +109,18 @@ pub(crate) async fn sign(
         }
     }
     .await;
+    tracing::debug!(
+        session_id = %sid,
+        opened_us = opened.as_micros() as u64,
+        joined_us = joined.as_micros() as u64,
+        done_us = started.elapsed().as_micros() as u64,
+        "signing phases"
+    );
     match outcome {
         Ok(sig) => {
             // Peers still finishing should not take our silence for a crash.
             let _ = wire.broadcast(&Frame::Finished).await;
-            wire.close().await;
+            node.close_in_background(wire);
             Ok(sig)
         }
         Err(e) => {
@@ -130,6 +128,92 @@ pub(crate) async fn sign(
             Err(e)
         }
     }
+}
+
+/// Loads and checks the share and opens the session's link, both at once: the
+/// link opens with the directory's identities of the signers while the share is
+/// read, and is used only if they are the identities stored with the key (the
+/// link is reopened with the stored ones otherwise). Nothing is sent or read on
+/// the link before these checks pass; on any error the link is closed.
+async fn prepare(
+    node: &Inner,
+    req: &SignRequest,
+    me: &NodeId,
+) -> Result<(SessionConfig, KeyShare, SessionLink), SessionError> {
+    let sid = &req.session_id;
+    let (loaded, early) = match directory_peers(node, &req.signers, me) {
+        Some(peers) => {
+            let (loaded, link) = tokio::join!(load(node, req), node.open_link(sid, peers));
+            (loaded, Some(link))
+        }
+        None => (load(node, req).await, None),
+    };
+    let checked =
+        loaded.and_then(|(meta, share)| {
+            let config = SessionConfig::new(sid.clone(), req.signers.clone(), meta.threshold)
+                .map_err(|e| SessionError::Config {
+                    session_id: sid.clone(),
+                    detail: e.to_string(),
+                })?;
+            let peers = checked_peers(node, &config, &meta.participants, me)?;
+            Ok((config, share, peers))
+        });
+    let (config, share, peers) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(Ok(link)) = early {
+                link.close().await;
+            }
+            return Err(e);
+        }
+    };
+    let link = match early {
+        Some(Ok(link)) if link.peers() == peers.as_slice() => link,
+        Some(Ok(link)) => {
+            link.close().await;
+            node.open_link(sid, peers).await?
+        }
+        Some(Err(e)) => return Err(e),
+        None => node.open_link(sid, peers).await?,
+    };
+    Ok((config, share, link))
+}
+
+/// The directory's identities of the other signers, in player order; `None`
+/// if the directory lacks one (the stored identities are used then).
+fn directory_peers(node: &Inner, signers: &[NodeId], me: &NodeId) -> Option<Vec<PublicIdentity>> {
+    let mut players = signers.to_vec();
+    players.sort();
+    players.dedup();
+    players
+        .iter()
+        .filter(|p| *p != me)
+        .map(|p| node.directory.get(p))
+        .collect()
+}
+
+/// The key's metadata and this node's share of it, read and parsed on the blocking pool.
+async fn load(node: &Inner, req: &SignRequest) -> Result<(KeyMetadata, KeyShare), SessionError> {
+    let (wallet, key_type) = (req.wallet_id.clone(), req.key_type);
+    let found = node
+        .with_store(move |s| {
+            let meta = s.get_metadata(&wallet, key_type)?;
+            let share = s.get_share(&wallet, key_type)?;
+            Ok(meta.zip(share).map(|(meta, stored)| {
+                let share = KeyShare::from_bytes(stored.plaintext.as_slice());
+                (meta, share.map_err(|e| e.to_string()))
+            }))
+        })
+        .await?;
+    let Some((meta, share)) = found else {
+        return Err(SessionError::KeyNotFound {
+            wallet: req.wallet_id.to_string(),
+            key_type: req.key_type.to_string(),
+        });
+    };
+    let share = share
+        .map_err(|e| SessionError::Internal(format!("stored share for {}: {e}", req.wallet_id)))?;
+    Ok((meta, share))
 }
 
 /// The other signers' identities as stored with the key. Every signer must be a

@@ -26,6 +26,8 @@ pub(crate) struct Wire {
     pub(crate) done: BTreeMap<NodeId, [u8; 32]>,
     /// Peers that said they finished: their silence is expected.
     pub(crate) finished: BTreeSet<NodeId>,
+    /// Peers that sent `Finished` (in keygen: after storing their share).
+    pub(crate) left: BTreeSet<NodeId>,
     /// When each peer was last heard from (any authenticated frame).
     pub(crate) last_heard: HashMap<NodeId, Instant>,
 }
@@ -39,6 +41,7 @@ impl Wire {
             queue: VecDeque::new(),
             done: BTreeMap::new(),
             finished: BTreeSet::new(),
+            left: BTreeSet::new(),
             last_heard: HashMap::new(),
         }
     }
@@ -130,7 +133,8 @@ impl Wire {
             }
             Frame::Heartbeat => {}
             Frame::Finished => {
-                self.finished.insert(sender);
+                self.finished.insert(sender.clone());
+                self.left.insert(sender);
             }
             Frame::Protocol(bytes) => {
                 let m =

@@ -23,6 +23,17 @@ pub struct NodeIdentity {
     node_id: NodeId,
     signing: SigningKey,
     agreement: StaticSecret,
+    /// The public halves, computed once: deriving the X25519 public key is a
+    /// scalar multiplication, and every p2p envelope needs it.
+    public: PublicIdentity,
+}
+
+fn public_of(node_id: &NodeId, signing: &SigningKey, agreement: &StaticSecret) -> PublicIdentity {
+    PublicIdentity {
+        node_id: node_id.clone(),
+        signing_key: signing.verifying_key().to_bytes(),
+        agreement_key: X25519Public::from(agreement).to_bytes(),
+    }
 }
 
 impl NodeIdentity {
@@ -35,10 +46,12 @@ impl NodeIdentity {
     pub fn generate_with<R: RngCore + CryptoRng>(node_id: NodeId, rng: &mut R) -> Self {
         let signing = SigningKey::generate(rng);
         let agreement = StaticSecret::random_from_rng(rng);
+        let public = public_of(&node_id, &signing, &agreement);
         Self {
             node_id,
             signing,
             agreement,
+            public,
         }
     }
 
@@ -48,11 +61,7 @@ impl NodeIdentity {
 
     /// The public identity peers need: node id, Ed25519 and X25519 public keys.
     pub fn public(&self) -> PublicIdentity {
-        PublicIdentity {
-            node_id: self.node_id.clone(),
-            signing_key: self.signing.verifying_key().to_bytes(),
-            agreement_key: X25519Public::from(&self.agreement).to_bytes(),
-        }
+        self.public.clone()
     }
 
     /// Signs `msg` with the node's Ed25519 key. Every caller must put its own
@@ -84,10 +93,14 @@ impl NodeIdentity {
         seed.copy_from_slice(&secret.expose()[..32]);
         let mut agreement = [0u8; 32];
         agreement.copy_from_slice(&secret.expose()[32..]);
+        let signing = SigningKey::from_bytes(&seed);
+        let agreement_secret = StaticSecret::from(agreement);
+        let public = public_of(&node_id, &signing, &agreement_secret);
         let id = Self {
             node_id,
-            signing: SigningKey::from_bytes(&seed),
-            agreement: StaticSecret::from(agreement),
+            signing,
+            agreement: agreement_secret,
+            public,
         };
         seed.zeroize();
         agreement.zeroize();
