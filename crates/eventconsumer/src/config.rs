@@ -32,6 +32,10 @@ pub struct ConsumerConfig {
     pub progress_interval: Duration,
     /// JetStream redelivers a request not acked within this time.
     pub ack_wait: Duration,
+    /// When a signing session fails because of identified players (one
+    /// unavailable, never joined, aborted or cheated) and t+1 other ready
+    /// participants remain, sign once more without them before answering.
+    pub retry_signing: bool,
 }
 
 impl ConsumerConfig {
@@ -46,6 +50,7 @@ impl ConsumerConfig {
             max_request_bytes: 256 * 1024,
             progress_interval: Duration::from_secs(5),
             ack_wait: Duration::from_secs(30),
+            retry_signing: true,
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ConsumerConfig;
-use crate::coordinator;
+use crate::coordinator::{self, Served};
 use crate::error::RequestError;
 use crate::ledger::Ledger;
 use crate::player;
@@ -196,6 +196,9 @@ impl EventConsumer {
     }
 }
 
+/// How soon a copy of a request that is being served elsewhere comes back.
+const IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
+
 fn node_stale_after(config: &ConsumerConfig) -> Duration {
     config.ack_wait.max(Duration::from_secs(120))
 }
@@ -222,15 +225,24 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         }
     };
     tokio::pin!(serve);
-    let mut progress = tokio::time::interval(shared.config.progress_interval);
-    progress.tick().await;
-    let outcome = loop {
+    // First tick one period from now: an immediate first tick would still wait
+    // for the timer wheel's next millisecond before serving starts.
+    let period = shared.config.progress_interval;
+    let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let served = loop {
         tokio::select! {
             o = &mut serve => break o,
             _ = progress.tick() => { let _ = msg.ack_with(AckKind::Progress).await; }
         }
     };
-    if let Some(outcome) = outcome {
+    let Some(Served { outcome, claim }) = served else {
+        // The same request is being served by a live node (or by this one):
+        // keep this copy until that one is done, then answer it from the
+        // ledger. Acking it now would lose it if that node died.
+        let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
+        return;
+    };
+    {
         let msg_id = format!(
             "{}:{seq}",
             if kind == Kind::Keygen {
@@ -239,7 +251,22 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
                 "sign"
             }
         );
-        if let Err(e) = results::publish(&shared.js, &outcome, &msg_id).await {
+        // Recording the result in the ledger and publishing it are independent
+        // (a repeat finds either the record or, until it lands, a claim in
+        // progress), so they go out together; the ack waits for both.
+        let record = async {
+            if let Some(c) = &claim {
+                if let Err(e) = shared
+                    .ledger
+                    .finish(&c.key, &c.digest, c.revision, &outcome.json)
+                    .await
+                {
+                    tracing::warn!(subject = %outcome.subject, "could not record the result: {e}");
+                }
+            }
+        };
+        let ((), published) = tokio::join!(record, results::publish(&shared.js, &outcome, &msg_id));
+        if let Err(e) = published {
             tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
             let _ = msg
                 .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))

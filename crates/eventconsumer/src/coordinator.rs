@@ -2,10 +2,10 @@
 //! check quorum, pick the players, propose the session to them, run this node's
 //! part, and return the result event to publish.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use tessera_runner::{KeygenRequest, SignRequest};
+use tessera_runner::{KeyMetadata, KeygenRequest, SignRequest};
 use tessera_session::derive::DerivationPath;
 use tessera_transport::{mpc, subjects};
 use tessera_types::wire::{KeyType, SigningIds};
@@ -34,8 +34,11 @@ fn subject_id(subject: &str) -> Option<String> {
     (last != "*" && !last.is_empty()).then(|| last.to_string())
 }
 
+/// A proposal some player did not accept: the code, the reason, and that player.
+pub(crate) type ProposalFailure = (ErrorCode, String, NodeId);
+
 /// Sends the proposal to every other player; all must join.
-async fn propose(shared: &Shared, p: &Proposal) -> Result<(), Refusal> {
+pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), ProposalFailure> {
     let sealed = proposal::seal(shared.node.identity(), p);
     let asks = p.players.iter().filter(|n| *n != shared.me()).map(|n| {
         let subject = subjects::node_proposal(n);
@@ -49,16 +52,34 @@ async fn propose(shared: &Shared, p: &Proposal) -> Result<(), Refusal> {
             match answer {
                 Some(Reply::Joined) => Ok(()),
                 Some(Reply::Refused { code, reason }) => {
-                    Err((code, format!("{n} refused: {reason}")))
+                    Err((code, format!("{n} refused: {reason}"), n.clone()))
                 }
                 None => Err((
                     ErrorCode::PeerUnavailable,
                     format!("{n} did not answer the session proposal"),
+                    n.clone(),
                 )),
             }
         }
     });
     join_all(asks).await.into_iter().collect()
+}
+
+/// A served request: the result to publish and, when this node claimed the
+/// request in the ledger, the claim to record the result under. The consumer
+/// records and publishes at once, and acks the request only after both.
+#[derive(Debug)]
+pub(crate) struct Served {
+    pub(crate) outcome: Outcome,
+    pub(crate) claim: Option<Claimed>,
+}
+
+/// A ledger entry this node claimed: what `Ledger::finish` needs.
+#[derive(Debug)]
+pub(crate) struct Claimed {
+    pub(crate) key: String,
+    pub(crate) digest: String,
+    pub(crate) revision: u64,
 }
 
 /// A signing request: returns the result to publish, or `None` when another
@@ -68,7 +89,7 @@ pub(crate) async fn serve_sign(
     raw: &[u8],
     subject: &str,
     client_id: Option<&str>,
-) -> Option<Outcome> {
+) -> Option<Served> {
     let result_subject = mpc::signing_result(client_id);
     let hint = SigningIds {
         wallet_id: str_field(raw, "wallet_id").unwrap_or_default(),
@@ -77,17 +98,20 @@ pub(crate) async fn serve_sign(
             .unwrap_or_default(),
         network_internal_code: str_field(raw, "network_internal_code").unwrap_or_default(),
     };
-    let outcome = |json| {
-        Some(Outcome {
-            subject: result_subject.clone(),
-            json,
+    let served = |json, claim| {
+        Some(Served {
+            outcome: Outcome {
+                subject: result_subject.clone(),
+                json,
+            },
+            claim,
         })
     };
     let m = match request::sign(raw, &shared.config) {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(tx_id = %hint.tx_id, code = %e.code(), "signing request refused: {e}");
-            return outcome(results::signing_error(hint, e.code(), e.to_string()));
+            return served(results::signing_error(hint, e.code(), e.to_string()), None);
         }
     };
     let ids = SigningIds {
@@ -97,92 +121,85 @@ pub(crate) async fn serve_sign(
     };
     let key = ledger::key("sign", &[&m.wallet_id, &m.tx_id]);
     let digest = ledger::digest(&m.path_signing_bytes());
-    let revision = match shared.ledger.claim(&key, &digest).await {
-        Ok(Claim::Fresh { revision }) => revision,
+    let started = Instant::now();
+    // The key's metadata is read while the ledger is asked; it is used only
+    // once the claim is ours.
+    let alive = |n: &str| shared.is_ready(n);
+    let (claim, meta) = tokio::join!(
+        shared.ledger.claim(&key, &digest, alive),
+        key_metadata(shared, &m)
+    );
+    let revision = match claim {
+        Ok(Claim::Fresh {
+            revision,
+            taken_from,
+        }) => {
+            if let Some(from) = taken_from {
+                tracing::warn!(tx_id = %m.tx_id, from = %from, "took over signing request {}: {from} claimed it and is gone", m.tx_id);
+            }
+            revision
+        }
         Ok(Claim::Done(json)) => {
             tracing::info!(tx_id = %m.tx_id, "repeated signing request: stored result returned");
-            return outcome(json.into_bytes());
+            return served(json.into_bytes(), None);
         }
         Ok(Claim::InProgress) => {
             tracing::info!(tx_id = %m.tx_id, "signing request already being served elsewhere");
             return None;
         }
         Ok(Claim::Conflict) => {
-            return outcome(results::signing_error(
-                ids,
-                ErrorCode::RequestConflict,
-                "tx_id was already used for a different request",
-            ))
+            return served(
+                results::signing_error(
+                    ids,
+                    ErrorCode::RequestConflict,
+                    "tx_id was already used for a different request",
+                ),
+                None,
+            )
         }
-        Err(e) => return outcome(results::signing_error(ids, e.code(), e.to_string())),
+        Err(e) => return served(results::signing_error(ids, e.code(), e.to_string()), None),
     };
-    let json = match sign_session(shared, &m, raw).await {
-        Ok(sig) => results::signing_success(ids, &sig),
-        Err((code, reason)) => results::signing_error(ids, code, reason),
-    };
-    if let Err(e) = shared.ledger.finish(&key, &digest, revision, &json).await {
-        tracing::warn!(tx_id = %m.tx_id, "could not record the result: {e}");
+    let claimed = started.elapsed();
+    let signed = async { crate::subset::sign(shared, &m, raw, meta?).await }.await;
+    tracing::debug!(
+        tx_id = %m.tx_id,
+        claimed_us = claimed.as_micros() as u64,
+        signed_us = started.elapsed().as_micros() as u64,
+        "signing request served"
+    );
+    match signed {
+        Ok(sig) => {
+            let claim = Claimed {
+                key,
+                digest,
+                revision,
+            };
+            served(results::signing_success(ids, &sig), Some(claim))
+        }
+        Err((code, reason)) => {
+            // A failure is not recorded: the client may ask again.
+            shared.ledger.release(&key, revision).await;
+            served(results::signing_error(ids, code, reason), None)
+        }
     }
-    outcome(json)
 }
 
-async fn sign_session(
+/// The stored metadata of the request's key.
+async fn key_metadata(
     shared: &Shared,
     m: &tessera_types::wire::SignTxMessage,
-    raw: &[u8],
-) -> Result<tessera_runner::Signature, Refusal> {
+) -> Result<KeyMetadata, Refusal> {
     let wallet = m.parse_wallet_id().map_err(|e| (e.code(), e.to_string()))?;
     let store = shared.node.store().clone();
     let (w, kt) = (wallet.clone(), m.key_type);
-    let meta = tokio::task::spawn_blocking(move || store.get_metadata(&w, kt))
+    tokio::task::spawn_blocking(move || store.get_metadata(&w, kt))
         .await
         .map_err(|e| (ErrorCode::Internal, e.to_string()))?
         .map_err(|e| (e.code(), e.to_string()))?
         .ok_or((
             ErrorCode::KeyNotFound,
             format!("no {} key for wallet {wallet}", m.key_type),
-        ))?;
-    let participants: Vec<NodeId> = meta
-        .participants
-        .iter()
-        .map(|p| p.node_id.clone())
-        .collect();
-    let needed = meta.threshold.signers();
-    let ready = shared.ready_among(&participants);
-    if ready.len() < needed || !ready.contains(shared.me()) {
-        return Err((
-            ErrorCode::NotMajority,
-            format!(
-                "{} of {} participants ready, {needed} needed",
-                ready.len(),
-                participants.len()
-            ),
-        ));
-    }
-    let mut players: Vec<NodeId> = vec![shared.me().clone()];
-    players.extend(
-        ready
-            .into_iter()
-            .filter(|n| n != shared.me())
-            .take(needed - 1),
-    );
-    players.sort();
-    let session_id = shared.new_session_id();
-    let p = Proposal {
-        session_id: session_id.clone(),
-        operation: Operation::Sign,
-        coordinator: shared.me().clone(),
-        players: players.clone(),
-        request: raw.to_vec(),
-        issued_at_unix: proposal::now_unix(),
-    };
-    propose(shared, &p).await?;
-    let request = sign_request(&session_id, m, players);
-    shared
-        .node
-        .sign(request)
-        .await
-        .map_err(|e| (e.code(), e.to_string()))
+        ))
 }
 
 /// The runner's request for a checked client request (used by coordinator and players).
@@ -224,7 +241,7 @@ pub(crate) async fn serve_keygen(
     raw: &[u8],
     subject: &str,
     client_id: Option<&str>,
-) -> Option<Outcome> {
+) -> Option<Served> {
     let hint = str_field(raw, "wallet_id")
         .or_else(|| subject_id(subject))
         .unwrap_or_default();
@@ -233,23 +250,38 @@ pub(crate) async fn serve_keygen(
         Err(e) => {
             tracing::warn!(wallet_id = %hint, code = %e.code(), "keygen request refused: {e}");
             let subject = mpc::keygen_result(client_id, &hint);
-            return Some(Outcome {
-                subject,
-                json: results::keygen_error(&hint, e.code(), e.to_string()),
+            return Some(Served {
+                outcome: Outcome {
+                    subject,
+                    json: results::keygen_error(&hint, e.code(), e.to_string()),
+                },
+                claim: None,
             });
         }
     };
     let subject = mpc::keygen_result(client_id, &m.wallet_id);
     let outcome = |json| {
-        Some(Outcome {
-            subject: subject.clone(),
-            json,
+        Some(Served {
+            outcome: Outcome {
+                subject: subject.clone(),
+                json,
+            },
+            claim: None,
         })
     };
     let key = ledger::key("keygen", &[&m.wallet_id]);
     let digest = ledger::digest(&m.signing_bytes());
-    let revision = match shared.ledger.claim(&key, &digest).await {
-        Ok(Claim::Fresh { revision }) => revision,
+    let alive = |n: &str| shared.is_ready(n);
+    let revision = match shared.ledger.claim(&key, &digest, alive).await {
+        Ok(Claim::Fresh {
+            revision,
+            taken_from,
+        }) => {
+            if let Some(from) = taken_from {
+                tracing::warn!(wallet_id = %m.wallet_id, from = %from, "took over keygen request {}: {from} claimed it and is gone", m.wallet_id);
+            }
+            revision
+        }
         Ok(Claim::InProgress) => return None,
         Ok(Claim::Done(_)) | Ok(Claim::Conflict) => {
             return outcome(results::keygen_error(
@@ -260,17 +292,27 @@ pub(crate) async fn serve_keygen(
         }
         Err(e) => return outcome(results::keygen_error(&m.wallet_id, e.code(), e.to_string())),
     };
-    let json = match keygen_sessions(shared, &m.wallet_id, raw).await {
-        Ok((ecdsa, eddsa, chain_code)) => results::keygen_json(
-            &tessera_types::wire::KeygenResultEvent::success(&m.wallet_id, ecdsa, eddsa)
-                .with_ecdsa_chain_code(chain_code),
-        ),
-        Err((code, reason)) => results::keygen_error(&m.wallet_id, code, reason),
-    };
-    if let Err(e) = shared.ledger.finish(&key, &digest, revision, &json).await {
-        tracing::warn!(wallet_id = %m.wallet_id, "could not record the result: {e}");
+    match keygen_sessions(shared, &m.wallet_id, raw).await {
+        Ok((ecdsa, eddsa, chain_code)) => Some(Served {
+            outcome: Outcome {
+                subject,
+                json: results::keygen_json(
+                    &tessera_types::wire::KeygenResultEvent::success(&m.wallet_id, ecdsa, eddsa)
+                        .with_ecdsa_chain_code(chain_code),
+                ),
+            },
+            claim: Some(Claimed {
+                key,
+                digest,
+                revision,
+            }),
+        }),
+        Err((code, reason)) => {
+            // A failure is not recorded: the client may ask again.
+            shared.ledger.release(&key, revision).await;
+            outcome(results::keygen_error(&m.wallet_id, code, reason))
+        }
     }
-    outcome(json)
 }
 
 /// Both keys of the new wallet: ECDSA X‖Y, Ed25519, and the ECDSA chain code.
@@ -290,6 +332,7 @@ async fn keygen_sessions(shared: &Shared, wallet: &str, raw: &[u8]) -> Result<Ne
             format!("wallet {wallet} already has keys"),
         ));
     }
+    shared.check_view_fresh()?;
     let players = shared.config.participants.clone();
     let ready = shared.ready_among(&players);
     if ready.len() < players.len() {
@@ -315,7 +358,9 @@ async fn keygen_sessions(shared: &Shared, wallet: &str, raw: &[u8]) -> Result<Ne
         request: raw.to_vec(),
         issued_at_unix: proposal::now_unix(),
     };
-    propose(shared, &p).await?;
+    propose(shared, &p)
+        .await
+        .map_err(|(code, reason, _)| (code, reason))?;
     let [ecdsa, eddsa] = keygen_requests(&session_id, &wallet, &players, shared.config.threshold);
     let (ecdsa, eddsa) = tokio::join!(shared.node.keygen(ecdsa), shared.node.keygen(eddsa));
     let ecdsa = ecdsa.map_err(|e| (e.code(), e.to_string()))?;

@@ -21,17 +21,25 @@ pub struct Record {
     /// `None` while a node is serving the request.
     pub result: Option<String>,
     pub node: String,
+    /// Which run of `node` claimed it (random per process start): a claim of
+    /// an earlier run of this node is orphaned. Empty in older records.
+    #[serde(default)]
+    pub instance: String,
     pub at_unix: u64,
 }
 
 /// What a claim found.
 #[derive(Debug)]
 pub enum Claim {
-    /// Ours to serve; `revision` is what `finish` updates.
-    Fresh { revision: u64 },
+    /// Ours to serve; `revision` is what `finish` updates. `taken_from` names
+    /// the node whose orphaned claim this replaced.
+    Fresh {
+        revision: u64,
+        taken_from: Option<String>,
+    },
     /// Already served with the same payload: this is its result (JSON).
     Done(String),
-    /// Another node is serving the same request right now.
+    /// A live node (another, or this process) is serving the same request right now.
     InProgress,
     /// The same ids with a different payload.
     Conflict,
@@ -41,6 +49,7 @@ pub enum Claim {
 pub struct Ledger {
     store: kv::Store,
     node: String,
+    instance: String,
     /// A pending record older than this is taken over (its node died).
     stale_after: Duration,
 }
@@ -88,9 +97,12 @@ impl Ledger {
                 .await
                 .map_err(|e| RequestError::JetStream(format!("request ledger: {e}")))?,
         };
+        let mut nonce = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
         Ok(Self {
             store,
             node: node.to_string(),
+            instance: hex::encode(nonce),
             stale_after,
         })
     }
@@ -99,16 +111,30 @@ impl Ledger {
         serde_json::to_vec(record).unwrap_or_default().into()
     }
 
-    /// Claims `key` for a request with `digest`.
-    pub async fn claim(&self, key: &str, digest: &str) -> Result<Claim, RequestError> {
+    /// Claims `key` for a request with `digest`. A claim still in progress is
+    /// taken over (atomically) when its node is not `alive` (per the ready
+    /// set), when it was made by an earlier run of this node, or when it is
+    /// older than the stale limit.
+    pub async fn claim(
+        &self,
+        key: &str,
+        digest: &str,
+        alive: impl Fn(&str) -> bool,
+    ) -> Result<Claim, RequestError> {
         let pending = Record {
             digest: digest.to_string(),
             result: None,
             node: self.node.clone(),
+            instance: self.instance.clone(),
             at_unix: now(),
         };
         match self.store.create(key, Self::encode(&pending)).await {
-            Ok(revision) => return Ok(Claim::Fresh { revision }),
+            Ok(revision) => {
+                return Ok(Claim::Fresh {
+                    revision,
+                    taken_from: None,
+                })
+            }
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
             Err(e) => return Err(js_err(e)),
         }
@@ -123,14 +149,23 @@ impl Ledger {
         if let Some(result) = existing.result {
             return Ok(Claim::Done(result));
         }
-        if now().saturating_sub(existing.at_unix) > self.stale_after.as_secs() {
-            // Its node died mid-request: take it over, atomically.
+        let orphaned = if existing.node == self.node {
+            existing.instance != self.instance
+        } else {
+            !alive(&existing.node)
+        };
+        let stale = now().saturating_sub(existing.at_unix) > self.stale_after.as_secs();
+        if orphaned || stale {
+            // Only one taker wins: the update expects the revision we read.
             let revision = self
                 .store
                 .update(key, Self::encode(&pending), entry.revision)
                 .await
                 .map_err(js_err)?;
-            return Ok(Claim::Fresh { revision });
+            return Ok(Claim::Fresh {
+                revision,
+                taken_from: Some(existing.node),
+            });
         }
         Ok(Claim::InProgress)
     }
@@ -147,6 +182,7 @@ impl Ledger {
             digest: digest.to_string(),
             result: Some(String::from_utf8_lossy(result).into_owned()),
             node: self.node.clone(),
+            instance: self.instance.clone(),
             at_unix: now(),
         };
         self.store

@@ -17,6 +17,7 @@
 //! - [`proposal`]: signed session proposals between nodes.
 //! - [`results`]: result events and publishing them once.
 //! - `coordinator`, `player`, `shared`: serving a pulled request; answering proposals.
+//! - `subset`: picking t+1 ready signers, and the one retry without failed ones.
 
 pub mod config;
 pub mod consumer;
@@ -28,6 +29,7 @@ pub mod proposal;
 pub mod request;
 pub mod results;
 pub(crate) mod shared;
+pub(crate) mod subset;
 
 pub use config::{AuthorizerPolicy, ConsumerConfig};
 pub use consumer::EventConsumer;

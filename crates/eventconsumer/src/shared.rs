@@ -40,6 +40,33 @@ impl Shared {
         }
     }
 
+    /// Whether node `id` is in the ready set (always, without a registry).
+    pub(crate) fn is_ready(&self, id: &str) -> bool {
+        NodeId::new(id).is_ok_and(|n| !self.ready_among(&[n]).is_empty())
+    }
+
+    /// `ERROR_CLUSTER_NOT_READY` when this node's readiness view is older
+    /// than the registry TTL (Consul unreachable): a stale view is not trusted
+    /// to pick players or judge quorum.
+    pub(crate) fn check_view_fresh(&self) -> Result<(), (tessera_types::ErrorCode, String)> {
+        let Some(r) = self.node.registry() else {
+            return Ok(());
+        };
+        if r.is_fresh(r.ttl()) {
+            return Ok(());
+        }
+        let age = r.view_age().map_or("never answered".to_string(), |a| {
+            format!("{} ms old", a.as_millis())
+        });
+        Err((
+            tessera_types::ErrorCode::ClusterNotReady,
+            format!(
+                "readiness view is stale ({age}, TTL {} ms): Consul unreachable?",
+                r.ttl().as_millis()
+            ),
+        ))
+    }
+
     /// A fresh random session id.
     pub(crate) fn new_session_id(&self) -> tessera_types::SessionId {
         let mut bytes = [0u8; 16];

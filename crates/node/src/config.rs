@@ -68,6 +68,8 @@ pub struct Config {
     #[serde(default)]
     pub timeouts: TimeoutsConfig,
     #[serde(default)]
+    pub recovery: RecoveryConfig,
+    #[serde(default)]
     pub health: HealthConfig,
     #[serde(default)]
     pub log: LogConfig,
@@ -175,6 +177,22 @@ impl Default for LimitsConfig {
             keygen_concurrency: 2,
             signing_concurrency: 64,
             max_request_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What a coordinator does when a session fails because of identified players.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoveryConfig {
+    /// Sign once more without the failed players when t+1 others are ready.
+    pub retry_signing: bool,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            retry_signing: true,
         }
     }
 }

@@ -56,6 +56,7 @@ pub const KEYS: &[(&str, Kind)] = &[
     ("timeouts.ack_wait", Kind::Str),
     ("timeouts.progress_interval", Kind::Str),
     ("timeouts.shutdown_grace", Kind::Str),
+    ("recovery.retry_signing", Kind::Bool),
     ("health.listen", Kind::Str),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),

@@ -194,5 +194,6 @@ pub fn consumer_config(
     c.max_request_bytes = config.limits.max_request_bytes;
     c.ack_wait = config.timeouts.ack_wait;
     c.progress_interval = config.timeouts.progress_interval;
+    c.retry_signing = config.recovery.retry_signing;
     Ok(c)
 }

@@ -222,10 +222,12 @@ impl ProcCluster {
         }
     }
 
-    /// Waits until node `i`'s `/readyz` reports `count` ready nodes (ready or not).
+    /// Waits until node `i`'s `/readyz` reports `count` ready nodes, and
+    /// (when that is a quorum) that it is ready: its Consul view is fresh.
     pub async fn wait_ready_nodes(&mut self, i: usize, count: usize) {
         let url = format!("http://127.0.0.1:{}/readyz", self.nodes[i].health_port);
         let want = format!("\"ready_nodes\":{count},");
+        let quorum = count > self.options.threshold;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
@@ -237,7 +239,10 @@ impl ProcCluster {
                 }
             }
             if let Ok(resp) = http.get(&url).send().await {
-                if resp.text().await.is_ok_and(|body| body.contains(&want)) {
+                let fits = |body: &str| {
+                    body.contains(&want) && (!quorum || body.contains("\"ready\":true"))
+                };
+                if resp.text().await.is_ok_and(|body| fits(&body)) {
                     return;
                 }
             }

@@ -44,17 +44,32 @@ impl RawClient {
         }
     }
 
+    /// Publishes until JetStream acks (retrying through a NATS outage for up
+    /// to a minute); one random `Nats-Msg-Id` per call, so it is stored once.
     async fn publish(&self, subject: String, json: Vec<u8>) {
-        let mut headers = HeaderMap::new();
-        if let Some(id) = &self.client_id {
-            headers.insert(mpc::CLIENT_ID_HEADER, id.as_str());
+        let msg_id = format!("{:032x}", rand::random::<u128>());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut headers = HeaderMap::new();
+            if let Some(id) = &self.client_id {
+                headers.insert(mpc::CLIENT_ID_HEADER, id.as_str());
+            }
+            headers.insert(mpc::MSG_ID_HEADER, msg_id.as_str());
+            let attempt = async {
+                self.js
+                    .publish_with_headers(subject.clone(), headers, json.clone().into())
+                    .await?
+                    .await
+            };
+            match attempt.await {
+                Ok(_) => return,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    note_retry(&subject, &e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("JetStream did not store {subject}: {e}"),
+            }
         }
-        self.js
-            .publish_with_headers(subject, headers, json.into())
-            .await
-            .expect("publish")
-            .await
-            .expect("JetStream stores the request");
     }
 
     pub async fn publish_keygen(&self, wallet: &str, json: Vec<u8>) {
@@ -84,6 +99,10 @@ impl RawClient {
         m.ack().await.expect("ack");
         Some(SigningResultEvent::from_json(&m.payload).expect("signing result decodes"))
     }
+}
+
+fn note_retry(subject: &str, e: &dyn std::fmt::Display) {
+    eprintln!("publish to {subject} failed, retrying: {e}");
 }
 
 async fn consumer(js: &jetstream::Context, name: String, filter: String) -> pull::Stream {
