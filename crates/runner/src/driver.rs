@@ -50,18 +50,13 @@ pub(crate) async fn barrier(wire: &mut Wire) -> Result<(), SessionError> {
                 if let Err(e) = wire.accept(inbound) {
                     return Err(match e {
                         SessionError::PeerAborted { code: ErrorCode::SessionJoinTimeout, .. } => {
-                            SessionError::JoinTimeout { session_id: wire.ctx.session_id.clone(), missing }
+                            wire.join_failure(missing)
                         }
                         other => other,
                     });
                 }
             }
-            _ = sleep_until(until) => {
-                return Err(SessionError::JoinTimeout {
-                    session_id: wire.ctx.session_id.clone(),
-                    missing,
-                });
-            }
+            _ = sleep_until(until) => return Err(wire.join_failure(missing)),
             _ = wire.ctx.cancel.cancelled() => return Err(cancelled(wire)),
         }
     }

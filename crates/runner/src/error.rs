@@ -10,7 +10,8 @@ use tessera_types::{ErrorCode, NodeId, SessionId};
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error(
-        "session {session_id}: players {missing:?} never joined within the connection timeout"
+        "session {session_id}: players [{}] never joined within the connection timeout",
+        names(missing)
     )]
     JoinTimeout {
         session_id: SessionId,
@@ -22,7 +23,10 @@ pub enum SessionError {
         peer: NodeId,
         reason: String,
     },
-    #[error("session {session_id}: peer {peer} aborted ({code}: {reason}), blaming {blamed:?}")]
+    #[error(
+        "session {session_id}: peer {peer} aborted ({code}: {reason}), blaming [{}]",
+        names(blamed)
+    )]
     PeerAborted {
         session_id: SessionId,
         peer: NodeId,
@@ -38,6 +42,11 @@ pub enum SessionError {
         sender: Option<NodeId>,
         error: EnvelopeError,
     },
+    /// Signed envelopes claiming to be from a player fail verification under the
+    /// public key configured here for that player: its identity file changed (or
+    /// someone forges messages in its name). Still rejected, like any bad signature.
+    #[error("session {session_id}: {peer}'s signature does not verify under the public key configured for it; compare {peer}'s identity file with its public identity configured here")]
+    PeerKeyMismatch { session_id: SessionId, peer: NodeId },
     #[error("session {session_id}: unreadable {what} from {sender}")]
     BadFrame {
         session_id: SessionId,
@@ -62,7 +71,10 @@ pub enum SessionError {
     },
     #[error("storage: {0}")]
     Storage(StorageError),
-    #[error("session {session_id}: deadline passed, still waiting for {waiting_for:?}")]
+    #[error(
+        "session {session_id}: deadline passed, still waiting for [{}]",
+        names(waiting_for)
+    )]
     Deadline {
         session_id: SessionId,
         waiting_for: Vec<NodeId>,
@@ -86,6 +98,14 @@ pub enum SessionError {
     Internal(String),
 }
 
+/// Node ids as `a, b` for error texts (their `Debug` form is `NodeId("a")`).
+pub(crate) fn names(ids: &[NodeId]) -> String {
+    ids.iter()
+        .map(NodeId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl SessionError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -94,6 +114,7 @@ impl SessionError {
             SessionError::PeerAborted { .. } => ErrorCode::PeerAborted,
             SessionError::Protocol { abort, .. } => abort.code(),
             SessionError::Rejected { error, .. } => error.code(),
+            SessionError::PeerKeyMismatch { .. } => ErrorCode::PublicKeyMismatch,
             SessionError::BadFrame { .. } => ErrorCode::MessageFormat,
             SessionError::KeygenMismatch { .. } => ErrorCode::ProtocolCheating,
             SessionError::Transport { source, .. } => source.code(),
@@ -117,7 +138,9 @@ impl SessionError {
             SessionError::Rejected { sender, .. } => sender.clone(),
             SessionError::BadFrame { sender, .. }
             | SessionError::ProtocolRejected { sender, .. } => Some(sender.clone()),
-            SessionError::PeerAborted { peer, .. } => Some(peer.clone()),
+            SessionError::PeerAborted { peer, .. } | SessionError::PeerKeyMismatch { peer, .. } => {
+                Some(peer.clone())
+            }
             _ => None,
         }
     }
@@ -130,7 +153,8 @@ impl SessionError {
             SessionError::PeerAborted { blamed, .. } => blamed.clone(),
             SessionError::Protocol { abort, .. } => abort.culprits(),
             SessionError::BadFrame { sender, .. } => vec![sender.clone()],
-            SessionError::KeygenMismatch { peer, .. } => vec![peer.clone()],
+            SessionError::KeygenMismatch { peer, .. }
+            | SessionError::PeerKeyMismatch { peer, .. } => vec![peer.clone()],
             SessionError::Rejected { .. }
             | SessionError::Transport { .. }
             | SessionError::ConnectionLost { .. }

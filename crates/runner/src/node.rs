@@ -119,7 +119,8 @@ impl Node {
         F: FnOnce(Arc<Inner>, Reporter, CancellationToken) -> Fut,
         Fut: Future<Output = Result<T, SessionError>> + Send + 'static,
     {
-        let (reporter, reports) = Reporter::channel(sid.clone());
+        let (reporter, reports) =
+            Reporter::channel(self.inner.identity.node_id().clone(), sid.clone());
         let cancel = self.inner.cancel.child_token();
         let fut = f(self.inner.clone(), reporter.clone(), cancel.clone());
         let session_id = sid.clone();

@@ -27,6 +27,7 @@ pub struct SessionReport {
 /// The sending side, held by the session's tasks.
 #[derive(Clone, Debug)]
 pub struct Reporter {
+    node_id: NodeId,
     session_id: SessionId,
     tx: mpsc::Sender<SessionReport>,
 }
@@ -35,9 +36,20 @@ pub struct Reporter {
 pub const REPORT_CAPACITY: usize = 64;
 
 impl Reporter {
-    pub fn channel(session_id: SessionId) -> (Self, mpsc::Receiver<SessionReport>) {
+    /// `node_id` is this node's, for the log lines.
+    pub fn channel(
+        node_id: NodeId,
+        session_id: SessionId,
+    ) -> (Self, mpsc::Receiver<SessionReport>) {
         let (tx, rx) = mpsc::channel(REPORT_CAPACITY);
-        (Self { session_id, tx }, rx)
+        (
+            Self {
+                node_id,
+                session_id,
+                tx,
+            },
+            rx,
+        )
     }
 
     /// Reports `error`; never blocks (a full channel drops non-fatal reports, they are logged anyway).
@@ -50,11 +62,50 @@ impl Reporter {
             sender: error.sender(),
             fatal,
         };
-        if fatal {
-            tracing::warn!(session_id = %self.session_id, code = %report.code, "session failed: {error}");
-        } else {
-            tracing::warn!(session_id = %self.session_id, code = %report.code, "{error}");
-        }
+        log(&self.node_id, &self.session_id, error, fatal);
         let _ = self.tx.try_send(report);
     }
+}
+
+/// The one warn line per report: the error's text (prefixed with "session
+/// failed: " for the fatal one), its session id and code, and whom it names.
+/// docs/troubleshooting.md quotes these lines.
+fn log(node_id: &NodeId, session_id: &SessionId, error: &SessionError, fatal: bool) {
+    let prefix = if fatal { "session failed: " } else { "" };
+    let code = error.code();
+    match error {
+        SessionError::JoinTimeout { missing, .. } => tracing::warn!(
+            %node_id, %session_id, %code, missing = %names(missing), "{prefix}{error}"
+        ),
+        SessionError::PeerAborted {
+            peer,
+            code: peer_code,
+            blamed,
+            reason,
+            ..
+        } => tracing::warn!(
+            %node_id, %session_id, %code, %peer, %peer_code, blamed = %names(blamed), %reason,
+            "{prefix}{error}"
+        ),
+        SessionError::PeerUnavailable { peer, reason, .. } => tracing::warn!(
+            %node_id, %session_id, %code, %peer, %reason, "{prefix}{error}"
+        ),
+        SessionError::PeerKeyMismatch { peer, .. } => tracing::warn!(
+            %node_id, %session_id, %code, %peer, "{prefix}{error}"
+        ),
+        SessionError::PublicKeyMismatch { node } => tracing::warn!(
+            %node_id, %session_id, %code, player = %node, "{prefix}{error}"
+        ),
+        _ => match error.sender() {
+            Some(sender) => {
+                tracing::warn!(%node_id, %session_id, %code, %sender, "{prefix}{error}")
+            }
+            None => tracing::warn!(%node_id, %session_id, %code, "{prefix}{error}"),
+        },
+    }
+}
+
+/// Node ids as one comma-separated field value.
+fn names(ids: &[NodeId]) -> String {
+    ids.iter().map(NodeId::as_str).collect::<Vec<_>>().join(",")
 }

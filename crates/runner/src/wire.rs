@@ -3,7 +3,8 @@
 //! protocol messages, keygen confirmations, liveness) or into the error that
 //! ends the session.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::mem::Discriminant;
 
 use tessera_security::EnvelopeError;
 use tessera_session::ProtocolMessage;
@@ -30,7 +31,16 @@ pub(crate) struct Wire {
     pub(crate) left: BTreeSet<NodeId>,
     /// When each peer was last heard from (any authenticated frame).
     pub(crate) last_heard: HashMap<NodeId, Instant>,
+    /// Players whose signed envelopes failed under their configured public key.
+    pub(crate) key_mismatch: BTreeSet<NodeId>,
+    /// Kinds of rejection already reported, per claimed sender: each is reported
+    /// (and logged) once per session, so a stranger cannot flood the log.
+    rejections_seen: HashSet<(Option<NodeId>, Discriminant<EnvelopeError>)>,
 }
+
+/// Distinct (sender, kind) rejections reported per session; further ones are
+/// only traced at debug level.
+const MAX_REJECTIONS_REPORTED: usize = 16;
 
 impl Wire {
     pub(crate) fn new(link: SessionLink, ctx: Ctx) -> Self {
@@ -43,6 +53,24 @@ impl Wire {
             finished: BTreeSet::new(),
             left: BTreeSet::new(),
             last_heard: HashMap::new(),
+            key_mismatch: BTreeSet::new(),
+            rejections_seen: HashSet::new(),
+        }
+    }
+
+    /// Why the join barrier failed: the players still `missing`. A single missing
+    /// player whose messages failed under its configured key is named as such.
+    pub(crate) fn join_failure(&self, missing: Vec<NodeId>) -> SessionError {
+        let session_id = self.ctx.session_id.clone();
+        match missing.as_slice() {
+            [peer] if self.key_mismatch.contains(peer) => SessionError::PeerKeyMismatch {
+                session_id,
+                peer: peer.clone(),
+            },
+            _ => SessionError::JoinTimeout {
+                session_id,
+                missing,
+            },
         }
     }
 
@@ -104,17 +132,32 @@ impl Wire {
         let opened = match inbound {
             None => return Err(SessionError::ConnectionLost { session_id: sid }),
             Some(Inbound::Rejected { sender, error }) => {
-                let fatal = matches!(error, EnvelopeError::DecryptionFailed { .. })
-                    && sender.as_ref().is_some_and(|s| self.ctx.is_peer(s));
-                let err = SessionError::Rejected {
-                    session_id: sid,
-                    sender,
-                    error,
+                let peer = sender.clone().filter(|s| self.ctx.is_peer(s));
+                let kind = std::mem::discriminant(&error);
+                let err = match (&error, peer) {
+                    (EnvelopeError::DecryptionFailed { .. }, Some(_)) => {
+                        return Err(SessionError::Rejected {
+                            session_id: sid,
+                            sender,
+                            error,
+                        });
+                    }
+                    // Sender ids are checked first, so this is a player's id
+                    // with a signature its configured key does not verify.
+                    (EnvelopeError::BadSignature { .. }, Some(peer)) => {
+                        self.key_mismatch.insert(peer.clone());
+                        SessionError::PeerKeyMismatch {
+                            session_id: sid,
+                            peer,
+                        }
+                    }
+                    _ => SessionError::Rejected {
+                        session_id: sid,
+                        sender: sender.clone(),
+                        error,
+                    },
                 };
-                if fatal {
-                    return Err(err);
-                }
-                self.ctx.reporter.report(&err, false);
+                self.report_rejection(sender, kind, &err);
                 return Ok(());
             }
             Some(Inbound::Message(opened)) => opened,
@@ -167,6 +210,25 @@ impl Wire {
             }
         }
         Ok(())
+    }
+
+    /// Reports a rejected envelope the first time its (claimed sender, kind)
+    /// occurs in this session; repeats only go to the debug trace.
+    fn report_rejection(
+        &mut self,
+        sender: Option<NodeId>,
+        kind: Discriminant<EnvelopeError>,
+        err: &SessionError,
+    ) {
+        let key = (sender, kind);
+        if self.rejections_seen.contains(&key)
+            || self.rejections_seen.len() >= MAX_REJECTIONS_REPORTED
+        {
+            tracing::debug!(session_id = %self.ctx.session_id, code = %err.code(), "{err}");
+            return;
+        }
+        self.rejections_seen.insert(key);
+        self.ctx.reporter.report(err, false);
     }
 
     /// The first peer that has not finished and has been silent (not even a

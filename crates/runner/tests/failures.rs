@@ -1,14 +1,19 @@
 //! Sessions that go wrong over real NATS and Consul: a player that never joins, a
-//! player that dies mid-protocol, and hostile messages on the session's subjects.
+//! player that aborts, a player whose identity is not the one configured for it,
+//! a player that dies mid-protocol, and hostile messages on the session's
+//! subjects. The connection failures also check their one log line (the lines
+//! docs/troubleshooting.md quotes).
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{check_eddsa, id, keygen_all, sid, Cluster};
+use common::{assert_has, check_eddsa, id, keygen_all, logged, one_line, sid, Cluster};
 use futures::StreamExt;
+use std::sync::Arc;
 use tessera_runner::frame::{Frame, CONTROL_ROUND};
 use tessera_runner::{KeygenRequest, RunnerOptions, SessionReport, SignRequest};
+
 use tessera_security::{seal, EnvelopeHeader, NodeIdentity};
 use tessera_session::derive::DerivationPath;
 use tessera_types::{ErrorCode, KeyType, NodeId, Threshold, WalletId};
@@ -84,6 +89,43 @@ async fn a_player_that_never_joins_is_named_after_the_connection_timeout() {
         );
         assert!(elapsed < Duration::from_millis(1900), "took {elapsed:?}");
     }
+    // One line on each node that waited, naming the missing player.
+    let sid_field = format!("session_id={session}");
+    for node in ["node-a", "node-b"] {
+        let node_field = format!("node_id={node}");
+        let line = one_line(
+            Duration::from_secs(1),
+            &["WARN", "never joined", &sid_field, &node_field],
+        )
+        .await;
+        assert_has(
+            &line,
+            &[
+                &format!(
+                    "session failed: session {session}: players [node-c] never joined \
+                     within the connection timeout"
+                ),
+                "code=ERROR_SESSION_JOIN_TIMEOUT",
+                "missing=node-c",
+            ],
+        );
+    }
+    // node-c, which never opened the session, drops their joins after its hold
+    // period (2 s) with one line naming the session and the senders.
+    let line = one_line(
+        Duration::from_secs(5),
+        &["WARN", &sid_field, "node_id=node-c"],
+    )
+    .await;
+    assert_has(
+        &line,
+        &[
+            "dropped messages for a session this node never opened \
+             (mismatched session ids, or players started at different times)",
+            "code=ERROR_UNKNOWN_SESSION",
+            "senders=node-a,node-b",
+        ],
+    );
     for n in &cluster.nodes[..2] {
         assert_eq!(n.transport().open_sessions(), 0, "subscriptions closed");
         assert!(n
@@ -231,18 +273,178 @@ async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature
     check_eddsa(&public_key, &message, &sig_a);
 
     // Each rejection is on the error channel, not fatal, naming the claimed sender.
-    let has = |reports: &[SessionReport], sender: &str, text: &str| {
+    // A player's id with a signature its configured key rejects reads as a key
+    // mismatch: from the receiver's side, a forgery looks the same.
+    let has = |reports: &[SessionReport], code: ErrorCode, sender: &str, text: &str| {
         reports.iter().any(|r| {
-            r.code == ErrorCode::MessageVerification
+            r.code == code
                 && !r.fatal
                 && r.sender.as_ref() == Some(&id(sender))
                 && r.message.contains(text)
         })
     };
-    assert!(has(&reports_b, "node-a", "replays seq"), "{reports_b:#?}");
-    assert!(has(&reports_b, "node-a", "bad signature"), "{reports_b:#?}");
+    let verification = ErrorCode::MessageVerification;
     assert!(
-        has(&reports_a, "mallory", "unknown sender"),
+        has(&reports_b, verification, "node-a", "replays seq"),
+        "{reports_b:#?}"
+    );
+    assert!(
+        has(
+            &reports_b,
+            ErrorCode::PublicKeyMismatch,
+            "node-a",
+            "node-a's signature does not verify under the public key configured for it"
+        ),
+        "{reports_b:#?}"
+    );
+    assert!(
+        has(&reports_a, verification, "mallory", "unknown sender"),
         "{reports_a:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_player_that_aborts_is_named_with_its_reason() {
+    let cluster = Cluster::start(3, RunnerOptions::default()).await;
+    let session = sid("abort");
+    let request = keygen_request(&session, "w-abort", KeyType::Ed25519, &cluster.ids());
+    // node-c never opens the session, so the barrier holds until node-b gives up.
+    let run_a = cluster.nodes[0].start_keygen(request.clone());
+    let run_b = cluster.nodes[1].start_keygen(request);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancelled_at = Instant::now();
+    let err_b = run_b.cancel().await.unwrap_err();
+    assert_eq!(err_b.code(), ErrorCode::ContextCancelled);
+    let err_a = tokio::time::timeout(Duration::from_secs(5), run_a.wait())
+        .await
+        .expect("node-a fails in time")
+        .unwrap_err();
+    let elapsed = cancelled_at.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    assert_eq!(err_a.code(), ErrorCode::PeerAborted, "{err_a}");
+    assert_eq!(err_a.sender(), Some(id("node-b")));
+    let line = one_line(
+        Duration::from_secs(1),
+        &["WARN", &format!("session_id={session}"), "node_id=node-a"],
+    )
+    .await;
+    assert_has(
+        &line,
+        &[
+            &format!(
+                "session failed: session {session}: peer node-b aborted \
+                 (ERROR_CONTEXT_CANCELLED: session {session}: cancelled), blaming []"
+            ),
+            "code=ERROR_PEER_ABORTED",
+            "peer=node-b",
+            "peer_code=ERROR_CONTEXT_CANCELLED",
+            &format!("reason=session {session}: cancelled"),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
+    let options = RunnerOptions {
+        connect_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let mut cluster = Cluster::start(2, options).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    keygen_all(&[a, b], "w-rotated", KeyType::Ed25519, 1).await;
+    // node-b's identity file is regenerated; node-a still has the old public one.
+    cluster.nodes.pop().unwrap().shutdown().await;
+    let rotated = Arc::new(NodeIdentity::generate(id("node-b")));
+    let b = cluster
+        .start_node_as(1, rotated, cluster.storage_dir(1))
+        .await;
+    cluster.nodes.push(b);
+    cluster.wait_all_ready().await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+
+    // A new session: every message of node-b fails under its configured key.
+    let session = sid("rotated");
+    let request = keygen_request(&session, "w-after", KeyType::Ed25519, &cluster.ids());
+    let mut run_a = a.start_keygen(request.clone());
+    let run_b = b.start_keygen(request);
+    let report = fatal_report(run_a.reports(), Duration::from_secs(5)).await;
+    assert_eq!(report.code, ErrorCode::PublicKeyMismatch, "{report:?}");
+    assert_eq!(report.blamed, vec![id("node-b")]);
+    let err_a = run_a.wait().await.unwrap_err();
+    assert_eq!(err_a.code(), ErrorCode::PublicKeyMismatch);
+    // Rejected every time, reported and logged once (plus the session's end).
+    let text = format!(
+        "session {session}: node-b's signature does not verify under the public key \
+         configured for it; compare node-b's identity file with its public identity \
+         configured here"
+    );
+    let sid_field = format!("session_id={session}");
+    let lines = logged(&["WARN", &sid_field, "node_id=node-a", &text]);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    for line in &lines {
+        assert_has(line, &["code=ERROR_PUBLIC_KEY_MISMATCH", "peer=node-b"]);
+    }
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("session failed"))
+            .count(),
+        1
+    );
+    // node-b cannot decrypt node-a's joins: node-a encrypts them to node-b's old
+    // agreement key. node-b gives up at once (troubleshooting.md says so).
+    let err_b = tokio::time::timeout(Duration::from_secs(5), run_b.wait())
+        .await
+        .expect("node-b fails in time")
+        .unwrap_err();
+    assert_eq!(err_b.code(), ErrorCode::MessageVerification, "{err_b}");
+    let line = one_line(
+        Duration::from_secs(1),
+        &["WARN", &sid_field, "node_id=node-b", "session failed"],
+    )
+    .await;
+    assert_has(
+        &line,
+        &[
+            "rejected a message claiming to be from node-a: envelope from node-a does not decrypt",
+            "code=ERROR_MESSAGE_VERIFICATION",
+            "sender=node-a",
+        ],
+    );
+    assert!(a
+        .store()
+        .get_metadata(&WalletId::new("w-after").unwrap(), KeyType::Ed25519)
+        .unwrap()
+        .is_none());
+
+    // Signing with the wallet made before: node-b's identity is not the one
+    // stored with the key, so it refuses before sending anything.
+    let session = sid("rotated-sign");
+    let request = SignRequest {
+        session_id: session.clone(),
+        wallet_id: WalletId::new("w-rotated").unwrap(),
+        key_type: KeyType::Ed25519,
+        signers: cluster.ids(),
+        message: b"after rotation".to_vec(),
+        path: DerivationPath::root(),
+    };
+    let run_a = a.start_sign(request.clone());
+    let err_b = b.start_sign(request).wait().await.unwrap_err();
+    assert_eq!(err_b.code(), ErrorCode::PublicKeyMismatch, "{err_b}");
+    let line = one_line(
+        Duration::from_secs(1),
+        &["WARN", &format!("session_id={session}"), "node_id=node-b"],
+    )
+    .await;
+    assert_has(
+        &line,
+        &[
+            "session failed: player node-b's public key differs from the one stored with the key",
+            "code=ERROR_PUBLIC_KEY_MISMATCH",
+            "player=node-b",
+        ],
+    );
+    let err_a = run_a.wait().await.unwrap_err();
+    assert_eq!(err_a.code(), ErrorCode::SessionJoinTimeout, "{err_a}");
+    assert_eq!(err_a.blamed(), vec![id("node-b")]);
 }

@@ -4,20 +4,24 @@
 //! this node has opened the session. Such messages wait here for the hold
 //! period, counted from the session's first held message, and are handed over
 //! if the session opens in time; otherwise they are dropped with one log line
-//! per session. Limits bound what strangers can make a node keep: whatever
+//! per session, naming the senders the messages claimed (at most
+//! [`MAX_SENDERS`] of them). Limits bound what strangers can make a node keep: whatever
 //! exceeds them is dropped at once and counted, per session while the session
 //! table has room, in one overflow count when it does not.
 //!
 //! Pure bookkeeping: time comes in as an argument, the router does the logging.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tessera_types::SessionId;
+use tessera_types::{NodeId, SessionId};
 use tokio::time::Instant;
 
 use crate::options::HoldLimits;
+
+/// Senders remembered per held session, for the log line.
+pub(crate) const MAX_SENDERS: usize = 8;
 
 #[derive(Debug)]
 struct HeldSession {
@@ -25,6 +29,8 @@ struct HeldSession {
     bytes: usize,
     over_limit: u64,
     deadline: Instant,
+    /// The senders the messages claim (unverified: nothing was opened).
+    senders: BTreeSet<NodeId>,
 }
 
 /// What became of a pushed message.
@@ -52,6 +58,8 @@ pub(crate) enum Expired {
         held: usize,
         /// Messages already dropped over the limits.
         over_limit: u64,
+        /// The senders the messages claimed, sorted.
+        senders: Vec<NodeId>,
     },
     /// Messages dropped because the session table was full.
     Overflow { dropped: u64 },
@@ -83,7 +91,13 @@ impl HoldQueue {
         }
     }
 
-    pub(crate) fn push(&mut self, session_id: &SessionId, msg: Bytes, now: Instant) -> Push {
+    pub(crate) fn push(
+        &mut self,
+        session_id: &SessionId,
+        sender: &NodeId,
+        msg: Bytes,
+        now: Instant,
+    ) -> Push {
         if !self.sessions.contains_key(session_id) {
             if self.sessions.len() >= self.limits.sessions {
                 self.overflow += 1;
@@ -99,11 +113,15 @@ impl HoldQueue {
                     bytes: 0,
                     over_limit: 0,
                     deadline,
+                    senders: BTreeSet::new(),
                 },
             );
         }
         let limits = self.limits;
         let session = self.sessions.get_mut(session_id).expect("inserted above");
+        if session.senders.len() < MAX_SENDERS {
+            session.senders.insert(sender.clone());
+        }
         let len = msg.len();
         if session.messages.len() >= limits.messages_per_session
             || session.bytes + len > limits.bytes_per_session
@@ -148,6 +166,7 @@ impl HoldQueue {
                     session_id,
                     held: session.messages.len(),
                     over_limit: session.over_limit,
+                    senders: session.senders.into_iter().collect(),
                 });
             }
         }
@@ -194,6 +213,10 @@ mod tests {
         }
     }
 
+    fn from() -> NodeId {
+        NodeId::new("peer").unwrap()
+    }
+
     fn msg(len: usize) -> Bytes {
         Bytes::from(vec![7u8; len])
     }
@@ -202,8 +225,14 @@ mod tests {
     fn released_in_time_in_order() {
         let mut q = HoldQueue::new(HOLD, limits());
         let t0 = Instant::now();
-        assert_eq!(q.push(&sid("a"), Bytes::from_static(b"1"), t0), Push::Held);
-        assert_eq!(q.push(&sid("a"), Bytes::from_static(b"2"), t0), Push::Held);
+        assert_eq!(
+            q.push(&sid("a"), &from(), Bytes::from_static(b"1"), t0),
+            Push::Held
+        );
+        assert_eq!(
+            q.push(&sid("a"), &from(), Bytes::from_static(b"2"), t0),
+            Push::Held
+        );
         let r = q.release(&sid("a")).unwrap();
         assert_eq!(
             r.messages,
@@ -221,9 +250,9 @@ mod tests {
     fn expires_once_per_session_after_the_hold() {
         let mut q = HoldQueue::new(HOLD, limits());
         let t0 = Instant::now();
-        q.push(&sid("a"), msg(1), t0);
-        q.push(&sid("b"), msg(1), t0 + Duration::from_secs(1));
-        q.push(&sid("a"), msg(1), t0 + Duration::from_secs(1));
+        q.push(&sid("a"), &from(), msg(1), t0);
+        q.push(&sid("b"), &from(), msg(1), t0 + Duration::from_secs(1));
+        q.push(&sid("a"), &from(), msg(1), t0 + Duration::from_secs(1));
         assert_eq!(q.next_deadline(), Some(t0 + HOLD));
         assert!(q.expire(t0 + HOLD - Duration::from_millis(1)).is_empty());
         assert_eq!(
@@ -231,7 +260,8 @@ mod tests {
             vec![Expired::Session {
                 session_id: sid("a"),
                 held: 2,
-                over_limit: 0
+                over_limit: 0,
+                senders: vec![from()],
             }]
         );
         assert_eq!(q.next_deadline(), Some(t0 + Duration::from_secs(3)));
@@ -245,22 +275,24 @@ mod tests {
         let mut q = HoldQueue::new(HOLD, limits());
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert_eq!(q.push(&sid("a"), msg(10), t0), Push::Held);
+            assert_eq!(q.push(&sid("a"), &from(), msg(10), t0), Push::Held);
         }
-        assert_eq!(q.push(&sid("a"), msg(10), t0), Push::Dropped);
-        assert_eq!(q.push(&sid("b"), msg(101), t0), Push::Dropped);
+        assert_eq!(q.push(&sid("a"), &from(), msg(10), t0), Push::Dropped);
+        assert_eq!(q.push(&sid("b"), &from(), msg(101), t0), Push::Dropped);
         assert_eq!(
             q.expire(t0 + HOLD),
             vec![
                 Expired::Session {
                     session_id: sid("a"),
                     held: 3,
-                    over_limit: 1
+                    over_limit: 1,
+                    senders: vec![from()],
                 },
                 Expired::Session {
                     session_id: sid("b"),
                     held: 0,
-                    over_limit: 1
+                    over_limit: 1,
+                    senders: vec![from()],
                 }
             ]
         );
@@ -270,13 +302,13 @@ mod tests {
     fn total_bytes_and_session_table_are_capped() {
         let mut q = HoldQueue::new(HOLD, limits());
         let t0 = Instant::now();
-        assert_eq!(q.push(&sid("a"), msg(100), t0), Push::Held);
-        assert_eq!(q.push(&sid("b"), msg(60), t0), Push::Dropped);
-        assert_eq!(q.push(&sid("b"), msg(50), t0), Push::Held);
+        assert_eq!(q.push(&sid("a"), &from(), msg(100), t0), Push::Held);
+        assert_eq!(q.push(&sid("b"), &from(), msg(60), t0), Push::Dropped);
+        assert_eq!(q.push(&sid("b"), &from(), msg(50), t0), Push::Held);
         assert_eq!(q.bytes_held(), 150);
         // The table is full: a third session's messages go to the overflow count.
-        assert_eq!(q.push(&sid("c"), msg(1), t0), Push::Dropped);
-        assert_eq!(q.push(&sid("d"), msg(1), t0), Push::Dropped);
+        assert_eq!(q.push(&sid("c"), &from(), msg(1), t0), Push::Dropped);
+        assert_eq!(q.push(&sid("d"), &from(), msg(1), t0), Push::Dropped);
         let r = q.release(&sid("b")).unwrap();
         assert_eq!((r.messages.len(), r.over_limit), (1, 1));
         let expired = q.expire(t0 + HOLD);

@@ -195,7 +195,7 @@ impl SessionLink {
             })
     }
 
-    /// Drops own echoes, opens everything else and logs rejections.
+    /// Drops own echoes, opens everything else and traces rejections.
     fn accept(&mut self, bytes: &[u8]) -> Option<Inbound> {
         // The Opener knows no key for this node, so echoes are filtered first.
         if let Ok(envelope) = Envelope::from_bytes(bytes) {
@@ -207,7 +207,9 @@ impl SessionLink {
             Ok(opened) => Some(Inbound::Message(opened)),
             Err(error) => {
                 let sender = error.sender().cloned();
-                tracing::warn!(
+                // The session's owner reports it (once per sender and kind, at
+                // warn); here it is only a trace, so a stranger cannot flood the log.
+                tracing::debug!(
                     node_id = %self.me(),
                     session_id = %self.session_id,
                     sender = sender.as_ref().map_or("unknown", NodeId::as_str),

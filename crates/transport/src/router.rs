@@ -19,7 +19,7 @@ use async_nats::{Message, Subscriber};
 use bytes::Bytes;
 use futures::StreamExt;
 use tessera_security::Envelope;
-use tessera_types::{NodeId, SessionId};
+use tessera_types::{ErrorCode, NodeId, SessionId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -344,7 +344,11 @@ impl Router {
             );
             return;
         }
-        if self.held.push(&session_id, msg.payload, Instant::now()) == Push::Dropped {
+        if self
+            .held
+            .push(&session_id, &header.sender, msg.payload, Instant::now())
+            == Push::Dropped
+        {
             self.stats.dropped_unopened.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -356,16 +360,22 @@ impl Router {
                     session_id,
                     held,
                     over_limit,
+                    senders,
                 } => {
                     self.stats
                         .dropped_unopened
                         .fetch_add(held as u64, Ordering::Relaxed);
+                    let senders: Vec<&str> = senders.iter().map(NodeId::as_str).collect();
                     tracing::warn!(
                         node_id = %self.node_id,
                         session_id = %session_id,
+                        code = %ErrorCode::UnknownSession,
+                        senders = %senders.join(","),
                         dropped = held as u64 + over_limit,
                         hold_ms = self.config.hold.as_millis() as u64,
-                        "dropped control messages for a session this node did not open in time"
+                        // Quoted in docs/troubleshooting.md.
+                        "dropped messages for a session this node never opened \
+                         (mismatched session ids, or players started at different times)"
                     );
                 }
                 Expired::Overflow { dropped } => tracing::warn!(

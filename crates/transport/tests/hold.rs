@@ -96,9 +96,21 @@ async fn control_messages_for_a_session_never_opened_are_dropped_with_one_warnin
     eventually(WAIT, "held messages dropped", || tb.dropped_unopened() == 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(tb.dropped_unopened(), 3);
-    let lines = logs.lines_with(&["WARN", s.as_str(), "dropped=3", "did not open"]);
+    // One line for the three messages, with the code, the session id and the sender.
+    let lines = logs.lines_with(&["WARN", s.as_str()]);
     assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(lines[0].contains("node_id=b"), "{}", lines[0]);
+    let line = &lines[0];
+    for needle in [
+        "dropped messages for a session this node never opened \
+         (mismatched session ids, or players started at different times)",
+        "code=ERROR_UNKNOWN_SESSION",
+        &format!("session_id={s}"),
+        "senders=a",
+        "dropped=3",
+        "node_id=b",
+    ] {
+        assert!(line.contains(needle), "{needle:?} not in {line}");
+    }
 
     // Opening it now delivers nothing: the messages are gone.
     let mut lb = open(&tb, &s, &peers).await;

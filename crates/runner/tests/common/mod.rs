@@ -46,13 +46,71 @@ pub fn sid(label: &str) -> SessionId {
     SessionId::new(format!("{label}-{n}-{nanos}")).unwrap()
 }
 
+/// Every warn (and error) line this test process logged, for tests that
+/// assert a log line (filter by session id: tests run in parallel).
+static CAPTURED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs to the test's output (`RUST_LOG`, default warn) and captures every
+/// warn line for [`logged`]. The first call in a process installs it.
 pub fn init_logs() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let shown = tracing_subscriber::fmt::layer()
         .with_test_writer()
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        );
+    let captured = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(|| Capture)
+        .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
+    let _ = tracing_subscriber::registry()
+        .with(shown)
+        .with(captured)
         .try_init();
+}
+
+/// The captured warn lines that contain every one of `needles`.
+pub fn logged(needles: &[&str]) -> Vec<String> {
+    let text = String::from_utf8_lossy(&CAPTURED.lock().unwrap()).into_owned();
+    text.lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits up to `within` for exactly one captured line with all `needles`, and
+/// returns it (panicking if there are none or several).
+pub async fn one_line(within: Duration, needles: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let lines = logged(needles);
+        if !lines.is_empty() || std::time::Instant::now() > deadline {
+            assert_eq!(lines.len(), 1, "lines with {needles:?}: {lines:#?}");
+            return lines.into_iter().next().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asserts `line` contains every one of `needles`.
+pub fn assert_has(line: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(line.contains(n), "{n:?} not in {line}");
+    }
 }
 
 impl Cluster {
@@ -100,7 +158,14 @@ impl Cluster {
 
     /// Builds node `i` from its identity and storage directory.
     pub async fn start_node(&self, i: usize) -> Node {
-        let identity = self.identities[i].clone();
+        self.start_node_as(i, self.identities[i].clone(), self.storage_dir(i))
+            .await
+    }
+
+    /// Builds node `i` with `identity` instead of its own (the others still
+    /// have its original public identity configured) and its store in `dir`.
+    pub async fn start_node_as(&self, i: usize, identity: Arc<NodeIdentity>, dir: PathBuf) -> Node {
+        assert_eq!(identity.node_id(), self.identities[i].node_id());
         let transport = Transport::connect(
             &self.nats.url(),
             identity.clone(),
@@ -108,11 +173,8 @@ impl Cluster {
         )
         .await
         .expect("transport");
-        let store = Store::open(
-            &self.storage_dir(i),
-            AtRestKey::from_key_bytes(&[42; 32]).unwrap(),
-        )
-        .expect("store");
+        let store =
+            Store::open(&dir, AtRestKey::from_key_bytes(&[42; 32]).unwrap()).expect("store");
         let mut config = RegistryConfig::new(
             self.consul.http_addr(),
             self.prefix.clone(),
