@@ -18,6 +18,22 @@ use tessera_types::wire::{KeygenResultEvent, ResultType};
 
 const RESULT_WAIT: Duration = Duration::from_secs(60);
 
+/// Signs through the SDK with `wallet-sdk`'s key; the result must be a success.
+async fn sign_ok(
+    client: &tessera_client::Client,
+    key_type: KeyType,
+    tx_id: &str,
+    tx: &[u8],
+    path: Option<Vec<u32>>,
+) -> tessera_client::SigningResult {
+    client
+        .sign(request(key_type, "wallet-sdk", tx_id, tx, path))
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap()
+}
+
 fn request(
     key_type: KeyType,
     wallet: &str,
@@ -126,98 +142,47 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     let eddsa_master = wallet.eddsa_public_key().expect("eddsa key");
 
     let digest: [u8; 32] = Sha256::digest(b"send 1 BTC").into();
-    let signed = client
-        .sign(request(
-            KeyType::Secp256k1,
-            "wallet-sdk",
-            "sdk-ecdsa",
-            &digest,
-            None,
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let signed = sign_ok(&client, KeyType::Secp256k1, "sdk-ecdsa", &digest, None).await;
     check::ecdsa(&ecdsa_master, &digest, &signed.event);
 
     let message = b"solana transfer".to_vec();
-    let signed = client
-        .sign(request(
-            KeyType::Ed25519,
-            "wallet-sdk",
-            "sdk-eddsa",
-            &message,
-            None,
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let signed = sign_ok(&client, KeyType::Ed25519, "sdk-eddsa", &message, None).await;
     check::ed25519(&eddsa_master, &message, &signed.event);
 
     // An authenticated derivation path: each signature verifies under the
     // child key derived offline from the keygen result alone.
     let path = vec![44, 60, 0, 0, 7];
     let child = derive::ecdsa_child_public_key(&ecdsa_master, chain_code, &path).unwrap();
-    let signed = client
-        .sign(request(
-            KeyType::Secp256k1,
-            "wallet-sdk",
-            "sdk-ecdsa-path",
-            &digest,
-            Some(path.clone()),
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let path_tx = Some(path.clone());
+    let signed = sign_ok(
+        &client,
+        KeyType::Secp256k1,
+        "sdk-ecdsa-path",
+        &digest,
+        path_tx,
+    )
+    .await;
     check::ecdsa(&child, &digest, &signed.event);
     assert!(
         !check::ecdsa_verifies(&ecdsa_master, &digest, &signed.event),
         "a child-key signature must not verify under the master key"
     );
     let ed_child = derive::eddsa_child_public_key(eddsa_master, &path).unwrap();
-    let signed = client
-        .sign(request(
-            KeyType::Ed25519,
-            "wallet-sdk",
-            "sdk-eddsa-path",
-            &message,
-            Some(path),
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let signed = sign_ok(
+        &client,
+        KeyType::Ed25519,
+        "sdk-eddsa-path",
+        &message,
+        Some(path),
+    )
+    .await;
     check::ed25519(&ed_child, &message, &signed.event);
 
     // The same request again: the stored result, with no second protocol run.
     // ECDSA nonces are random, so an identical (r, s) already proves it; the
     // node logs show one session for the tx id.
-    let first = client
-        .sign(request(
-            KeyType::Secp256k1,
-            "wallet-sdk",
-            "sdk-repeat",
-            &digest,
-            None,
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
-    let again = client
-        .sign(request(
-            KeyType::Secp256k1,
-            "wallet-sdk",
-            "sdk-repeat",
-            &digest,
-            None,
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let first = sign_ok(&client, KeyType::Secp256k1, "sdk-repeat", &digest, None).await;
+    let again = sign_ok(&client, KeyType::Secp256k1, "sdk-repeat", &digest, None).await;
     assert_eq!(
         (&again.event.r, &again.event.s),
         (&first.event.r, &first.event.s)
@@ -253,35 +218,27 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     )
     .await;
     let p256_client = cluster.sdk(&p256_key, "sdk").await;
-    let signed = p256_client
-        .sign(request(
-            KeyType::Secp256k1,
-            "wallet-sdk",
-            "sdk-after-restart",
-            &digest,
-            None,
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let signed = sign_ok(
+        &p256_client,
+        KeyType::Secp256k1,
+        "sdk-after-restart",
+        &digest,
+        None,
+    )
+    .await;
     check::ecdsa(&ecdsa_master, &digest, &signed.event);
 
     // The stored result survives the restart too. The repeat is signed by the
     // new initiator, but its signed fields are the same, so it is the same
     // request: the stored signature comes back and nothing is signed again.
-    let again = p256_client
-        .sign(request(
-            KeyType::Secp256k1,
-            "wallet-sdk",
-            "sdk-repeat",
-            &digest,
-            None,
-        ))
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let again = sign_ok(
+        &p256_client,
+        KeyType::Secp256k1,
+        "sdk-repeat",
+        &digest,
+        None,
+    )
+    .await;
     assert_eq!(
         (&again.event.r, &again.event.s),
         (&first.event.r, &first.event.s)

@@ -216,6 +216,11 @@ impl ProcCluster {
                 self.spawn(i);
             }
         }
+        self.wait_all_ready().await;
+    }
+
+    /// Waits until every node sees every node ready.
+    pub async fn wait_all_ready(&mut self) {
         let all = self.nodes.len();
         for i in 0..all {
             self.wait_ready_nodes(i, all).await;
