@@ -242,37 +242,35 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
         return;
     };
-    {
-        let msg_id = format!(
-            "{}:{seq}",
-            if kind == Kind::Keygen {
-                "keygen"
-            } else {
-                "sign"
-            }
-        );
-        // Recording the result in the ledger and publishing it are independent
-        // (a repeat finds either the record or, until it lands, a claim in
-        // progress), so they go out together; the ack waits for both.
-        let record = async {
-            if let Some(c) = &claim {
-                if let Err(e) = shared
-                    .ledger
-                    .finish(&c.key, &c.digest, c.revision, &outcome.json)
-                    .await
-                {
-                    tracing::warn!(subject = %outcome.subject, "could not record the result: {e}");
-                }
-            }
-        };
-        let ((), published) = tokio::join!(record, results::publish(&shared.js, &outcome, &msg_id));
-        if let Err(e) = published {
-            tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
-            let _ = msg
-                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                .await;
-            return;
+    let msg_id = format!(
+        "{}:{seq}",
+        if kind == Kind::Keygen {
+            "keygen"
+        } else {
+            "sign"
         }
+    );
+    // Recording the result in the ledger and publishing it are independent
+    // (a repeat finds either the record or, until it lands, a claim in
+    // progress), so they go out together; the ack waits for both.
+    let record = async {
+        if let Some(c) = &claim {
+            if let Err(e) = shared
+                .ledger
+                .finish(&c.key, &c.digest, c.revision, &outcome.json)
+                .await
+            {
+                tracing::warn!(subject = %outcome.subject, "could not record the result: {e}");
+            }
+        }
+    };
+    let ((), published) = tokio::join!(record, results::publish(&shared.js, &outcome, &msg_id));
+    if let Err(e) = published {
+        tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
+        let _ = msg
+            .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+            .await;
+        return;
     }
     if let Err(e) = msg.ack().await {
         tracing::warn!("ack failed: {e}");

@@ -14,6 +14,15 @@ use tessera_types::{KeyType, NodeId, PublicIdentity, Threshold, WalletId};
 const SRC_KEY: [u8; 32] = [7; 32];
 const DST_KEY: [u8; 32] = [9; 32];
 
+/// The command succeeded; its stderr otherwise.
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn secret_file(path: PathBuf, body: &[u8]) -> PathBuf {
     std::fs::write(&path, body).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -159,11 +168,7 @@ fn backup_then_restore_under_another_storage_key() {
     let node = Node::new();
     let file = node.path("node0.tsbk");
     let out = node.backup(&file);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let printed = stdout(&out);
     assert!(printed.contains("2 wallets, 3 keys"), "{printed}");
     assert!(printed.contains(&file.display().to_string()), "{printed}");
@@ -181,11 +186,7 @@ fn backup_then_restore_under_another_storage_key() {
         &node.path("src.key"),
     );
     let out = restore(&dst_config, &file, &node.password, &dst_key);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let printed = stdout(&out);
     assert!(printed.contains("2 wallets, 3 keys"), "{printed}");
 
