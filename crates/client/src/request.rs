@@ -42,6 +42,8 @@ pub fn signed_keygen_message(
         wallet_id: wallet_id.to_string(),
         signature: Vec::new(),
         authorizer_signatures: None,
+        session: None,
+        session_signature: None,
     };
     msg.signature = initiator.sign(&msg.signing_bytes());
     msg.authorizer_signatures = approvals(&msg, authorizers);
@@ -65,6 +67,8 @@ pub fn signed_sign_message(
         derivation_path: req.derivation_path.filter(|p| !p.is_empty()),
         authorizer_signatures: None,
         path_signature: None,
+        session: None,
+        session_signature: None,
     };
     msg.signature = initiator.sign(&msg.signing_bytes());
     if msg.has_derivation_path() {

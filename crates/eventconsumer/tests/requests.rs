@@ -115,6 +115,8 @@ impl Env {
             wallet_id: wallet.into(),
             signature: Vec::new(),
             authorizer_signatures: None,
+            session: None,
+            session_signature: None,
         };
         m.signature = self.initiator.sign(&m.signing_bytes());
         m.to_json().unwrap()
@@ -138,6 +140,8 @@ impl Env {
             derivation_path: path,
             authorizer_signatures: None,
             path_signature: None,
+            session: None,
+            session_signature: None,
         };
         m.signature = self.initiator.sign(&m.signing_bytes());
         if m.has_derivation_path() {

@@ -165,3 +165,42 @@ mod tests {
         }
     }
 }
+
+/// The JetStream KV bucket where clients register tenant (device) keys per
+/// session id (`TenantKeyRegistration` JSON). Entries expire after
+/// [`TENANT_KEY_MAX_AGE`]; nodes check each entry's initiator signature.
+pub const TENANT_KEYS_BUCKET: &str = "mpc-tenant-keys";
+
+/// How long a tenant key registration stays in the bucket.
+pub const TENANT_KEY_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The bucket key of `player`'s registration for `session_id`: both hex-encoded
+/// (ids may hold characters KV keys do not allow), joined by `.`.
+pub fn tenant_key_entry(session_id: &str, player: &str) -> String {
+    format!("{}.{}", hex::encode(session_id), hex::encode(player))
+}
+
+/// Opens the tenant key bucket, creating it if needed (several callers may race).
+pub async fn tenant_keys(js: &jetstream::Context) -> Result<jetstream::kv::Store, TransportError> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        if let Ok(store) = js.get_key_value(TENANT_KEYS_BUCKET).await {
+            return Ok(store);
+        }
+        let config = jetstream::kv::Config {
+            bucket: TENANT_KEYS_BUCKET.to_string(),
+            history: 1,
+            max_age: TENANT_KEY_MAX_AGE,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        };
+        match js.create_key_value(config).await {
+            Ok(store) => return Ok(store),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(TransportError::Stream {
+        name: TENANT_KEYS_BUCKET.to_string(),
+        reason: last,
+    })
+}

@@ -112,8 +112,13 @@ error_codes! {
     UnknownSession = "ERROR_UNKNOWN_SESSION",
     /// A player's public key differs from the one configured for it.
     PublicKeyMismatch = "ERROR_PUBLIC_KEY_MISMATCH",
-    /// Players disagree on the session's metadata.
+    /// Players disagree on the session's metadata (the error names the field and the player).
     SessionMismatch = "ERROR_SESSION_MISMATCH",
+    /// A session needs a dynamic public key for a player that nobody supplied or registered.
+    DynamicKeyMissing = "ERROR_DYNAMIC_KEY_MISSING",
+    /// The wallet has a tenant participant the request does not name, and the
+    /// other participants cannot sign alone.
+    TenantRequired = "ERROR_TENANT_REQUIRED",
     /// A party sent different broadcast messages to different parties.
     Equivocation = "ERROR_EQUIVOCATION",
     /// A party sent a message that fails the protocol's checks; it is named.

@@ -35,6 +35,8 @@ fn keygen() -> GenerateKeyMessage {
         wallet_id: "wallet-1".into(),
         signature: b"sig".to_vec(),
         authorizer_signatures: None,
+        session: None,
+        session_signature: None,
     }
 }
 
@@ -49,6 +51,8 @@ fn sign_secp() -> SignTxMessage {
         derivation_path: None,
         authorizer_signatures: None,
         path_signature: None,
+        session: None,
+        session_signature: None,
     }
 }
 

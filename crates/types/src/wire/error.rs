@@ -32,6 +32,9 @@ pub enum WireError {
     /// A hardened index, or a path deeper than BIP-32 allows.
     #[error("derivation path {reason}")]
     DerivationPath { reason: &'static str },
+    /// The `tessera_session` object is unusable.
+    #[error("{0}")]
+    Session(#[source] super::session_spec::SessionSpecError),
     /// The node list or threshold of a reshare request is unusable.
     #[error("invalid reshare: {0}")]
     Reshare(#[source] SessionConfigError),
@@ -47,6 +50,10 @@ impl WireError {
             WireError::UnknownKeyType { .. } => ErrorCode::InvalidSessionType,
             WireError::DigestLength { .. } => ErrorCode::MsgValidation,
             WireError::DerivationPath { .. } => ErrorCode::InvalidDerivationPath,
+            WireError::Session(e) => match e {
+                super::session_spec::SessionSpecError::ZeroThreshold => ErrorCode::InvalidThreshold,
+                _ => ErrorCode::MsgValidation,
+            },
             WireError::Reshare(e) => match e {
                 SessionConfigError::InvalidThreshold { .. } => ErrorCode::InvalidThreshold,
                 SessionConfigError::DuplicatePlayer(_)

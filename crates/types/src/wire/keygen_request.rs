@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::authorizer::{no_authorizers, AuthorizerSignature, InitiatorMessage};
 use super::b64;
 use super::error::{self, WireError};
+use super::go_json::GoObject;
+use super::session_spec::{self, CheckedSession, SessionSpec};
 use crate::ids::WalletId;
 
 /// A keygen request.
@@ -22,6 +24,22 @@ pub struct GenerateKeyMessage {
     pub signature: Vec<u8>,
     #[serde(default, skip_serializing_if = "no_authorizers")]
     pub authorizer_signatures: Option<Vec<AuthorizerSignature>>,
+    /// Tessera's addition: session id, players, dynamic keys, threshold.
+    #[serde(
+        default,
+        rename = "tessera_session",
+        skip_serializing_if = "session_spec::no_session"
+    )]
+    pub session: Option<SessionSpec>,
+    /// The initiator's signature over [`Self::session_signing_bytes`];
+    /// required when `tessera_session` is present.
+    #[serde(
+        default,
+        rename = "tessera_session_signature",
+        with = "b64::opt_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_signature: Option<Vec<u8>>,
 }
 
 impl GenerateKeyMessage {
@@ -40,6 +58,23 @@ impl GenerateKeyMessage {
         self.wallet_id.as_bytes().to_vec()
     }
 
+    /// What a Tessera initiator signs to authenticate `tessera_session`: Go's
+    /// compact JSON of `{"wallet_id", "session_id", "players",
+    /// "dynamic_public_keys", "threshold"}` (see [`SessionSpec`]).
+    pub fn session_signing_bytes(&self) -> Vec<u8> {
+        let spec = self.session.clone().unwrap_or_default();
+        spec.append_to(GoObject::new().string("wallet_id", &self.wallet_id))
+            .finish()
+    }
+
+    /// The session configuration, checked; the default when there is none.
+    pub fn checked_session(&self) -> Result<CheckedSession, WireError> {
+        self.session
+            .as_ref()
+            .map_or(Ok(CheckedSession::default()), SessionSpec::check)
+            .map_err(WireError::Session)
+    }
+
     /// The wallet id, validated.
     pub fn parse_wallet_id(&self) -> Result<WalletId, WireError> {
         error::parse_id::<WalletId>("wallet_id", &self.wallet_id)
@@ -47,7 +82,8 @@ impl GenerateKeyMessage {
 
     /// Checks every field that can be checked without keys.
     pub fn validate(&self) -> Result<(), WireError> {
-        self.parse_wallet_id().map(drop)
+        self.parse_wallet_id()?;
+        self.checked_session().map(drop)
     }
 }
 

@@ -9,6 +9,9 @@
 //! - `authorizer`: [`AuthorizerSignature`], the authorizer payload, [`InitiatorMessage`].
 //! - `keygen_request`, `sign_request`, `reshare_request`: the three requests.
 //! - `keygen_result`, `signing_result`, `resharing_result`: the three results.
+//! - `session_spec`: `tessera_session`, the optional session configuration
+//!   (session id, players, dynamic public keys) of keygen and signing requests.
+//! - `tenant_registration`: [`TenantKeyRegistration`], a tenant's key for one session.
 //! - `error`: [`WireError`] and its [`ErrorCode`](crate::ErrorCode).
 //!
 //! # Decisions, with the evidence behind them
@@ -67,8 +70,10 @@ mod keygen_result;
 mod reshare_request;
 mod resharing_result;
 mod result_type;
+mod session_spec;
 mod sign_request;
 mod signing_result;
+mod tenant_registration;
 
 pub use authorizer::{authorizer_payload, AuthorizerSignature, InitiatorMessage};
 pub use error::WireError;
@@ -79,5 +84,7 @@ pub use keygen_result::KeygenResultEvent;
 pub use reshare_request::ResharingMessage;
 pub use resharing_result::ResharingResultEvent;
 pub use result_type::ResultType;
+pub use session_spec::{CheckedSession, DynamicKey, SessionSpec, SessionSpecError};
 pub use sign_request::{SignTxMessage, MAX_DERIVATION_DEPTH};
 pub use signing_result::{SigningIds, SigningResultEvent};
+pub use tenant_registration::TenantKeyRegistration;

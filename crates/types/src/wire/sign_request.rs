@@ -7,6 +7,7 @@ use super::b64;
 use super::error::{self, WireError};
 use super::go_json::GoObject;
 use super::key_type::KeyType;
+use super::session_spec::{self, CheckedSession, SessionSpec};
 use crate::ids::{TxId, WalletId};
 
 /// Deepest derivation path BIP-32 can express (depth is one byte).
@@ -54,6 +55,22 @@ pub struct SignTxMessage {
         skip_serializing_if = "Option::is_none"
     )]
     pub path_signature: Option<Vec<u8>>,
+    /// Tessera's addition: session id, players, dynamic keys (threshold is the key's).
+    #[serde(
+        default,
+        rename = "tessera_session",
+        skip_serializing_if = "session_spec::no_session"
+    )]
+    pub session: Option<SessionSpec>,
+    /// The initiator's signature over [`Self::session_signing_bytes`];
+    /// required when `tessera_session` is present.
+    #[serde(
+        default,
+        rename = "tessera_session_signature",
+        with = "b64::opt_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_signature: Option<Vec<u8>>,
 }
 
 impl SignTxMessage {
@@ -95,6 +112,26 @@ impl SignTxMessage {
             .finish()
     }
 
+    /// What a Tessera initiator signs to authenticate `tessera_session`: the
+    /// fields of [`Self::path_signing_bytes`], then `"session_id"`,
+    /// `"players"`, `"dynamic_public_keys"` and `"threshold"` (see [`SessionSpec`]).
+    pub fn session_signing_bytes(&self) -> Vec<u8> {
+        let spec = self.session.clone().unwrap_or_default();
+        let fields = self.signed_fields().uints(
+            "derivation_path",
+            self.derivation_path.as_deref().unwrap_or_default(),
+        );
+        spec.append_to(fields).finish()
+    }
+
+    /// The session configuration, checked; the default when there is none.
+    pub fn checked_session(&self) -> Result<CheckedSession, WireError> {
+        self.session
+            .as_ref()
+            .map_or(Ok(CheckedSession::default()), SessionSpec::check)
+            .map_err(WireError::Session)
+    }
+
     /// `true` when the request asks for a child key (a non-empty path).
     pub fn has_derivation_path(&self) -> bool {
         self.derivation_path.as_ref().is_some_and(|p| !p.is_empty())
@@ -129,7 +166,7 @@ impl SignTxMessage {
                 });
             }
         }
-        Ok(())
+        self.checked_session().map(drop)
     }
 }
 
