@@ -226,8 +226,7 @@ pub(crate) fn keygen_requests(
     threshold: tessera_types::Threshold,
 ) -> [KeygenRequest; 2] {
     [KeyType::Secp256k1, KeyType::Ed25519].map(|key_type| KeygenRequest {
-        session_id: SessionId::new(format!("{session_id}-{}", key_type.as_str()))
-            .expect("suffixed hex is a valid session id"),
+        session_id: tessera_types::wire::keygen_session_id(session_id, key_type),
         wallet_id: wallet.clone(),
         key_type,
         participants: players.to_vec(),

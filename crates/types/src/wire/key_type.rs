@@ -24,6 +24,17 @@ impl KeyType {
     }
 }
 
+/// Longest session id a client may give (`tessera_session.session_id`): room
+/// for the `-<key type>` suffix of a wallet's two keygen sessions.
+pub const MAX_CLIENT_SESSION_ID_LEN: usize = crate::ids::MAX_ID_LEN - 16;
+
+/// The session id of a wallet's keygen for one curve: `<session>-<key type>`.
+/// Every party of a keygen (server nodes and tenants) derives the same two ids.
+pub fn keygen_session_id(session: &crate::SessionId, key_type: KeyType) -> crate::SessionId {
+    crate::SessionId::new(format!("{session}-{}", key_type.as_str()))
+        .expect("session ids given by clients leave room for the suffix")
+}
+
 /// When `json` failed to decode because its `key_type` is a string that names
 /// no key type, that error (a more precise answer than "malformed"); the
 /// quoted value is cut to 32 characters.

@@ -78,7 +78,7 @@ mod tenant_registration;
 pub use authorizer::{authorizer_payload, AuthorizerSignature, InitiatorMessage};
 pub use error::WireError;
 pub use go_json::{to_go_json, GoObject};
-pub use key_type::KeyType;
+pub use key_type::{keygen_session_id, KeyType, MAX_CLIENT_SESSION_ID_LEN};
 pub use keygen_request::GenerateKeyMessage;
 pub use keygen_result::KeygenResultEvent;
 pub use reshare_request::ResharingMessage;

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::go_json::GoObject;
+use super::key_type::MAX_CLIENT_SESSION_ID_LEN;
 use crate::identity::{hex32, PublicIdentity};
 use crate::ids::{NodeId, SessionId};
 use crate::session_config::MAX_PARTIES;
@@ -128,7 +129,15 @@ impl SessionSpec {
         let session_id = self
             .session_id
             .as_ref()
-            .map(|s| SessionId::new(s.as_str()).map_err(SessionSpecError::SessionId))
+            .map(|s| {
+                if s.len() > MAX_CLIENT_SESSION_ID_LEN {
+                    return Err(SessionSpecError::SessionId(crate::ids::IdError::TooLong {
+                        kind: "session id",
+                        max: MAX_CLIENT_SESSION_ID_LEN,
+                    }));
+                }
+                SessionId::new(s.as_str()).map_err(SessionSpecError::SessionId)
+            })
             .transpose()?;
         let players = match &self.players {
             None => None,
