@@ -19,6 +19,7 @@ use crate::ledger::Ledger;
 use crate::player;
 use crate::results;
 use crate::shared::Shared;
+use crate::tenants;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -68,6 +69,9 @@ impl EventConsumer {
             .map_err(|e| RequestError::JetStream(e.to_string()))?;
         let stale = node_stale_after(&config);
         let ledger = Ledger::open(&js, node.node_id().as_str(), stale).await?;
+        let tenant_keys = mpc::tenant_keys(&js)
+            .await
+            .map_err(|e| RequestError::JetStream(e.to_string()))?;
         let shared = Arc::new(Shared {
             keygen_permits: Arc::new(Semaphore::new(config.keygen_concurrency.max(1))),
             signing_permits: Arc::new(Semaphore::new(config.signing_concurrency.max(1))),
@@ -78,6 +82,8 @@ impl EventConsumer {
             client,
             js,
             ledger,
+            tenant_keys,
+            delegations: Default::default(),
         });
         let consumer = Self {
             shared,
@@ -101,6 +107,18 @@ impl EventConsumer {
         consumer.tracker.spawn(async move {
             tokio::select! {
                 _ = player::serve(shared, proposals) => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
+        let (cancel, shared) = (consumer.cancel.clone(), consumer.shared.clone());
+        consumer.tracker.spawn(async move {
+            let watch = tenants::log_registrations(
+                shared.tenant_keys.clone(),
+                shared.config.initiator.clone(),
+                shared.me().clone(),
+            );
+            tokio::select! {
+                _ = watch => {}
                 _ = cancel.cancelled() => {}
             }
         });
@@ -216,7 +234,7 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
     let serve = async {
         match kind {
             Kind::Keygen => {
-                coordinator::serve_keygen(shared, &msg.payload, &subject, client_id.as_deref())
+                crate::keygen::serve_keygen(shared, &msg.payload, &subject, client_id.as_deref())
                     .await
             }
             Kind::Sign => {

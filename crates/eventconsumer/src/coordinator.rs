@@ -1,16 +1,20 @@
-//! Serving a request this node pulled: check it, answer repeats from the ledger,
+//! Serving a signing request this node pulled: check it, answer repeats from the ledger,
 //! check quorum, pick the players, propose the session to them, run this node's
 //! part, and return the result event to publish.
 
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use tessera_runner::{KeyMetadata, KeygenRequest, SignRequest};
+use std::collections::BTreeMap;
+use tessera_runner::{KeyMetadata, SignRequest};
 use tessera_session::derive::DerivationPath;
 use tessera_transport::{mpc, subjects};
-use tessera_types::wire::{KeyType, SigningIds};
-use tessera_types::{ErrorCode, NodeId, SessionId, WalletId};
 
+use tessera_types::wire::{SignTxMessage, SigningIds};
+use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, WalletId};
+
+use crate::delegate;
+use crate::layout::{self, Layout};
 use crate::ledger::{self, Claim};
 use crate::proposal::{self, Operation, Proposal, Reply};
 use crate::request;
@@ -23,13 +27,13 @@ const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why a request ended without running to its own result: the code and the reason.
 type Refusal = (ErrorCode, String);
 
-fn str_field(raw: &[u8], name: &str) -> Option<String> {
+pub(crate) fn str_field(raw: &[u8], name: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(raw).ok()?;
     v.get(name)?.as_str().map(str::to_string)
 }
 
 /// The last subject token, unless it is mpcium's literal `*`.
-fn subject_id(subject: &str) -> Option<String> {
+pub(crate) fn subject_id(subject: &str) -> Option<String> {
     let last = subject.rsplit('.').next()?;
     (last != "*" && !last.is_empty()).then(|| last.to_string())
 }
@@ -40,28 +44,33 @@ pub(crate) type ProposalFailure = (ErrorCode, String, NodeId);
 /// Sends the proposal to every other player; all must join.
 pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), ProposalFailure> {
     let sealed = proposal::seal(shared.node.identity(), p);
-    let asks = p.players.iter().filter(|n| *n != shared.me()).map(|n| {
-        let subject = subjects::node_proposal(n);
-        let sealed = sealed.clone();
-        async move {
-            let ask = shared.client.request(subject, sealed.into());
-            let answer = match tokio::time::timeout(PROPOSAL_TIMEOUT, ask).await {
-                Ok(Ok(m)) => Reply::from_bytes(&m.payload),
-                Ok(Err(_)) | Err(_) => None,
-            };
-            match answer {
-                Some(Reply::Joined) => Ok(()),
-                Some(Reply::Refused { code, reason }) => {
-                    Err((code, format!("{n} refused: {reason}"), n.clone()))
+    // Tenants are not asked: they join the session by its id on their own.
+    let asks = p
+        .players
+        .iter()
+        .filter(|n| *n != shared.me() && shared.is_server(n))
+        .map(|n| {
+            let subject = subjects::node_proposal(n);
+            let sealed = sealed.clone();
+            async move {
+                let ask = shared.client.request(subject, sealed.into());
+                let answer = match tokio::time::timeout(PROPOSAL_TIMEOUT, ask).await {
+                    Ok(Ok(m)) => Reply::from_bytes(&m.payload),
+                    Ok(Err(_)) | Err(_) => None,
+                };
+                match answer {
+                    Some(Reply::Joined) => Ok(()),
+                    Some(Reply::Refused { code, reason }) => {
+                        Err((code, format!("{n} refused: {reason}"), n.clone()))
+                    }
+                    Some(Reply::Served { .. }) | None => Err((
+                        ErrorCode::PeerUnavailable,
+                        format!("{n} did not answer the session proposal"),
+                        n.clone(),
+                    )),
                 }
-                None => Err((
-                    ErrorCode::PeerUnavailable,
-                    format!("{n} did not answer the session proposal"),
-                    n.clone(),
-                )),
             }
-        }
-    });
+        });
     join_all(asks).await.into_iter().collect()
 }
 
@@ -160,7 +169,7 @@ pub(crate) async fn serve_sign(
         Err(e) => return served(results::signing_error(ids, e.code(), e.to_string()), None),
     };
     let claimed = started.elapsed();
-    let signed = async { crate::subset::sign(shared, &m, raw, meta?).await }.await;
+    let signed = sign_checked(shared, &m, raw, meta, false).await;
     tracing::debug!(
         tx_id = %m.tx_id,
         claimed_us = claimed.as_micros() as u64,
@@ -168,13 +177,13 @@ pub(crate) async fn serve_sign(
         "signing request served"
     );
     match signed {
-        Ok(sig) => {
+        Ok(json) => {
             let claim = Claimed {
                 key,
                 digest,
                 revision,
             };
-            served(results::signing_success(ids, &sig), Some(claim))
+            served(json, Some(claim))
         }
         Err((code, reason)) => {
             // A failure is not recorded: the client may ask again.
@@ -182,6 +191,72 @@ pub(crate) async fn serve_sign(
             served(results::signing_error(ids, code, reason), None)
         }
     }
+}
+
+/// Signs a checked request with the key `meta` describes, here or, when the
+/// request names players without this node, through the first of them.
+/// Returns the success result's JSON.
+async fn sign_checked(
+    shared: &Shared,
+    m: &SignTxMessage,
+    raw: &[u8],
+    meta: Result<KeyMetadata, Refusal>,
+    delegated: bool,
+) -> Result<Vec<u8>, Refusal> {
+    let meta = meta?;
+    let session = m.checked_session().map_err(|e| (e.code(), e.to_string()))?;
+    let participants: Vec<NodeId> = meta
+        .participants
+        .iter()
+        .map(|p| p.node_id.clone())
+        .collect();
+    let layout = layout::sign(shared, &session, &participants, meta.threshold)?;
+    if layout
+        .players
+        .as_ref()
+        .is_some_and(|p| !p.contains(shared.me()))
+    {
+        let to = delegate_target(shared, &layout, delegated)?;
+        return delegate::ask(shared, &to, Operation::DelegateSign, raw).await;
+    }
+    let sig = crate::subset::sign(shared, m, raw, meta, &layout, &session).await?;
+    let ids = SigningIds {
+        wallet_id: m.wallet_id.clone(),
+        tx_id: m.tx_id.clone(),
+        network_internal_code: m.network_internal_code.clone(),
+    };
+    Ok(results::signing_success(ids, &sig))
+}
+
+/// The server player to hand a request to: the first ready one.
+pub(crate) fn delegate_target(
+    shared: &Shared,
+    layout: &Layout,
+    delegated: bool,
+) -> Result<NodeId, Refusal> {
+    if delegated {
+        return Err((
+            ErrorCode::Internal,
+            "a delegated request named players without the delegate".to_string(),
+        ));
+    }
+    shared
+        .ready_among(&layout.servers)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            (
+                ErrorCode::PeerNotReady,
+                "none of the request's server players is ready".to_string(),
+            )
+        })
+}
+
+/// A signing request another node delegated to this one (see `delegate`).
+pub(crate) async fn sign_delegated(shared: &Shared, raw: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let m = request::sign(raw, &shared.config).map_err(|e| (e.code(), e.to_string()))?;
+    let meta = key_metadata(shared, &m).await;
+    sign_checked(shared, &m, raw, meta, true).await
 }
 
 /// The stored metadata of the request's key.
@@ -207,6 +282,7 @@ pub(crate) fn sign_request(
     session_id: &SessionId,
     m: &tessera_types::wire::SignTxMessage,
     players: Vec<NodeId>,
+    dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
 ) -> SignRequest {
     SignRequest {
         session_id: session_id.clone(),
@@ -215,165 +291,6 @@ pub(crate) fn sign_request(
         signers: players,
         message: m.tx.clone(),
         path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
+        dynamic_keys,
     }
-}
-
-/// The two keygen sessions of one wallet: one per curve.
-pub(crate) fn keygen_requests(
-    session_id: &SessionId,
-    wallet: &WalletId,
-    players: &[NodeId],
-    threshold: tessera_types::Threshold,
-) -> [KeygenRequest; 2] {
-    [KeyType::Secp256k1, KeyType::Ed25519].map(|key_type| KeygenRequest {
-        session_id: tessera_types::wire::keygen_session_id(session_id, key_type),
-        wallet_id: wallet.clone(),
-        key_type,
-        participants: players.to_vec(),
-        threshold,
-    })
-}
-
-/// A keygen request: both keys of a new wallet.
-pub(crate) async fn serve_keygen(
-    shared: &Shared,
-    raw: &[u8],
-    subject: &str,
-    client_id: Option<&str>,
-) -> Option<Served> {
-    let hint = str_field(raw, "wallet_id")
-        .or_else(|| subject_id(subject))
-        .unwrap_or_default();
-    let m = match request::keygen(raw, &shared.config) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(wallet_id = %hint, code = %e.code(), "keygen request refused: {e}");
-            let subject = mpc::keygen_result(client_id, &hint);
-            return Some(Served {
-                outcome: Outcome {
-                    subject,
-                    json: results::keygen_error(&hint, e.code(), e.to_string()),
-                },
-                claim: None,
-            });
-        }
-    };
-    let subject = mpc::keygen_result(client_id, &m.wallet_id);
-    let outcome = |json| {
-        Some(Served {
-            outcome: Outcome {
-                subject: subject.clone(),
-                json,
-            },
-            claim: None,
-        })
-    };
-    let key = ledger::key("keygen", &[&m.wallet_id]);
-    let digest = ledger::digest(&m.signing_bytes());
-    let alive = |n: &str| shared.is_ready(n);
-    let revision = match shared.ledger.claim(&key, &digest, alive).await {
-        Ok(Claim::Fresh {
-            revision,
-            taken_from,
-        }) => {
-            if let Some(from) = taken_from {
-                tracing::warn!(wallet_id = %m.wallet_id, from = %from, "took over keygen request {}: {from} claimed it and is gone", m.wallet_id);
-            }
-            revision
-        }
-        Ok(Claim::InProgress) => return None,
-        Ok(Claim::Done(_)) | Ok(Claim::Conflict) => {
-            return outcome(results::keygen_error(
-                &m.wallet_id,
-                ErrorCode::KeyAlreadyExists,
-                format!("wallet {} already has keys", m.wallet_id),
-            ))
-        }
-        Err(e) => return outcome(results::keygen_error(&m.wallet_id, e.code(), e.to_string())),
-    };
-    match keygen_sessions(shared, &m.wallet_id, raw).await {
-        Ok((ecdsa, eddsa, chain_code)) => Some(Served {
-            outcome: Outcome {
-                subject,
-                json: results::keygen_json(
-                    &tessera_types::wire::KeygenResultEvent::success(&m.wallet_id, ecdsa, eddsa)
-                        .with_ecdsa_chain_code(chain_code),
-                ),
-            },
-            claim: Some(Claimed {
-                key,
-                digest,
-                revision,
-            }),
-        }),
-        Err((code, reason)) => {
-            // A failure is not recorded: the client may ask again.
-            shared.ledger.release(&key, revision).await;
-            outcome(results::keygen_error(&m.wallet_id, code, reason))
-        }
-    }
-}
-
-/// Both keys of the new wallet: ECDSA X‖Y, Ed25519, and the ECDSA chain code.
-type NewKeys = ([u8; 64], [u8; 32], [u8; 32]);
-
-async fn keygen_sessions(shared: &Shared, wallet: &str, raw: &[u8]) -> Result<NewKeys, Refusal> {
-    let wallet = WalletId::new(wallet).map_err(|e| (ErrorCode::MsgValidation, e.to_string()))?;
-    let store = shared.node.store().clone();
-    let w = wallet.clone();
-    let exists = tokio::task::spawn_blocking(move || store.has_wallet(&w))
-        .await
-        .map_err(|e| (ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| (e.code(), e.to_string()))?;
-    if exists {
-        return Err((
-            ErrorCode::KeyAlreadyExists,
-            format!("wallet {wallet} already has keys"),
-        ));
-    }
-    shared.check_view_fresh()?;
-    let players = shared.config.participants.clone();
-    let ready = shared.ready_among(&players);
-    if ready.len() < players.len() {
-        let missing: Vec<_> = players
-            .iter()
-            .filter(|p| !ready.contains(p))
-            .map(NodeId::as_str)
-            .collect();
-        return Err((
-            ErrorCode::ClusterNotReady,
-            format!(
-                "keygen needs every participant; not ready: {}",
-                missing.join(", ")
-            ),
-        ));
-    }
-    let session_id = shared.new_session_id();
-    let p = Proposal {
-        session_id: session_id.clone(),
-        operation: Operation::Keygen,
-        coordinator: shared.me().clone(),
-        players: players.clone(),
-        request: raw.to_vec(),
-        issued_at_unix: proposal::now_unix(),
-    };
-    propose(shared, &p)
-        .await
-        .map_err(|(code, reason, _)| (code, reason))?;
-    let [ecdsa, eddsa] = keygen_requests(&session_id, &wallet, &players, shared.config.threshold);
-    let (ecdsa, eddsa) = tokio::join!(shared.node.keygen(ecdsa), shared.node.keygen(eddsa));
-    let ecdsa = ecdsa.map_err(|e| (e.code(), e.to_string()))?;
-    let eddsa = eddsa.map_err(|e| (e.code(), e.to_string()))?;
-    let xy = results::ecdsa_xy(&ecdsa.public_key)
-        .ok_or((ErrorCode::KeyEncoding, "bad ecdsa public key".to_string()))?;
-    let ed: [u8; 32] = eddsa
-        .public_key
-        .as_slice()
-        .try_into()
-        .map_err(|_| (ErrorCode::KeyEncoding, "bad eddsa public key".to_string()))?;
-    let chain_code = ecdsa.chain_code.ok_or((
-        ErrorCode::KeyEncoding,
-        "ecdsa key without chain code".to_string(),
-    ))?;
-    Ok((xy, ed, chain_code))
 }

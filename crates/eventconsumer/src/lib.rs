@@ -16,13 +16,20 @@
 //! - [`ledger`]: the cluster-wide record of served requests (JetStream KV).
 //! - [`proposal`]: signed session proposals between nodes.
 //! - [`results`]: result events and publishing them once.
-//! - `coordinator`, `player`, `shared`: serving a pulled request; answering proposals.
+//! - `coordinator`, `keygen`, `player`, `shared`: serving a pulled signing or
+//!   keygen request; answering proposals.
 //! - `subset`: picking t+1 ready signers, and the one retry without failed ones.
+//! - `layout`: who plays (servers and tenants) and under which session id.
+//! - `tenants`: tenant (device) keys given with a request or registered per session id.
+//! - `delegate`: handing a request to a player when the node that pulled it is not one.
 
 pub mod config;
 pub mod consumer;
 pub(crate) mod coordinator;
+pub(crate) mod delegate;
 pub mod error;
+pub(crate) mod keygen;
+pub(crate) mod layout;
 pub mod ledger;
 pub(crate) mod player;
 pub mod proposal;
@@ -30,6 +37,7 @@ pub mod request;
 pub mod results;
 pub(crate) mod shared;
 pub(crate) mod subset;
+pub(crate) mod tenants;
 
 pub use config::{AuthorizerPolicy, ConsumerConfig};
 pub use consumer::EventConsumer;

@@ -6,23 +6,40 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use tessera_transport::async_nats;
-use tessera_types::{ErrorCode, WalletId};
+use tessera_types::{ErrorCode, NodeId, SessionId, WalletId};
 
-use crate::coordinator::{keygen_requests, sign_request};
+use crate::coordinator::sign_request;
+use crate::keygen::keygen_requests;
+use crate::layout;
 use crate::proposal::{self, Operation, Proposal, Reply};
 use crate::request;
 use crate::shared::Shared;
+use crate::tenants;
 
 /// Serves proposals until the subscription ends.
 pub(crate) async fn serve(shared: Arc<Shared>, mut proposals: async_nats::Subscriber) {
     while let Some(msg) = proposals.next().await {
         let shared = shared.clone();
         tokio::spawn(async move {
-            let reply = match accept(&shared, &msg.payload).await {
-                Ok(()) => Reply::Joined,
-                Err((code, reason)) => {
-                    tracing::warn!(code = %code, "session proposal refused: {reason}");
-                    Reply::Refused { code, reason }
+            let delegated = proposal::open(&msg.payload, shared.me(), |n| {
+                shared.node.directory().get(n)
+            })
+            .ok()
+            .filter(|p| {
+                matches!(
+                    p.operation,
+                    Operation::DelegateKeygen | Operation::DelegateSign
+                )
+            });
+            let reply = if let Some(p) = delegated {
+                crate::delegate::serve(&shared, &p).await
+            } else {
+                match accept(&shared, &msg.payload).await {
+                    Ok(()) => Reply::Joined,
+                    Err((code, reason)) => {
+                        tracing::warn!(code = %code, "session proposal refused: {reason}");
+                        Reply::Refused { code, reason }
+                    }
                 }
             };
             if let Some(to) = msg.reply {
@@ -37,9 +54,16 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
     let p: Proposal = proposal::open(bytes, shared.me(), |n| node.directory().get(n))
         .map_err(|e| (e.code(), e.to_string()))?;
     match p.operation {
+        Operation::DelegateKeygen | Operation::DelegateSign => Err((
+            ErrorCode::InvalidSessionType,
+            "delegations are served apart".to_string(),
+        )),
         Operation::Sign => {
             let m =
                 request::sign(&p.request, &shared.config).map_err(|e| (e.code(), e.to_string()))?;
+            let session = m.checked_session().map_err(|e| (e.code(), e.to_string()))?;
+            check_proposed(&p, session.players.as_deref(), session.session_id.as_ref())?;
+            let keys = tenants::dynamic_keys(shared, &session, &p.session_id, &p.players).await?;
             let permit = shared
                 .signing_join_permits
                 .clone()
@@ -50,24 +74,23 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                         "signing limit reached".to_string(),
                     )
                 })?;
-            let running = node.start_sign(sign_request(&p.session_id, &m, p.players.clone()));
+            let running = node.start_sign(sign_request(&p.session_id, &m, p.players.clone(), keys));
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, tx_id = %m.tx_id, "joined signing session");
             tokio::spawn(async move {
                 let _ = running.wait().await;
                 drop(permit);
             });
+            Ok(())
         }
         Operation::Keygen => {
             let m = request::keygen(&p.request, &shared.config)
                 .map_err(|e| (e.code(), e.to_string()))?;
             let wallet = WalletId::new(&m.wallet_id)
                 .map_err(|e| (ErrorCode::MsgValidation, e.to_string()))?;
-            if p.players != shared.config.participants {
-                return Err((
-                    ErrorCode::IncompatiblePeerIds,
-                    "keygen players differ from this node's configured participants".into(),
-                ));
-            }
+            let session = m.checked_session().map_err(|e| (e.code(), e.to_string()))?;
+            let layout = layout::keygen(shared, &session)?;
+            check_proposed(&p, layout.players.as_deref(), layout.session_id.as_ref())?;
+            let keys = tenants::dynamic_keys(shared, &session, &p.session_id, &p.players).await?;
             let permit = shared
                 .keygen_join_permits
                 .clone()
@@ -79,14 +102,36 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                     )
                 })?;
             let [ecdsa, eddsa] =
-                keygen_requests(&p.session_id, &wallet, &p.players, shared.config.threshold);
+                keygen_requests(&p.session_id, &wallet, &p.players, layout.threshold, &keys);
             let (a, b) = (node.start_keygen(ecdsa), node.start_keygen(eddsa));
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, wallet_id = %wallet, "joined keygen sessions");
             tokio::spawn(async move {
                 let _ = tokio::join!(a.wait(), b.wait());
                 drop(permit);
             });
+            Ok(())
         }
+    }
+}
+
+/// The proposal must be for the players and session id the client's signed
+/// request names (when it names them): the coordinator cannot change them.
+fn check_proposed(
+    p: &Proposal,
+    players: Option<&[NodeId]>,
+    session_id: Option<&SessionId>,
+) -> Result<(), (ErrorCode, String)> {
+    if players.is_some_and(|players| players != p.players.as_slice()) {
+        return Err((
+            ErrorCode::IncompatiblePeerIds,
+            "proposed players differ from the request's".into(),
+        ));
+    }
+    if session_id.is_some_and(|sid| *sid != p.session_id) {
+        return Err((
+            ErrorCode::SessionMismatch,
+            "proposed session id differs from the request's".into(),
+        ));
     }
     Ok(())
 }

@@ -15,6 +15,11 @@ pub const MAX_AGE_SECS: u64 = 60;
 pub enum Operation {
     Keygen,
     Sign,
+    /// "Serve this keygen request for me": the node that pulled it is not
+    /// among the players the request names (see `delegate`).
+    DelegateKeygen,
+    /// "Serve this signing request for me", likewise.
+    DelegateSign,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +43,14 @@ struct Signed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     Joined,
-    Refused { code: ErrorCode, reason: String },
+    Refused {
+        code: ErrorCode,
+        reason: String,
+    },
+    /// A delegated request was served: the success result's JSON, or why not.
+    Served {
+        result: Result<Vec<u8>, (ErrorCode, String)>,
+    },
 }
 
 impl Reply {

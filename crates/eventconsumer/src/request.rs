@@ -1,10 +1,13 @@
 //! Checking a client request: size, JSON, ids, initiator and authorizer
 //! signatures, and for signing the digest length, the derivation path and the
-//! signature that authenticates it. The node that pulls a request and every
+//! signature that authenticates it, and for `tessera_session` the signature
+//! that covers it. The node that pulls a request and every
 //! player run the same checks, each with its own configuration.
 
 use tessera_security::SignatureError;
-use tessera_types::wire::{GenerateKeyMessage, InitiatorMessage, SignTxMessage, WireError};
+use tessera_types::wire::{
+    GenerateKeyMessage, InitiatorMessage, SessionSpec, SignTxMessage, WireError,
+};
 use tessera_types::ErrorCode;
 
 use crate::config::ConsumerConfig;
@@ -20,6 +23,8 @@ pub enum InvalidRequest {
     InitiatorSignature(SignatureError),
     #[error("derivation_path is not covered by a valid tessera_path_signature")]
     UnauthenticatedPath,
+    #[error("tessera_session is not covered by a valid tessera_session_signature")]
+    UnauthenticatedSession,
     #[error("missing approval of authorizer {0}")]
     MissingAuthorizer(String),
     #[error("approval of authorizer {id} does not verify: {source}")]
@@ -31,9 +36,9 @@ impl InvalidRequest {
         match self {
             InvalidRequest::TooLarge { .. } => ErrorCode::PayloadTooLarge,
             InvalidRequest::Wire(e) => e.code(),
-            InvalidRequest::InitiatorSignature(_) | InvalidRequest::UnauthenticatedPath => {
-                ErrorCode::InvalidInitiatorSignature
-            }
+            InvalidRequest::InitiatorSignature(_)
+            | InvalidRequest::UnauthenticatedPath
+            | InvalidRequest::UnauthenticatedSession => ErrorCode::InvalidInitiatorSignature,
             InvalidRequest::MissingAuthorizer(_) => ErrorCode::MissingAuthorizerSignature,
             InvalidRequest::AuthorizerSignature { .. } => ErrorCode::InvalidAuthorizerSignature,
         }
@@ -77,12 +82,35 @@ fn check_signatures(
     Ok(())
 }
 
+/// `tessera_session` changes who plays, so the initiator must have signed it.
+fn check_session(
+    spec: Option<&SessionSpec>,
+    signed: impl FnOnce() -> Vec<u8>,
+    signature: Option<&[u8]>,
+    config: &ConsumerConfig,
+) -> Result<(), InvalidRequest> {
+    if spec.is_none_or(SessionSpec::is_empty) {
+        return Ok(());
+    }
+    let sig = signature.ok_or(InvalidRequest::UnauthenticatedSession)?;
+    config
+        .initiator
+        .verify(&signed(), sig)
+        .map_err(|_| InvalidRequest::UnauthenticatedSession)
+}
+
 /// A keygen request that passed every check.
 pub fn keygen(raw: &[u8], config: &ConsumerConfig) -> Result<GenerateKeyMessage, InvalidRequest> {
     check_size(raw, config)?;
     let m = GenerateKeyMessage::from_json(raw)?;
     m.validate()?;
     check_signatures(&m, config)?;
+    check_session(
+        m.session.as_ref(),
+        || m.session_signing_bytes(),
+        m.session_signature.as_deref(),
+        config,
+    )?;
     Ok(m)
 }
 
@@ -103,5 +131,11 @@ pub fn sign(raw: &[u8], config: &ConsumerConfig) -> Result<SignTxMessage, Invali
             .verify(&m.path_signing_bytes(), sig)
             .map_err(|_| InvalidRequest::UnauthenticatedPath)?;
     }
+    check_session(
+        m.session.as_ref(),
+        || m.session_signing_bytes(),
+        m.session_signature.as_deref(),
+        config,
+    )?;
     Ok(m)
 }

@@ -1,9 +1,10 @@
 //! What every request handler of one node shares.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use tessera_runner::Node;
-use tessera_transport::async_nats::{self, jetstream};
+use tessera_transport::async_nats::{self, jetstream, jetstream::kv};
 use tessera_types::NodeId;
 use tokio::sync::Semaphore;
 
@@ -17,6 +18,13 @@ pub(crate) struct Shared {
     pub(crate) client: async_nats::Client,
     pub(crate) js: jetstream::Context,
     pub(crate) ledger: Ledger,
+    /// Tenant keys registered per session id (see `tenants`).
+    pub(crate) tenant_keys: kv::Store,
+    /// Delegations served lately, by proposal session id (see `delegate`).
+    pub(crate) delegations: Mutex<(
+        HashSet<tessera_types::SessionId>,
+        VecDeque<tessera_types::SessionId>,
+    )>,
     /// Requests this node coordinates at once, per kind.
     pub(crate) keygen_permits: Arc<Semaphore>,
     pub(crate) signing_permits: Arc<Semaphore>,
@@ -65,6 +73,30 @@ impl Shared {
                 r.ttl().as_millis()
             ),
         ))
+    }
+
+    /// Records a delegation; `false` if it was served already (a replay).
+    pub(crate) fn remember_delegation(
+        &self,
+        id: &tessera_types::SessionId,
+        capacity: usize,
+    ) -> bool {
+        let mut seen = self.delegations.lock().unwrap_or_else(|e| e.into_inner());
+        if !seen.0.insert(id.clone()) {
+            return false;
+        }
+        seen.1.push_back(id.clone());
+        if seen.1.len() > capacity {
+            if let Some(old) = seen.1.pop_front() {
+                seen.0.remove(&old);
+            }
+        }
+        true
+    }
+
+    /// Whether `id` is a node of this cluster (not a tenant).
+    pub(crate) fn is_server(&self, id: &NodeId) -> bool {
+        self.config.participants.contains(id)
     }
 
     /// A fresh random session id.

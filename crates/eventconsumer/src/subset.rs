@@ -1,16 +1,20 @@
-//! Signing with a subset of the key's participants: t+1 ready ones, this node
-//! first. When a session fails because of identified players (unavailable,
+//! Signing with a subset of the key's participants: the players the request
+//! names, or t+1 ready server participants, this node first. When a session fails because of identified players (unavailable,
 //! never joined, refused or aborted, caught cheating) and enough other ready
 //! participants remain, the coordinator signs once more without them before
 //! answering, so the client sees one result.
 
+use std::collections::BTreeMap;
+
 use tessera_runner::{KeyMetadata, Signature};
-use tessera_types::wire::SignTxMessage;
-use tessera_types::{ErrorCode, NodeId};
+use tessera_types::wire::{CheckedSession, SignTxMessage};
+use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
 
 use crate::coordinator::{propose, sign_request};
+use crate::layout::{self, Layout};
 use crate::proposal::{self, Operation, Proposal};
 use crate::shared::Shared;
+use crate::tenants;
 
 /// Why signing ended without a signature: the code and the reason.
 type Refusal = (ErrorCode, String);
@@ -61,32 +65,60 @@ fn pick(
     Ok(players)
 }
 
-/// Signs `m` with the key `meta` describes, retrying once without blamed players.
+/// Signs `m` with the key `meta` describes. With players named by the request,
+/// one session with exactly those; otherwise t+1 ready server participants,
+/// retrying once without blamed players (not when the client chose the
+/// session id: its other parties know only that one).
 pub(crate) async fn sign(
     shared: &Shared,
     m: &SignTxMessage,
     raw: &[u8],
     meta: KeyMetadata,
+    layout: &Layout,
+    session: &CheckedSession,
 ) -> Result<Signature, Refusal> {
     shared.check_view_fresh()?;
-    let participants: Vec<NodeId> = meta
-        .participants
-        .iter()
-        .map(|p| p.node_id.clone())
-        .collect();
     let needed = meta.threshold.signers();
-    let players = pick(shared, &participants, needed, &[])?;
-    let first = match attempt(shared, m, raw, players).await {
+    if let Some(players) = &layout.players {
+        let ready = shared.ready_among(&layout.servers);
+        if let Some(down) = layout.servers.iter().find(|s| !ready.contains(s)) {
+            return Err((
+                ErrorCode::PeerNotReady,
+                format!("player {down} named by the request is not ready"),
+            ));
+        }
+        let session_id = layout
+            .session_id
+            .clone()
+            .unwrap_or_else(|| shared.new_session_id());
+        let keys = tenants::dynamic_keys(shared, session, &session_id, players).await?;
+        return attempt(shared, m, raw, players.clone(), session_id, keys)
+            .await
+            .map_err(|f| (f.code, f.reason));
+    }
+    let players = pick(shared, &layout.servers, needed, &[]).map_err(|refusal| {
+        if layout.tenants.is_empty() {
+            refusal
+        } else {
+            let ready = shared.ready_among(&layout.servers).len();
+            layout::tenant_required(&layout.tenants, ready, needed)
+        }
+    })?;
+    let fixed_id = layout.session_id.clone();
+    let session_id = fixed_id.clone().unwrap_or_else(|| shared.new_session_id());
+    let keys = tenants::dynamic_keys(shared, session, &session_id, &players).await?;
+    let first = match attempt(shared, m, raw, players, session_id, keys.clone()).await {
         Ok(sig) => return Ok(sig),
         Err(f) => f,
     };
     let retry = shared.config.retry_signing
+        && fixed_id.is_none()
         && !first.blamed.is_empty()
         && !first.blamed.contains(shared.me());
     if !retry {
         return Err((first.code, first.reason));
     }
-    let Ok(players) = pick(shared, &participants, needed, &first.blamed) else {
+    let Ok(players) = pick(shared, &layout.servers, needed, &first.blamed) else {
         return Err((first.code, first.reason));
     };
     tracing::warn!(
@@ -97,7 +129,7 @@ pub(crate) async fn sign(
         first.reason,
         first.blamed
     );
-    attempt(shared, m, raw, players)
+    attempt(shared, m, raw, players, shared.new_session_id(), keys)
         .await
         .map_err(|f| (f.code, f.reason))
 }
@@ -111,8 +143,9 @@ async fn attempt(
     m: &SignTxMessage,
     raw: &[u8],
     players: Vec<NodeId>,
+    session_id: SessionId,
+    keys: BTreeMap<NodeId, PublicIdentity>,
 ) -> Result<Signature, Failure> {
-    let session_id = shared.new_session_id();
     let p = Proposal {
         session_id: session_id.clone(),
         operation: Operation::Sign,
@@ -123,7 +156,7 @@ async fn attempt(
     };
     let running = shared
         .node
-        .start_sign(sign_request(&session_id, m, players));
+        .start_sign(sign_request(&session_id, m, players, keys));
     if let Err((code, reason, node)) = propose(shared, &p).await {
         let _ = running.cancel().await;
         return Err(Failure {

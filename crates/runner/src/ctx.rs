@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::meta::SessionMeta;
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
 
@@ -23,6 +24,8 @@ pub(crate) struct Ctx {
     pub(crate) deadline: Instant,
     pub(crate) reporter: Reporter,
     pub(crate) cancel: CancellationToken,
+    /// This node's view of the session, sent with its join and compared with each peer's.
+    pub(crate) meta: SessionMeta,
     /// The registry's ready set, when the node has a registry.
     pub(crate) ready: Option<watch::Receiver<ReadyView>>,
 }

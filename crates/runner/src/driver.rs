@@ -31,7 +31,7 @@ pub(crate) async fn barrier(wire: &mut Wire) -> Result<(), SessionError> {
     let until = (Instant::now() + wire.ctx.options.connect_timeout).min(wire.ctx.deadline);
     // Announce at once: a peer's join may already be waiting for us, and finishing
     // the barrier without ever announcing would leave that peer waiting forever.
-    wire.send_control_all(&Frame::Join).await?;
+    wire.send_join_all().await?;
     let mut resend = ticker(wire.ctx.options.join_resend);
     loop {
         let missing: Vec<NodeId> = wire
@@ -43,7 +43,7 @@ pub(crate) async fn barrier(wire: &mut Wire) -> Result<(), SessionError> {
             return Ok(());
         }
         tokio::select! {
-            _ = resend.tick() => wire.send_control_all(&Frame::Join).await?,
+            _ = resend.tick() => wire.send_join_all().await?,
             inbound = wire.link.recv() => {
                 // A peer that timed out on the same barrier: this node is missing
                 // players too, so report its own finding rather than the peer's abort.

@@ -47,6 +47,19 @@ pub enum SessionError {
     /// someone forges messages in its name). Still rejected, like any bad signature.
     #[error("session {session_id}: {peer}'s signature does not verify under the public key configured for it; compare {peer}'s identity file with its public identity configured here")]
     PeerKeyMismatch { session_id: SessionId, peer: NodeId },
+    /// A player's signed join shows a different view of the session.
+    #[error("session {session_id}: players disagree on the {field}: {peer} has a different one")]
+    MetadataMismatch {
+        session_id: SessionId,
+        peer: NodeId,
+        field: String,
+    },
+    /// A player is in no configuration here and no key was given or registered for it.
+    #[error("session {session_id}: no public key for player {player}: it is not configured here and no dynamic key was given with the session or registered for its session id")]
+    DynamicKeyMissing {
+        session_id: SessionId,
+        player: NodeId,
+    },
     #[error("session {session_id}: unreadable {what} from {sender}")]
     BadFrame {
         session_id: SessionId,
@@ -111,7 +124,22 @@ impl SessionError {
         match self {
             SessionError::JoinTimeout { .. } => ErrorCode::SessionJoinTimeout,
             SessionError::PeerUnavailable { .. } => ErrorCode::PeerUnavailable,
-            SessionError::PeerAborted { .. } => ErrorCode::PeerAborted,
+            // A peer that found the session misconfigured passes its finding on:
+            // every party reports the same code.
+            SessionError::PeerAborted { code, .. } => match code {
+                ErrorCode::SessionMismatch
+                | ErrorCode::PublicKeyMismatch
+                | ErrorCode::DynamicKeyMissing => *code,
+                _ => ErrorCode::PeerAborted,
+            },
+            SessionError::MetadataMismatch { field, .. } => {
+                if field.starts_with(crate::meta::KEY_FIELD) {
+                    ErrorCode::PublicKeyMismatch
+                } else {
+                    ErrorCode::SessionMismatch
+                }
+            }
+            SessionError::DynamicKeyMissing { .. } => ErrorCode::DynamicKeyMissing,
             SessionError::Protocol { abort, .. } => abort.code(),
             SessionError::Rejected { error, .. } => error.code(),
             SessionError::PeerKeyMismatch { .. } => ErrorCode::PublicKeyMismatch,
@@ -138,9 +166,9 @@ impl SessionError {
             SessionError::Rejected { sender, .. } => sender.clone(),
             SessionError::BadFrame { sender, .. }
             | SessionError::ProtocolRejected { sender, .. } => Some(sender.clone()),
-            SessionError::PeerAborted { peer, .. } | SessionError::PeerKeyMismatch { peer, .. } => {
-                Some(peer.clone())
-            }
+            SessionError::PeerAborted { peer, .. }
+            | SessionError::PeerKeyMismatch { peer, .. }
+            | SessionError::MetadataMismatch { peer, .. } => Some(peer.clone()),
             _ => None,
         }
     }
@@ -154,7 +182,8 @@ impl SessionError {
             SessionError::Protocol { abort, .. } => abort.culprits(),
             SessionError::BadFrame { sender, .. } => vec![sender.clone()],
             SessionError::KeygenMismatch { peer, .. }
-            | SessionError::PeerKeyMismatch { peer, .. } => vec![peer.clone()],
+            | SessionError::PeerKeyMismatch { peer, .. }
+            | SessionError::MetadataMismatch { peer, .. } => vec![peer.clone()],
             SessionError::Rejected { .. }
             | SessionError::Transport { .. }
             | SessionError::ConnectionLost { .. }
@@ -164,6 +193,7 @@ impl SessionError {
             | SessionError::Cancelled { .. }
             | SessionError::Config { .. }
             | SessionError::UnknownPeer { .. }
+            | SessionError::DynamicKeyMissing { .. }
             | SessionError::PublicKeyMismatch { .. }
             | SessionError::KeyExists { .. }
             | SessionError::KeyNotFound { .. }

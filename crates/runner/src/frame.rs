@@ -1,19 +1,23 @@
 //! What a runner puts inside a sealed envelope. The envelope proves who sent it;
 //! the frame says what it is. Protocol frames travel on the session's subjects,
 //! join and abort frames on the peers' control subjects (they reach a peer that
-//! has not opened the session yet), heartbeats, departures and keygen
+//! has not opened the session yet; joins are signed, not encrypted), heartbeats, departures and keygen
 //! confirmations on the session's broadcast subject.
 
 use serde::{Deserialize, Serialize};
 use tessera_types::{ErrorCode, NodeId};
+
+use crate::meta::SessionMeta;
 
 /// Envelope `round` used for frames that are not protocol messages.
 pub const CONTROL_ROUND: u16 = u16::MAX;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
-    /// "My subscriptions for this session are live on the server."
-    Join,
+    /// "My subscriptions for this session are live on the server, and this is
+    /// the session as I see it." Sent signed but not encrypted, so a player
+    /// that holds a different agreement key for us can still read and compare.
+    Join(SessionMeta),
     /// One protocol message (`ProtocolMessage::to_bytes`).
     Protocol(Vec<u8>),
     /// "I am still here"; sent while a session runs so a dead peer is noticed.
@@ -44,7 +48,7 @@ impl Frame {
     /// A short name for logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            Frame::Join => "join",
+            Frame::Join(_) => "join",
             Frame::Protocol(_) => "protocol",
             Frame::Heartbeat => "heartbeat",
             Frame::Finished => "finished",
@@ -61,7 +65,7 @@ mod tests {
     #[test]
     fn frames_round_trip_and_garbage_is_none() {
         let frames = [
-            Frame::Join,
+            Frame::Join(SessionMeta::default()),
             Frame::Protocol(vec![1, 2, 3]),
             Frame::Heartbeat,
             Frame::Finished,

@@ -2,19 +2,24 @@
 //! every player, and only then store the share and the key's metadata; then
 //! wait (briefly) until every player says it stored its share too.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tessera_session::ecdsa::EcdsaKeygen;
 use tessera_session::eddsa::EddsaKeygen;
 use tessera_session::{KeyShare, RoundProtocol, Session};
-use tessera_types::{KeyType, NodeId, SessionConfig, SessionId, Threshold, WalletId};
+use tessera_types::{
+    KeyType, NodeId, PublicIdentity, SessionConfig, SessionId, Threshold, WalletId,
+};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::driver::{barrier, confirm_keygen, run_protocol, Compute};
 use crate::error::SessionError;
 use crate::frame::Frame;
+use crate::keys;
+use crate::meta::{Operation, SessionMeta};
 use crate::node::{Inner, KeyMetadata, SessionHooks};
 use crate::report::Reporter;
 use crate::wire::Wire;
@@ -27,6 +32,9 @@ pub struct KeygenRequest {
     pub key_type: KeyType,
     pub participants: Vec<NodeId>,
     pub threshold: Threshold,
+    /// Keys given with the session for participants this node has no
+    /// configuration for (a tenant's device); a configured key wins.
+    pub dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
 }
 
 pub(crate) async fn keygen(
@@ -66,20 +74,21 @@ pub(crate) async fn keygen(
             key_type: req.key_type.to_string(),
         });
     }
-    let mut identities = Vec::new();
-    for p in config.players() {
-        identities.push(if *p == me {
-            node.identity.public()
-        } else {
-            node.peer_identity(p)?
-        });
-    }
-    let peers = identities
-        .iter()
-        .filter(|i| i.node_id != me)
-        .cloned()
-        .collect();
-    let mut wire = node.open_wire(&config, peers, hooks).await?;
+    let identities = keys::resolve(
+        node,
+        &config.session_id,
+        config.players(),
+        &req.dynamic_keys,
+    )?;
+    let meta = SessionMeta::new(
+        Operation::Keygen,
+        &config,
+        req.key_type,
+        &req.wallet_id,
+        &identities,
+    );
+    let peers = keys::peers_of(&identities, &me);
+    let mut wire = node.open_wire(&config, peers, meta, hooks).await?;
     match keygen_on(&mut wire, &config, &me, req.key_type).await {
         Ok(share) => {
             let info = share.info();

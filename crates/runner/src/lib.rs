@@ -16,6 +16,8 @@
 //! - [`node`]: [`Node`], a node's runtime handle; starts sessions.
 //! - [`keygen`], [`sign`]: the two operations.
 //! - [`directory`]: peer identities from this node's configuration.
+//! - `keys`: each player's key for a session (static wins over dynamic).
+//! - [`meta`]: the session metadata players compare in the join barrier.
 //! - [`options`]: timeouts and intervals.
 //! - [`error`]: [`SessionError`] and its `ErrorCode`.
 //! - [`report`]: the per-session error channel.
@@ -31,6 +33,8 @@ pub mod error;
 pub(crate) mod fault;
 pub mod frame;
 pub mod keygen;
+pub(crate) mod keys;
+pub mod meta;
 pub mod node;
 pub mod options;
 pub mod report;

@@ -17,6 +17,7 @@ use crate::ctx::Ctx;
 use crate::directory::Directory;
 use crate::error::SessionError;
 use crate::keygen::{keygen, KeygenRequest};
+use crate::meta::SessionMeta;
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
 use crate::running::RunningSession;
@@ -92,6 +93,11 @@ impl Node {
 
     pub fn directory(&self) -> &Directory {
         &self.inner.directory
+    }
+
+    /// The runner's timeouts (deadlines bound how long a caller waits on a session).
+    pub fn options(&self) -> &RunnerOptions {
+        &self.inner.options
     }
 
     /// Starts a keygen in the background.
@@ -184,6 +190,7 @@ impl Inner {
         &self,
         link: SessionLink,
         config: &SessionConfig,
+        meta: SessionMeta,
         hooks: SessionHooks,
     ) -> Wire {
         let ctx = Ctx {
@@ -192,6 +199,7 @@ impl Inner {
             players: config.players().to_vec(),
             options: self.options.clone(),
             deadline: hooks.deadline,
+            meta,
             reporter: hooks.reporter,
             cancel: hooks.cancel,
             ready: self.registry.as_ref().map(Registry::subscribe),
@@ -204,23 +212,17 @@ impl Inner {
         &self,
         config: &SessionConfig,
         peers: Vec<PublicIdentity>,
+        meta: SessionMeta,
         hooks: SessionHooks,
     ) -> Result<Wire, SessionError> {
         let link = self.open_link(&config.session_id, peers).await?;
-        Ok(self.wire(link, config, hooks))
+        Ok(self.wire(link, config, meta, hooks))
     }
 
     /// Closes a finished session's link without making the caller wait for the
     /// server to confirm it (node shutdown still waits for it).
     pub(crate) fn close_in_background(&self, wire: Wire) {
         self.tracker.spawn(wire.close());
-    }
-
-    /// The identity this node has for `node`, or an error naming it.
-    pub(crate) fn peer_identity(&self, node: &NodeId) -> Result<PublicIdentity, SessionError> {
-        self.directory
-            .get(node)
-            .ok_or_else(|| SessionError::UnknownPeer { node: node.clone() })
     }
 
     /// Runs a blocking store call off the async threads.

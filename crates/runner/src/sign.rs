@@ -2,6 +2,8 @@
 //! the key's stored participants, run the protocol, verify the signature with an
 //! independent library, return it.
 
+use std::collections::BTreeMap;
+
 use tessera_session::derive::DerivationPath;
 use tessera_session::ecdsa::{EcdsaSign, EcdsaSignature};
 use tessera_session::eddsa::{EddsaSign, EddsaSignature};
@@ -17,6 +19,8 @@ use crate::driver::{barrier, run_protocol, Compute};
 use crate::error::SessionError;
 use crate::frame::Frame;
 use crate::keygen::session;
+use crate::keys;
+use crate::meta::{Operation, SessionMeta};
 use crate::node::{Inner, KeyMetadata, SessionHooks};
 use crate::report::Reporter;
 
@@ -31,6 +35,10 @@ pub struct SignRequest {
     pub signers: Vec<NodeId>,
     pub message: Vec<u8>,
     pub path: DerivationPath,
+    /// Keys given with the session for signers this node has no configuration
+    /// for (a tenant's device); a configured key wins. Each must match the
+    /// key stored with the wallet.
+    pub dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
 }
 
 /// A verified signature.
@@ -64,8 +72,8 @@ pub(crate) async fn sign(
     };
     let sid = req.session_id.clone();
     let me = node.identity.node_id().clone();
-    let (config, share, link) = prepare(node, &req, &me).await?;
-    let mut wire = node.wire(link, &config, hooks);
+    let (config, share, link, meta) = prepare(node, &req, &me).await?;
+    let mut wire = node.wire(link, &config, meta, hooks);
     let opened = started.elapsed();
     let protocol_err = |abort: Abort| SessionError::Protocol {
         session_id: sid.clone(),
@@ -130,24 +138,22 @@ pub(crate) async fn sign(
     }
 }
 
-/// Loads and checks the share and opens the session's link, both at once: the
-/// link opens with the directory's identities of the signers while the share is
-/// read, and is used only if they are the identities stored with the key (the
-/// link is reopened with the stored ones otherwise). Nothing is sent or read on
-/// the link before these checks pass; on any error the link is closed.
+/// Resolves the signers' keys, then loads and checks the share while the
+/// session's link opens with those keys. The link is used only if the keys
+/// are the ones stored with the key; nothing is sent or read on it before
+/// these checks pass, and on any error it is closed.
 async fn prepare(
     node: &Inner,
     req: &SignRequest,
     me: &NodeId,
-) -> Result<(SessionConfig, KeyShare, SessionLink), SessionError> {
+) -> Result<(SessionConfig, KeyShare, SessionLink, SessionMeta), SessionError> {
     let sid = &req.session_id;
-    let (loaded, early) = match directory_peers(node, &req.signers, me) {
-        Some(peers) => {
-            let (loaded, link) = tokio::join!(load(node, req), node.open_link(sid, peers));
-            (loaded, Some(link))
-        }
-        None => (load(node, req).await, None),
-    };
+    let mut signers = req.signers.clone();
+    signers.sort();
+    signers.dedup();
+    let identities = keys::resolve(node, sid, &signers, &req.dynamic_keys)?;
+    let peers = keys::peers_of(&identities, me);
+    let (loaded, link) = tokio::join!(load(node, req), node.open_link(sid, peers));
     let checked =
         loaded.and_then(|(meta, share)| {
             let config = SessionConfig::new(sid.clone(), req.signers.clone(), meta.threshold)
@@ -155,41 +161,30 @@ async fn prepare(
                     session_id: sid.clone(),
                     detail: e.to_string(),
                 })?;
-            let peers = checked_peers(node, &config, &meta.participants, me)?;
-            Ok((config, share, peers))
+            check_signers(&config, &meta.participants, &identities, me)?;
+            Ok((config, share))
         });
-    let (config, share, peers) = match checked {
-        Ok(v) => v,
-        Err(e) => {
-            if let Some(Ok(link)) = early {
-                link.close().await;
-            }
-            return Err(e);
+    match (checked, link) {
+        (Ok((config, share)), Ok(link)) => {
+            let operation = Operation::Sign {
+                message: &req.message,
+                path: req.path.indices(),
+            };
+            let meta = SessionMeta::new(
+                operation,
+                &config,
+                req.key_type,
+                &req.wallet_id,
+                &identities,
+            );
+            Ok((config, share, link, meta))
         }
-    };
-    let link = match early {
-        Some(Ok(link)) if link.peers() == peers.as_slice() => link,
-        Some(Ok(link)) => {
+        (Err(e), Ok(link)) => {
             link.close().await;
-            node.open_link(sid, peers).await?
+            Err(e)
         }
-        Some(Err(e)) => return Err(e),
-        None => node.open_link(sid, peers).await?,
-    };
-    Ok((config, share, link))
-}
-
-/// The directory's identities of the other signers, in player order; `None`
-/// if the directory lacks one (the stored identities are used then).
-fn directory_peers(node: &Inner, signers: &[NodeId], me: &NodeId) -> Option<Vec<PublicIdentity>> {
-    let mut players = signers.to_vec();
-    players.sort();
-    players.dedup();
-    players
-        .iter()
-        .filter(|p| *p != me)
-        .map(|p| node.directory.get(p))
-        .collect()
+        (Err(e), Err(_)) | (Ok(_), Err(e)) => Err(e),
+    }
 }
 
 /// The key's metadata and this node's share of it, read and parsed on the blocking pool.
@@ -216,23 +211,23 @@ async fn load(node: &Inner, req: &SignRequest) -> Result<(KeyMetadata, KeyShare)
     Ok((meta, share))
 }
 
-/// The other signers' identities as stored with the key. Every signer must be a
-/// participant, this node among them, and the directory must agree with what
-/// was stored at keygen (a changed key is refused, not silently used).
-fn checked_peers(
-    node: &Inner,
+/// Every signer must be a participant of the key, this node among them, and
+/// the key this session uses for each (configured, or given with the session)
+/// must be the one stored at keygen: a changed key is refused, not silently used.
+fn check_signers(
     config: &SessionConfig,
     participants: &[PublicIdentity],
+    identities: &[PublicIdentity],
     me: &NodeId,
-) -> Result<Vec<PublicIdentity>, SessionError> {
+) -> Result<(), SessionError> {
     if !config.is_player(me) {
         return Err(SessionError::Config {
             session_id: config.session_id.clone(),
             detail: format!("{me} is not among the signers"),
         });
     }
-    let mut peers = Vec::new();
-    for p in config.players() {
+    for current in identities {
+        let p = &current.node_id;
         let stored = participants
             .iter()
             .find(|i| i.node_id == *p)
@@ -240,18 +235,9 @@ fn checked_peers(
                 session_id: config.session_id.clone(),
                 abort: Abort::NotAParticipant(p.clone()),
             })?;
-        if p == me {
-            if *stored != node.identity.public() {
-                return Err(SessionError::PublicKeyMismatch { node: p.clone() });
-            }
-            continue;
+        if current != stored {
+            return Err(SessionError::PublicKeyMismatch { node: p.clone() });
         }
-        if let Some(current) = node.directory.get(p) {
-            if current != *stored {
-                return Err(SessionError::PublicKeyMismatch { node: p.clone() });
-            }
-        }
-        peers.push(stored.clone());
     }
-    Ok(peers)
+    Ok(())
 }

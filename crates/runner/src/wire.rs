@@ -98,6 +98,22 @@ impl Wire {
         Ok(())
     }
 
+    /// Sends this node's join, with its view of the session, to every peer's
+    /// control subject, signed but not encrypted (see [`Frame::Join`]).
+    pub(crate) async fn send_join_all(&mut self) -> Result<(), SessionError> {
+        let bytes = Frame::Join(self.ctx.meta.clone()).to_bytes();
+        for peer in self.peers() {
+            if let Err(e) = self
+                .link
+                .send_control_signed(&peer, CONTROL_ROUND, &bytes)
+                .await
+            {
+                return Err(self.transport_err(e));
+            }
+        }
+        Ok(())
+    }
+
     /// Broadcasts one non-protocol frame on the session subject.
     pub(crate) async fn broadcast(&mut self, frame: &Frame) -> Result<(), SessionError> {
         match self.link.send(None, CONTROL_ROUND, &frame.to_bytes()).await {
@@ -171,7 +187,16 @@ impl Wire {
         };
         let frame = Frame::from_bytes(opened.payload.as_slice()).ok_or_else(|| bad("frame"))?;
         match frame {
-            Frame::Join => {
+            Frame::Join(meta) => {
+                // The sender signed this view itself: a difference is its own word,
+                // so it ends the session before any protocol message.
+                if let Some(field) = self.ctx.meta.first_difference(&meta) {
+                    return Err(SessionError::MetadataMismatch {
+                        session_id: sid,
+                        peer: sender,
+                        field,
+                    });
+                }
                 self.joined.insert(sender);
             }
             Frame::Heartbeat => {}

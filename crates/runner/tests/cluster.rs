@@ -67,6 +67,7 @@ async fn keygen_sign_every_subset_restart_and_sign_again() {
             key_type: KeyType::Ed25519,
             participants: cluster.ids(),
             threshold: Threshold(1),
+            dynamic_keys: Default::default(),
         })
         .await
         .unwrap_err();
@@ -110,6 +111,7 @@ async fn unknown_wallet_and_non_participant_get_typed_errors() {
         signers,
         message: b"m".to_vec(),
         path: DerivationPath::root(),
+        dynamic_keys: Default::default(),
     };
     let err = a
         .sign(request(vec![id("node-a"), id("node-b")]))

@@ -30,6 +30,7 @@ fn keygen_request(
         key_type,
         participants: players.to_vec(),
         threshold: Threshold(1),
+        dynamic_keys: Default::default(),
     }
 }
 
@@ -223,6 +224,7 @@ async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature
         signers: cluster.ids(),
         message: message.clone(),
         path: DerivationPath::root(),
+        dynamic_keys: Default::default(),
     };
     // node-a opens first; its join to node-b is captured on the way.
     let mut run_a = a.start_sign(request.clone());
@@ -391,13 +393,14 @@ async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
             .count(),
         1
     );
-    // node-b cannot decrypt node-a's joins: node-a encrypts them to node-b's old
-    // agreement key. node-b gives up at once (troubleshooting.md says so).
+    // node-a's join is signed, not encrypted, and carries node-a's view of every
+    // player's keys: node-b reads that node-a holds another key for it and gives
+    // up at once, naming the key and node-a (troubleshooting.md says so).
     let err_b = tokio::time::timeout(Duration::from_secs(5), run_b.wait())
         .await
         .expect("node-b fails in time")
         .unwrap_err();
-    assert_eq!(err_b.code(), ErrorCode::MessageVerification, "{err_b}");
+    assert_eq!(err_b.code(), ErrorCode::PublicKeyMismatch, "{err_b}");
     let line = one_line(
         Duration::from_secs(1),
         &["WARN", &sid_field, "node_id=node-b", "session failed"],
@@ -406,8 +409,8 @@ async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
     assert_has(
         &line,
         &[
-            "rejected a message claiming to be from node-a: envelope from node-a does not decrypt",
-            "code=ERROR_MESSAGE_VERIFICATION",
+            "players disagree on the public key of node-b: node-a has a different one",
+            "code=ERROR_PUBLIC_KEY_MISMATCH",
             "sender=node-a",
         ],
     );
@@ -427,6 +430,7 @@ async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
         signers: cluster.ids(),
         message: b"after rotation".to_vec(),
         path: DerivationPath::root(),
+        dynamic_keys: Default::default(),
     };
     let run_a = a.start_sign(request.clone());
     let err_b = b.start_sign(request).wait().await.unwrap_err();

@@ -132,6 +132,21 @@ impl SessionLink {
             .await
     }
 
+    /// Sends a signed but unencrypted message to `to`'s node control inbox: for
+    /// frames with nothing secret in them that `to` must be able to read even
+    /// when it holds a different agreement key for this node (the session's
+    /// join, which carries the sender's view of every player's keys).
+    pub async fn send_control_signed(
+        &mut self,
+        to: &NodeId,
+        round: u16,
+        payload: &[u8],
+    ) -> Result<(), TransportError> {
+        self.peer(to)?;
+        let subject = subjects::node_control(to);
+        self.seal_and_publish(subject, None, round, payload).await
+    }
+
     /// The next message for this session, opened or rejected. `None` once the
     /// NATS connection is closed for good.
     ///

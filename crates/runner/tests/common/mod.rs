@@ -238,6 +238,7 @@ pub async fn keygen_all(nodes: &[&Node], wallet: &str, key_type: KeyType, t: u16
                 key_type,
                 participants: participants.clone(),
                 threshold: Threshold(t),
+                dynamic_keys: Default::default(),
             })
         })
         .collect();
@@ -277,6 +278,7 @@ pub async fn sign_with(
                 signers: ids.clone(),
                 message: message.to_vec(),
                 path: path.clone(),
+                dynamic_keys: Default::default(),
             })
         })
         .collect();
