@@ -70,6 +70,11 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
         threshold = config.threshold,
         "cluster roster from config"
     );
+    if roster.len() == 1 {
+        tracing::info!(
+            "single server node: every new key needs tenant players (tessera_session.players)"
+        );
+    }
     let store = keystore::open(config).await?;
     tracing::info!(path = %store.path().display(), "key store open");
     let transport = Transport::connect(
@@ -97,7 +102,8 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
     health.set_probes(Probes {
         transport: transport.clone(),
         registry,
-        threshold: config.threshold,
+        // Quorum for readiness: t+1 servers, or every server when there are fewer.
+        threshold: config.threshold.min(roster.len().saturating_sub(1) as u16),
     });
     let consumer = match EventConsumer::start(node.clone(), consumer_config(config, &roster)?).await
     {
