@@ -5,10 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_security::{InitiatorKey, InitiatorSigner};
-use tessera_transport::async_nats::jetstream::{self, Context};
+use tessera_transport::async_nats::jetstream::{self, kv, Context};
 use tessera_transport::async_nats::{self, ServerAddr};
 use tessera_transport::mpc;
-use tessera_types::{GenerateKeyMessage, KeygenResultEvent, SignTxMessage, SigningResultEvent};
+use tessera_types::wire::SessionSpec;
+use tessera_types::{
+    GenerateKeyMessage, KeygenResultEvent, PublicIdentity, SignTxMessage, SigningResultEvent,
+};
+use tokio::sync::OnceCell;
 
 use crate::consumer::ResultConsumer;
 use crate::pump::{self, PumpSpec, ResultRouter};
@@ -35,6 +39,8 @@ struct Inner {
     publish_timeout: Duration,
     keygen: ResultRouter<KeygenResultEvent>,
     signing: ResultRouter<SigningResultEvent>,
+    /// The tenant key bucket, opened on the first registration.
+    tenant_keys: OnceCell<kv::Store>,
 }
 
 impl Client {
@@ -99,6 +105,7 @@ impl Client {
                 publish_timeout: config.publish_timeout,
                 keygen,
                 signing,
+                tenant_keys: OnceCell::new(),
             }),
         })
     }
@@ -108,7 +115,21 @@ impl Client {
     /// [`KeygenResult::error`] set; use [`KeygenResult::into_result`] to turn it
     /// into an `Err`.
     pub async fn keygen(&self, wallet_id: &str) -> Result<KeygenResult, ClientError> {
-        let msg = self.keygen_message(wallet_id);
+        self.keygen_in_session(wallet_id, SessionSpec::default())
+            .await
+    }
+
+    /// Like [`Client::keygen`], with a session configuration (`tessera_session`,
+    /// signed by the initiator): the session id, the players, dynamic keys of
+    /// players the nodes do not know (see [`Client::register_tenant_key`]) and
+    /// the threshold. It is checked first as a node would; an empty `session`
+    /// is not sent.
+    pub async fn keygen_in_session(
+        &self,
+        wallet_id: &str,
+        session: SessionSpec,
+    ) -> Result<KeygenResult, ClientError> {
+        let msg = self.keygen_message_in_session(wallet_id, session);
         msg.validate()?;
         require_token("wallet_id", wallet_id)?;
         let waiter = self.inner.keygen.register(wallet_id).await?;
@@ -121,7 +142,8 @@ impl Client {
 
     /// Asks for a signature and waits for the result. The request is checked
     /// first as a node would (ids, a 32-byte digest for secp256k1, a
-    /// non-hardened path). An error answer is `Ok`, as for [`Client::keygen`].
+    /// non-hardened path, the session configuration in
+    /// [`SignRequest::session`]). An error answer is `Ok`, as for [`Client::keygen`].
     pub async fn sign(&self, req: SignRequest) -> Result<SigningResult, ClientError> {
         let msg = self.sign_message(req);
         msg.validate()?;
@@ -137,6 +159,21 @@ impl Client {
     /// A keygen request signed with this client's keys (not published).
     pub fn keygen_message(&self, wallet_id: &str) -> GenerateKeyMessage {
         request::signed_keygen_message(&self.inner.initiator, &self.inner.authorizers, wallet_id)
+    }
+
+    /// A keygen request with a session configuration, signed with this
+    /// client's keys (not published).
+    pub fn keygen_message_in_session(
+        &self,
+        wallet_id: &str,
+        session: SessionSpec,
+    ) -> GenerateKeyMessage {
+        request::signed_keygen_message_in_session(
+            &self.inner.initiator,
+            &self.inner.authorizers,
+            wallet_id,
+            session,
+        )
     }
 
     /// A signing request signed with this client's keys (not published).
@@ -159,6 +196,28 @@ impl Client {
         require_token("tx_id", &msg.tx_id)?;
         self.publish(mpc::signing_request(&msg.tx_id), msg.to_json()?)
             .await
+    }
+
+    /// Registers `identity` (a tenant's device, by its `node_id`) for session
+    /// `session_id` on the nodes: a registration signed with the initiator key,
+    /// put into the tenant key bucket, where it expires after 24 hours. Nodes
+    /// use it only for that session id. Retries through lost connections for
+    /// up to the publish timeout.
+    pub async fn register_tenant_key(
+        &self,
+        session_id: &str,
+        identity: &PublicIdentity,
+    ) -> Result<(), ClientError> {
+        let reg = crate::tenant::signed_registration(&self.inner.initiator, session_id, identity)?;
+        crate::tenant::put(
+            &self.inner.js,
+            &self.inner.tenant_keys,
+            &reg,
+            self.inner.publish_timeout,
+        )
+        .await?;
+        tracing::debug!(%session_id, player = %identity.node_id, "tenant key registered");
+        Ok(())
     }
 
     /// Waits for the keygen result of `wallet_id`; one that already arrived

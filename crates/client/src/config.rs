@@ -30,7 +30,8 @@ pub struct ClientConfig {
     /// without one) share one durable consumer, and a result delivered to one
     /// of them is not seen by the others.
     pub client_id: Option<String>,
-    /// Signs every request (`signature`, and `tessera_path_signature`).
+    /// Signs every request (`signature`, `tessera_path_signature`,
+    /// `tessera_session_signature`) and tenant key registrations.
     pub initiator: InitiatorSigner,
     /// `(authorizer_id, key)`: each approves every request the client sends.
     pub authorizers: Vec<(String, InitiatorSigner)>,

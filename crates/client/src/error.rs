@@ -9,7 +9,7 @@
 use tessera_session::derive::DeriveError;
 use tessera_transport::async_nats;
 use tessera_transport::TransportError;
-use tessera_types::{ErrorCode, WireError};
+use tessera_types::{ErrorCode, IdError, WireError};
 
 /// Why an SDK call failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,13 @@ pub enum ClientError {
     /// The request does not pass the checks a node would apply to it.
     #[error("invalid request: {0}")]
     Wire(#[from] WireError),
+    /// A session id the client chose is not one nodes accept (a subject token
+    /// of at most `MAX_CLIENT_SESSION_ID_LEN` bytes).
+    #[error("invalid session id: {0}")]
+    InvalidSessionId(#[source] IdError),
+    /// A tenant key registration was not stored in the tenant key bucket.
+    #[error("cannot register tenant key {entry}: {reason}")]
+    TenantKey { entry: String, reason: String },
     /// JetStream did not store the request (no stream, no ack in time, ...).
     #[error("cannot publish to {subject}: {reason}")]
     Publish { subject: String, reason: String },
@@ -81,6 +88,8 @@ impl ClientError {
             ClientError::Consumer { .. } => ErrorCode::NetworkSubscription,
             ClientError::SubjectToken { .. } => ErrorCode::MsgValidation,
             ClientError::Wire(e) => e.code(),
+            ClientError::InvalidSessionId(_) => ErrorCode::MsgValidation,
+            ClientError::TenantKey { .. } => ErrorCode::MessageDelivery,
             ClientError::Publish { .. } => ErrorCode::MessageDelivery,
             ClientError::Timeout { .. } => ErrorCode::NetworkTimeout,
             ClientError::Remote { code, .. } => *code,
@@ -102,11 +111,13 @@ impl ClientError {
             | ClientError::Streams(_)
             | ClientError::Consumer { .. }
             | ClientError::Publish { .. }
+            | ClientError::TenantKey { .. }
             | ClientError::Timeout { .. } => true,
             ClientError::InvalidClientId
             | ClientError::InvalidConfig { .. }
             | ClientError::InvalidUrl { .. }
             | ClientError::SubjectToken { .. }
+            | ClientError::InvalidSessionId(_)
             | ClientError::Wire(_)
             | ClientError::Remote { .. }
             | ClientError::MalformedResult { .. }

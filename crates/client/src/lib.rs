@@ -16,7 +16,7 @@
 //! let master = wallet.ecdsa_public_key_sec1().expect("secp256k1 key");
 //! let digest = [7u8; 32];
 //! let req = SignRequest { key_type: KeyType::Secp256k1, wallet_id: "wallet-1".into(), tx_id: "tx-1".into(),
-//!     tx: digest.to_vec(), network_internal_code: "eth".into(), derivation_path: None };
+//!     tx: digest.to_vec(), network_internal_code: "eth".into(), derivation_path: None, session: None };
 //! let signed = client.sign(req).await?.into_result()?;
 //! assert!(verify::ecdsa(&master, &digest, &signed.event));
 //! # Ok(()) }
@@ -27,10 +27,19 @@
 //! that arrives when nobody waits is kept for a while (bounded), so
 //! [`Client::await_signing`] can still return it later.
 //!
+//! A request may carry a session configuration (`tessera_session`: session
+//! id, players, dynamic keys, threshold), signed by the initiator:
+//! [`Client::keygen_in_session`] and [`SignRequest::session`]. A tenant's
+//! device joins such a session once the client has registered its keys with
+//! [`Client::register_tenant_key`], under an id from [`new_session_id`].
+//!
 //! Modules:
-//! - [`client`]: [`Client`]: connect, `keygen`, `sign`, `publish_*`, `await_*`.
+//! - [`client`]: [`Client`]: connect, `keygen`, `sign`, `register_tenant_key`,
+//!   `publish_*`, `await_*`.
 //! - [`config`]: [`ClientConfig`] and its defaults.
 //! - [`request`]: [`SignRequest`] and building signed requests.
+//! - [`session`]: [`new_session_id`] and the session id check.
+//! - [`tenant`]: signed tenant key registrations.
 //! - [`result`]: [`KeygenResult`], [`SigningResult`]: the events with typed accessors.
 //! - [`derive`](mod@derive): child public keys (secp256k1 BIP-32, Tessera's Ed25519 scheme).
 //! - [`verify`]: checking a signing result's signature.
@@ -50,6 +59,8 @@ mod pump;
 pub mod request;
 pub mod result;
 mod routing;
+pub mod session;
+pub mod tenant;
 pub mod verify;
 
 pub use client::Client;
@@ -57,4 +68,5 @@ pub use config::ClientConfig;
 pub use error::ClientError;
 pub use request::SignRequest;
 pub use result::{EcdsaSignature, KeygenResult, SigningResult};
+pub use session::new_session_id;
 pub use tessera_types::{ErrorCode, KeyType};

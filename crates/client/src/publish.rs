@@ -16,8 +16,8 @@ use tokio::time::Instant;
 
 use crate::ClientError;
 
-const BACKOFF_MIN: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(2);
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_millis(100);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// A random message id: 16 bytes, hex.
 pub(crate) fn new_msg_id() -> String {

@@ -5,11 +5,14 @@
 //! non-empty derivation path also carries `tessera_path_signature`, the
 //! initiator's signature over [`SignTxMessage::path_signing_bytes`]: mpcium's
 //! signature does not cover the path, and Tessera nodes refuse a path that no
-//! signature covers. Authorizers approve the mpcium signed bytes only (their
-//! payload is mpcium's), so the path is covered by the initiator alone.
+//! signature covers. A request with a session configuration (`tessera_session`)
+//! likewise carries `tessera_session_signature`, the initiator's signature
+//! over `session_signing_bytes()`. Authorizers approve the mpcium signed bytes
+//! only (their payload is mpcium's), so the path and the session are covered
+//! by the initiator alone.
 
 use tessera_security::InitiatorSigner;
-use tessera_types::wire::InitiatorMessage;
+use tessera_types::wire::{InitiatorMessage, SessionSpec};
 use tessera_types::{AuthorizerSignature, GenerateKeyMessage, KeyType, SignTxMessage};
 
 use crate::ClientError;
@@ -29,6 +32,9 @@ pub struct SignRequest {
     /// Sign with the non-hardened child key at this path; `None` or empty: the
     /// wallet's master key.
     pub derivation_path: Option<Vec<u32>>,
+    /// Tessera's session configuration (session id, players, dynamic keys);
+    /// `None` or empty: none is sent, as by an mpcium client.
+    pub session: Option<SessionSpec>,
 }
 
 /// A keygen request for `wallet_id`, signed by `initiator` and approved by
@@ -38,20 +44,35 @@ pub fn signed_keygen_message(
     authorizers: &[(String, InitiatorSigner)],
     wallet_id: &str,
 ) -> GenerateKeyMessage {
+    signed_keygen_message_in_session(initiator, authorizers, wallet_id, SessionSpec::default())
+}
+
+/// Like [`signed_keygen_message`], with `session` as `tessera_session` and the
+/// initiator's signature over it; an empty `session` is not sent.
+pub fn signed_keygen_message_in_session(
+    initiator: &InitiatorSigner,
+    authorizers: &[(String, InitiatorSigner)],
+    wallet_id: &str,
+    session: SessionSpec,
+) -> GenerateKeyMessage {
     let mut msg = GenerateKeyMessage {
         wallet_id: wallet_id.to_string(),
         signature: Vec::new(),
         authorizer_signatures: None,
-        session: None,
+        session: non_empty(Some(session)),
         session_signature: None,
     };
     msg.signature = initiator.sign(&msg.signing_bytes());
+    if msg.session.is_some() {
+        msg.session_signature = Some(initiator.sign(&msg.session_signing_bytes()));
+    }
     msg.authorizer_signatures = approvals(&msg, authorizers);
     msg
 }
 
-/// A signing request, signed by `initiator` (also over the path, when there
-/// is one) and approved by every authorizer. An empty path is sent as `null`.
+/// A signing request, signed by `initiator` (also over the path and over the
+/// session configuration, when there are any) and approved by every
+/// authorizer. An empty path is sent as `null`, an empty session not at all.
 pub fn signed_sign_message(
     initiator: &InitiatorSigner,
     authorizers: &[(String, InitiatorSigner)],
@@ -67,15 +88,23 @@ pub fn signed_sign_message(
         derivation_path: req.derivation_path.filter(|p| !p.is_empty()),
         authorizer_signatures: None,
         path_signature: None,
-        session: None,
+        session: non_empty(req.session),
         session_signature: None,
     };
     msg.signature = initiator.sign(&msg.signing_bytes());
     if msg.has_derivation_path() {
         msg.path_signature = Some(initiator.sign(&msg.path_signing_bytes()));
     }
+    if msg.session.is_some() {
+        msg.session_signature = Some(initiator.sign(&msg.session_signing_bytes()));
+    }
     msg.authorizer_signatures = approvals(&msg, authorizers);
     msg
+}
+
+/// An empty session configuration is no configuration: nothing to send or sign.
+fn non_empty(session: Option<SessionSpec>) -> Option<SessionSpec> {
+    session.filter(|s| !s.is_empty())
 }
 
 /// Go's `omitempty`: no authorizers means no field, not an empty list.
@@ -119,6 +148,7 @@ pub(crate) fn require_token(field: &'static str, value: &str) -> Result<(), Clie
 mod tests {
     use super::*;
     use tessera_security::InitiatorKeyKind;
+    use tessera_types::wire::DynamicKey;
 
     fn request(path: Option<Vec<u32>>) -> SignRequest {
         SignRequest {
@@ -128,6 +158,23 @@ mod tests {
             tx: b"hello".to_vec(),
             network_internal_code: "sol".into(),
             derivation_path: path,
+            session: None,
+        }
+    }
+
+    fn spec() -> SessionSpec {
+        SessionSpec {
+            session_id: Some("5f0c".into()),
+            players: Some(vec!["device-7".into(), "node0".into()]),
+            dynamic_public_keys: [(
+                "device-7".to_string(),
+                DynamicKey {
+                    signing_key: [7; 32],
+                    agreement_key: [8; 32],
+                },
+            )]
+            .into(),
+            threshold: Some(1),
         }
     }
 
@@ -169,6 +216,98 @@ mod tests {
                 msg.path_signature.as_deref().unwrap(),
             )
             .unwrap();
+    }
+
+    #[test]
+    fn no_session_no_session_fields() {
+        let init = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        for session in [None, Some(SessionSpec::default())] {
+            let msg = signed_sign_message(
+                &init,
+                &[],
+                SignRequest {
+                    session,
+                    ..request(None)
+                },
+            );
+            assert!(msg.session.is_none() && msg.session_signature.is_none());
+            let json = String::from_utf8(msg.to_json().unwrap()).unwrap();
+            assert!(!json.contains("tessera_session"), "{json}");
+        }
+        let keygen = signed_keygen_message_in_session(&init, &[], "w1", SessionSpec::default());
+        assert_eq!(keygen, signed_keygen_message(&init, &[], "w1"));
+        assert!(!String::from_utf8(keygen.to_json().unwrap())
+            .unwrap()
+            .contains("tessera_session"));
+    }
+
+    #[test]
+    fn sign_session_signature_covers_the_session() {
+        let init = InitiatorSigner::generate(InitiatorKeyKind::P256);
+        let auth = vec![(
+            "ops".to_string(),
+            InitiatorSigner::generate(InitiatorKeyKind::Ed25519),
+        )];
+        let req = SignRequest {
+            session: Some(spec()),
+            ..request(Some(vec![1, 2]))
+        };
+        let msg = signed_sign_message(&init, &auth, req);
+        assert_eq!(msg.session, Some(spec()));
+        let key = init.public();
+        let sig = msg.session_signature.clone().unwrap();
+        key.verify(&msg.session_signing_bytes(), &sig).unwrap();
+        // mpcium's signature, the path signature and approvals are unchanged.
+        key.verify(&msg.signing_bytes(), &msg.signature).unwrap();
+        key.verify(
+            &msg.path_signing_bytes(),
+            msg.path_signature.as_deref().unwrap(),
+        )
+        .unwrap();
+        auth[0]
+            .1
+            .public()
+            .verify(
+                &msg.authorizer_payload(),
+                &msg.authorizer_signatures.as_ref().unwrap()[0].signature,
+            )
+            .unwrap();
+        // It travels in the JSON and survives a round trip.
+        let back = SignTxMessage::from_json(&msg.to_json().unwrap()).unwrap();
+        assert_eq!(back, msg);
+        assert!(back.validate().is_ok());
+
+        let mut tampered = msg.clone();
+        tampered.session.as_mut().unwrap().players = Some(vec!["device-7".into(), "node1".into()]);
+        assert!(key.verify(&tampered.session_signing_bytes(), &sig).is_err());
+        let mut moved = msg;
+        moved.derivation_path = Some(vec![1, 3]);
+        assert!(key.verify(&moved.session_signing_bytes(), &sig).is_err());
+    }
+
+    #[test]
+    fn keygen_session_signature_covers_the_session() {
+        let init = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        let msg = signed_keygen_message_in_session(&init, &[], "w1", spec());
+        let key = init.public();
+        key.verify(b"w1", &msg.signature).unwrap();
+        let sig = msg.session_signature.clone().unwrap();
+        key.verify(&msg.session_signing_bytes(), &sig).unwrap();
+        let json = String::from_utf8(msg.to_json().unwrap()).unwrap();
+        assert!(
+            json.contains(r#""tessera_session":{"session_id":"5f0c""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""tessera_session_signature":""#), "{json}");
+
+        let mut tampered = msg.clone();
+        tampered.session.as_mut().unwrap().players = Some(vec!["node0".into(), "node1".into()]);
+        assert!(key.verify(&tampered.session_signing_bytes(), &sig).is_err());
+        let mut other_wallet = msg;
+        other_wallet.wallet_id = "w2".into();
+        assert!(key
+            .verify(&other_wallet.session_signing_bytes(), &sig)
+            .is_err());
     }
 
     #[test]

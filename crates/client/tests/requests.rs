@@ -101,6 +101,7 @@ fn sign_request(tx_id: &str, path: Option<Vec<u32>>) -> SignRequest {
         tx: vec![0xab; 32],
         network_internal_code: "eth".into(),
         derivation_path: path,
+        session: None,
     }
 }
 
@@ -246,6 +247,7 @@ async fn a_request_published_while_nats_is_down_is_stored_once_when_it_returns()
                 tx: b"sent during an outage".to_vec(),
                 network_internal_code: "sol".into(),
                 derivation_path: None,
+                session: None,
             });
             client.publish_sign(&msg).await
         }

@@ -128,6 +128,7 @@ async fn timeouts_are_typed_and_a_late_result_is_still_delivered() {
         tx: b"message".to_vec(),
         network_internal_code: "sol".into(),
         derivation_path: None,
+        session: None,
     };
     let err = within("sign", client.sign(req)).await.unwrap_err();
     assert!(

@@ -48,6 +48,7 @@ fn request(
         tx: tx.to_vec(),
         network_internal_code: "e2e-net".into(),
         derivation_path: path,
+        session: None,
     }
 }
 

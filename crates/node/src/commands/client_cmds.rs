@@ -73,6 +73,7 @@ pub async fn sign(args: &SignArgs) -> anyhow::Result<()> {
         tx: tx.clone(),
         network_internal_code: "tessera-cli".into(),
         derivation_path: (!path.is_empty()).then(|| path.clone()),
+        session: None,
     };
     let started = Instant::now();
     let result = client.sign(request).await?.into_result()?;
@@ -216,6 +217,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                 tx: tx.clone(),
                 network_internal_code: "bench".into(),
                 derivation_path: None,
+                session: None,
             };
             let t = Instant::now();
             let out = client.sign(request).await;
