@@ -13,9 +13,11 @@ setup:
 	./scripts/validate-k8s.sh --install-only
 
 ## run: local cluster (NATS, Consul, three nodes), then a wallet and signatures through the client
-##      commands; keeps running until Ctrl-C (RUN_ONCE=1 exits after the demo)
+##      commands and a user's device as a party (examples/tenant_device.rs); keeps running until
+##      Ctrl-C (RUN_ONCE=1 exits after the demo)
 run: setup
 	$(CARGO) build --locked --release -p tessera-node
+	$(CARGO) build --locked --release -p tessera-node --example tenant_device
 	./scripts/run-cluster.sh
 
 ## demo: the in-memory protocol demo (no network): 2-of-3 keygen and signing for both curves

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: a local cluster (NATS with JetStream, Consul, three Tessera nodes)
 # with freshly generated identities under .state/run, then a demo through the
-# client commands: create a wallet, sign an ECDSA digest and an Ed25519 message.
+# client commands: create a wallet, sign an ECDSA digest and an Ed25519 message;
+# then, if it was built, examples/tenant_device.rs plays a user's device next to
+# node0 and node1 (a 2-of-3 wallet: the device and two servers).
 # The cluster keeps running (logs below) until Ctrl-C; RUN_ONCE=1 exits after
 # the demo. Everything started here is stopped on exit.
 set -euo pipefail
@@ -9,6 +11,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bin="${TESSERA_BIN:-$root/target/release/tessera}"
+example="${TESSERA_EXAMPLE_BIN:-$root/target/release/examples/tenant_device}"
 tools="$root/.tools/bin"
 export PATH="$tools:$PATH"
 state="${TESSERA_RUN_STATE:-$root/.state/run}"
@@ -57,7 +60,7 @@ wait_for() { # $1 what, $2 seconds, rest: command that succeeds when ready
 }
 
 rm -rf "$state"
-mkdir -p "$state/identities" "$state/data"
+mkdir -p "$state/identities" "$state/data" "$state/public"
 chmod 700 "$state"
 
 nats_port=$(free_port 14222)
@@ -76,10 +79,14 @@ pids+=($!)
 wait_for "nats-server" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$nats_port"
 leader() { http_get "$consul_http" /v1/status/leader | grep -q '127.0.0.1'; }
 wait_for "consul" 30 leader
+# For programs that join the cluster from outside (examples/tenant_device.rs).
+echo "NATS_URL=nats://127.0.0.1:$nats_port" >"$state/cluster.env"
 
 echo "run: generating identities, a storage key and an initiator key in $state"
 for i in 0 1 2; do
   "$bin" identity generate --node-id "node$i" --out "$state/identities/node$i.key" >/dev/null
+  # Public documents only, for parties outside the cluster (a tenant's device).
+  cp "$state/identities/node$i.key.pub.json" "$state/public/node$i.pub.json"
 done
 head -c 32 /dev/urandom >"$state/storage.key"
 chmod 600 "$state/storage.key"
@@ -95,8 +102,8 @@ for i in 0 1 2; do
 done
 for i in 0 1 2; do
   health_port=${health_ports[$i]}
-  # The script's own TESSERA_BIN / TESSERA_RUN_STATE are not node settings.
-  env -u TESSERA_BIN -u TESSERA_RUN_STATE \
+  # The script's own TESSERA_BIN / TESSERA_RUN_STATE / TESSERA_EXAMPLE_BIN are not node settings.
+  env -u TESSERA_BIN -u TESSERA_RUN_STATE -u TESSERA_EXAMPLE_BIN \
   TESSERA_NODE_ID="node$i" \
   TESSERA_NATS_URL="nats://127.0.0.1:$nats_port" \
   TESSERA_CONSUL_ADDR="http://127.0.0.1:$consul_http" \
@@ -138,6 +145,12 @@ echo
 echo "== sign: Ed25519 over the message \"hello from tessera\""
 "$bin" sign "${client[@]}" --wallet "$wallet" --key-type ed25519 --message "hello from tessera" --public-key "$eddsa_pk"
 echo
+
+if [ -x "$example" ]; then
+  echo "== tenant device: a wallet shared by a device, node0 and node1 (examples/tenant_device.rs)"
+  "$example" --state "$state"
+  echo
+fi
 
 if [ "${RUN_ONCE:-0}" = "1" ]; then
   echo "run: RUN_ONCE=1, stopping"

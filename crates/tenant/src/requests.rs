@@ -1,0 +1,37 @@
+//! The runner requests a tenant makes, built here and nowhere else, so a new
+//! runner field (such as per-session keys of players outside the directory,
+//! which a tenant leaves empty: it knows its servers statically) is one line.
+
+use tessera_runner::{KeygenRequest, SignRequest};
+use tessera_session::derive::DerivationPath;
+use tessera_types::wire::keygen_session_id;
+use tessera_types::KeyType;
+
+use crate::keygen::TenantKeygen;
+use crate::sign::TenantSign;
+
+/// The curves of a wallet, in the order keygen reports them.
+pub(crate) const CURVES: [KeyType; 2] = [KeyType::Secp256k1, KeyType::Ed25519];
+
+/// A wallet's two keygen sessions, with the ids every server node derives
+/// from the same session id: `<session>-secp256k1`, `<session>-ed25519`.
+pub(crate) fn keygen(req: &TenantKeygen) -> [KeygenRequest; 2] {
+    CURVES.map(|key_type| KeygenRequest {
+        session_id: keygen_session_id(&req.session_id, key_type),
+        wallet_id: req.wallet_id.clone(),
+        key_type,
+        participants: req.players.clone(),
+        threshold: req.threshold,
+    })
+}
+
+pub(crate) fn sign(req: TenantSign) -> SignRequest {
+    SignRequest {
+        session_id: req.session_id,
+        wallet_id: req.wallet_id,
+        key_type: req.key_type,
+        signers: req.players,
+        message: req.message,
+        path: DerivationPath::new(req.path),
+    }
+}
