@@ -171,7 +171,14 @@ async fn keygen_sessions(
         .session_id
         .clone()
         .unwrap_or_else(|| shared.new_session_id());
-    let dynamic = tenants::dynamic_keys(shared, &session, &session_id, &players).await?;
+    let dynamic = tenants::dynamic_keys(
+        shared,
+        &session,
+        &session_id,
+        &players,
+        tenants::Missing::Fails,
+    )
+    .await?;
     let p = Proposal {
         session_id: session_id.clone(),
         operation: Operation::Keygen,

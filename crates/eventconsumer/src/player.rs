@@ -63,7 +63,14 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                 request::sign(&p.request, &shared.config).map_err(|e| (e.code(), e.to_string()))?;
             let session = m.checked_session().map_err(|e| (e.code(), e.to_string()))?;
             check_proposed(&p, session.players.as_deref(), session.session_id.as_ref())?;
-            let keys = tenants::dynamic_keys(shared, &session, &p.session_id, &p.players).await?;
+            let keys = tenants::dynamic_keys(
+                shared,
+                &session,
+                &p.session_id,
+                &p.players,
+                tenants::Missing::UsesStored,
+            )
+            .await?;
             let permit = shared
                 .signing_join_permits
                 .clone()
@@ -90,7 +97,14 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
             let session = m.checked_session().map_err(|e| (e.code(), e.to_string()))?;
             let layout = layout::keygen(shared, &session)?;
             check_proposed(&p, layout.players.as_deref(), layout.session_id.as_ref())?;
-            let keys = tenants::dynamic_keys(shared, &session, &p.session_id, &p.players).await?;
+            let keys = tenants::dynamic_keys(
+                shared,
+                &session,
+                &p.session_id,
+                &p.players,
+                tenants::Missing::Fails,
+            )
+            .await?;
             let permit = shared
                 .keygen_join_permits
                 .clone()

@@ -91,7 +91,14 @@ pub(crate) async fn sign(
             .session_id
             .clone()
             .unwrap_or_else(|| shared.new_session_id());
-        let keys = tenants::dynamic_keys(shared, session, &session_id, players).await?;
+        let keys = tenants::dynamic_keys(
+            shared,
+            session,
+            &session_id,
+            players,
+            tenants::Missing::UsesStored,
+        )
+        .await?;
         return attempt(shared, m, raw, players.clone(), session_id, keys)
             .await
             .map_err(|f| (f.code, f.reason));
@@ -106,7 +113,14 @@ pub(crate) async fn sign(
     })?;
     let fixed_id = layout.session_id.clone();
     let session_id = fixed_id.clone().unwrap_or_else(|| shared.new_session_id());
-    let keys = tenants::dynamic_keys(shared, session, &session_id, &players).await?;
+    let keys = tenants::dynamic_keys(
+        shared,
+        session,
+        &session_id,
+        &players,
+        tenants::Missing::UsesStored,
+    )
+    .await?;
     let first = match attempt(shared, m, raw, players, session_id, keys.clone()).await {
         Ok(sig) => return Ok(sig),
         Err(f) => f,

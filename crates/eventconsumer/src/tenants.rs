@@ -40,16 +40,25 @@ fn checked(
     r.identity().map_err(|e| e.to_string())
 }
 
+/// Whether a player without a key fails the request (keygen), or is left to
+/// the runner, which uses the identity stored with the wallet (signing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Missing {
+    Fails,
+    UsesStored,
+}
+
 /// The dynamic keys for a session of `players`: the request's keys for every
 /// player that has one (a node's configured key still wins, see the runner),
 /// and for each player this node has no configuration for and the request no
-/// key, the key registered for the session id. A player left without a key
-/// fails the request, named.
+/// key, the key registered for the session id. A player left without one
+/// fails a keygen, named; a signing uses the key stored at keygen.
 pub(crate) async fn dynamic_keys(
     shared: &Shared,
     session: &CheckedSession,
     session_id: &SessionId,
     players: &[NodeId],
+    missing_key: Missing,
 ) -> Result<BTreeMap<NodeId, PublicIdentity>, Refusal> {
     let mut keys = session.dynamic_identities();
     for p in players {
@@ -67,6 +76,7 @@ pub(crate) async fn dynamic_keys(
         let entry = mpc::tenant_key_entry(session_id.as_str(), p.as_str());
         let bytes = match shared.tenant_keys.get(&entry).await {
             Ok(Some(bytes)) => bytes,
+            Ok(None) if missing_key == Missing::UsesStored => continue,
             Ok(None) => {
                 return Err(missing(&format!(
                     "none is registered for session {session_id}"

@@ -2,8 +2,9 @@
 //! configuration (the directory) when it is there: a static key always wins
 //! over one given with the session, and a difference is logged. A player the
 //! configuration does not know (a tenant's device) needs a dynamic key, given
-//! with the session or registered for its session id; without one the session
-//! fails before it opens, naming the player.
+//! with the session or registered for its session id; without one a keygen
+//! fails before it opens, naming the player, and a signing uses the key stored
+//! with the wallet at keygen.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,26 @@ pub(crate) fn resolve(
     players: &[NodeId],
     dynamic: &BTreeMap<NodeId, PublicIdentity>,
 ) -> Result<Vec<PublicIdentity>, SessionError> {
+    known(node, session_id, players, dynamic)
+        .into_iter()
+        .zip(players)
+        .map(|(identity, p)| {
+            identity.ok_or_else(|| SessionError::DynamicKeyMissing {
+                session_id: session_id.clone(),
+                player: p.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Each player's identity where this node has one (configured or given with
+/// the session), in player order; `None` for a player with neither.
+pub(crate) fn known(
+    node: &Inner,
+    session_id: &SessionId,
+    players: &[NodeId],
+    dynamic: &BTreeMap<NodeId, PublicIdentity>,
+) -> Vec<Option<PublicIdentity>> {
     let me = node.identity.node_id();
     let mut out = Vec::with_capacity(players.len());
     for p in players {
@@ -31,7 +52,7 @@ pub(crate) fn resolve(
             node_id: p.clone(),
             ..k.clone()
         });
-        let identity = match (fixed, given) {
+        out.push(match (fixed, given) {
             (Some(fixed), Some(given)) => {
                 if fixed != given {
                     tracing::warn!(
@@ -40,20 +61,13 @@ pub(crate) fn resolve(
                         "static public key of {p} overrides the different dynamic key given for session {session_id}"
                     );
                 }
-                fixed
+                Some(fixed)
             }
-            (Some(fixed), None) => fixed,
-            (None, Some(given)) => given,
-            (None, None) => {
-                return Err(SessionError::DynamicKeyMissing {
-                    session_id: session_id.clone(),
-                    player: p.clone(),
-                })
-            }
-        };
-        out.push(identity);
+            (Some(fixed), None) => Some(fixed),
+            (None, given) => given,
+        });
     }
-    Ok(out)
+    out
 }
 
 /// The identities of the players other than this node.

@@ -139,9 +139,11 @@ pub(crate) async fn sign(
 }
 
 /// Resolves the signers' keys, then loads and checks the share while the
-/// session's link opens with those keys. The link is used only if the keys
-/// are the ones stored with the key; nothing is sent or read on it before
-/// these checks pass, and on any error it is closed.
+/// session's link opens with those keys. A signer with no configured or given
+/// key (a tenant whose key was not passed again) gets the identity stored with
+/// the wallet; then the link opens after the load. The keys used must be the
+/// ones stored with the key; nothing is sent or read on the link before these
+/// checks pass, and on any error it is closed.
 async fn prepare(
     node: &Inner,
     req: &SignRequest,
@@ -151,9 +153,16 @@ async fn prepare(
     let mut signers = req.signers.clone();
     signers.sort();
     signers.dedup();
-    let identities = keys::resolve(node, sid, &signers, &req.dynamic_keys)?;
-    let peers = keys::peers_of(&identities, me);
-    let (loaded, link) = tokio::join!(load(node, req), node.open_link(sid, peers));
+    let known = keys::known(node, sid, &signers, &req.dynamic_keys);
+    let complete: Option<Vec<PublicIdentity>> = known.iter().cloned().collect();
+    let (loaded, early) = match &complete {
+        Some(identities) => {
+            let peers = keys::peers_of(identities, me);
+            let (loaded, link) = tokio::join!(load(node, req), node.open_link(sid, peers));
+            (loaded, Some(link))
+        }
+        None => (load(node, req).await, None),
+    };
     let checked =
         loaded.and_then(|(meta, share)| {
             let config = SessionConfig::new(sid.clone(), req.signers.clone(), meta.threshold)
@@ -161,30 +170,61 @@ async fn prepare(
                     session_id: sid.clone(),
                     detail: e.to_string(),
                 })?;
-            check_signers(&config, &meta.participants, &identities, me)?;
-            Ok((config, share))
-        });
-    match (checked, link) {
-        (Ok((config, share)), Ok(link)) => {
-            let operation = Operation::Sign {
-                message: &req.message,
-                path: req.path.indices(),
+            let identities = match complete {
+                Some(identities) => identities,
+                None => from_stored(&config, known, &meta.participants)?,
             };
-            let meta = SessionMeta::new(
-                operation,
-                &config,
-                req.key_type,
-                &req.wallet_id,
-                &identities,
-            );
-            Ok((config, share, link, meta))
+            check_signers(&config, &meta.participants, &identities, me)?;
+            Ok((config, share, identities))
+        });
+    let (config, share, identities) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(Ok(link)) = early {
+                link.close().await;
+            }
+            return Err(e);
         }
-        (Err(e), Ok(link)) => {
-            link.close().await;
-            Err(e)
-        }
-        (Err(e), Err(_)) | (Ok(_), Err(e)) => Err(e),
-    }
+    };
+    let link = match early {
+        Some(link) => link?,
+        None => node.open_link(sid, keys::peers_of(&identities, me)).await?,
+    };
+    let operation = Operation::Sign {
+        message: &req.message,
+        path: req.path.indices(),
+    };
+    let meta = SessionMeta::new(
+        operation,
+        &config,
+        req.key_type,
+        &req.wallet_id,
+        &identities,
+    );
+    Ok((config, share, link, meta))
+}
+
+/// Fills the signers this node has no key for with the identities stored with the key.
+fn from_stored(
+    config: &SessionConfig,
+    known: Vec<Option<PublicIdentity>>,
+    participants: &[PublicIdentity],
+) -> Result<Vec<PublicIdentity>, SessionError> {
+    known
+        .into_iter()
+        .zip(config.players())
+        .map(|(identity, p)| match identity {
+            Some(identity) => Ok(identity),
+            None => participants
+                .iter()
+                .find(|i| i.node_id == *p)
+                .cloned()
+                .ok_or_else(|| SessionError::Protocol {
+                    session_id: config.session_id.clone(),
+                    abort: Abort::NotAParticipant(p.clone()),
+                }),
+        })
+        .collect()
 }
 
 /// The key's metadata and this node's share of it, read and parsed on the blocking pool.

@@ -2,6 +2,8 @@
 //! runner field (such as per-session keys of players outside the directory,
 //! which a tenant leaves empty: it knows its servers statically) is one line.
 
+use std::collections::BTreeMap;
+
 use tessera_runner::{KeygenRequest, SignRequest};
 use tessera_session::derive::DerivationPath;
 use tessera_types::wire::keygen_session_id;
@@ -22,6 +24,7 @@ pub(crate) fn keygen(req: &TenantKeygen) -> [KeygenRequest; 2] {
         key_type,
         participants: req.players.clone(),
         threshold: req.threshold,
+        dynamic_keys: BTreeMap::new(),
     })
 }
 
@@ -33,5 +36,6 @@ pub(crate) fn sign(req: TenantSign) -> SignRequest {
         signers: req.players,
         message: req.message,
         path: DerivationPath::new(req.path),
+        dynamic_keys: BTreeMap::new(),
     }
 }

@@ -132,6 +132,17 @@ impl ProcCluster {
         self.nats.url()
     }
 
+    /// Node `i`'s public identity, from the document `tessera identity generate` wrote.
+    pub fn public_identity(&self, i: usize) -> tessera_types::PublicIdentity {
+        let path = self
+            .dir
+            .path()
+            .join("identities")
+            .join(format!("{}.key.pub.json", self.nodes[i].id));
+        tessera_security::identity_file::read_public_document(&path)
+            .expect("public identity document")
+    }
+
     pub fn node_ids(&self) -> Vec<String> {
         self.nodes.iter().map(|n| n.id.clone()).collect()
     }
