@@ -10,7 +10,7 @@ use tessera_runner::{KeyMetadata, SignRequest};
 use tessera_session::derive::DerivationPath;
 use tessera_transport::{mpc, subjects};
 
-use tessera_types::wire::{SignTxMessage, SigningIds};
+use tessera_types::wire::{CheckedSession, SignTxMessage, SigningIds};
 use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, WalletId};
 
 use crate::delegate;
@@ -203,8 +203,15 @@ async fn sign_checked(
     meta: Result<KeyMetadata, Refusal>,
     delegated: bool,
 ) -> Result<Vec<u8>, Refusal> {
-    let meta = meta?;
     let session = m.checked_session().map_err(|e| (e.code(), e.to_string()))?;
+    let meta = match meta {
+        Ok(meta) => meta,
+        // Not a participant of this wallet: a node that is may have it.
+        Err(not_found @ (ErrorCode::KeyNotFound, _)) if !delegated => {
+            return sign_elsewhere(shared, &session, raw, not_found).await
+        }
+        Err(e) => return Err(e),
+    };
     let participants: Vec<NodeId> = meta
         .participants
         .iter()
@@ -226,6 +233,31 @@ async fn sign_checked(
         network_internal_code: m.network_internal_code.clone(),
     };
     Ok(results::signing_success(ids, &sig))
+}
+
+/// This node does not hold the wallet (it was made by a subset of the
+/// cluster): asks the other ready servers (the request's server players, when
+/// it names them) in turn; the first that holds it serves the request.
+async fn sign_elsewhere(
+    shared: &Shared,
+    session: &CheckedSession,
+    raw: &[u8],
+    not_found: Refusal,
+) -> Result<Vec<u8>, Refusal> {
+    let candidates: Vec<NodeId> = session
+        .players
+        .clone()
+        .unwrap_or_else(|| shared.config.participants.clone())
+        .into_iter()
+        .filter(|n| n != shared.me() && shared.is_server(n))
+        .collect();
+    for to in shared.ready_among(&candidates) {
+        match delegate::ask(shared, &to, Operation::DelegateSign, raw).await {
+            Err((ErrorCode::KeyNotFound, _)) => continue,
+            answer => return answer,
+        }
+    }
+    Err(not_found)
 }
 
 /// The server player to hand a request to: the first ready one.

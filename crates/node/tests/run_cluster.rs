@@ -1,6 +1,7 @@
 //! `make run`'s script end to end: nats-server, Consul and three `tessera start`
 //! processes, then keygen and three signatures through the `tessera` client
-//! commands, each verified locally (k256 / ed25519-dalek), and a clean stop.
+//! commands, each verified locally (k256 / ed25519-dalek), then the device
+//! example (`examples/tenant_device.rs`) against that cluster, and a clean stop.
 
 use std::process::Command;
 
@@ -8,12 +9,24 @@ use std::process::Command;
 fn run_once_creates_a_wallet_and_verifies_three_signatures() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let state = tempfile::tempdir().unwrap();
+    // Cargo builds the package's examples before its tests: the test binary is
+    // in target/<profile>/deps, the example in target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("tenant_device");
+    assert!(example.exists(), "{} is not built", example.display());
     let out = Command::new("timeout")
         .arg("300")
         .arg(format!("{root}/scripts/run-cluster.sh"))
         .env("RUN_ONCE", "1")
         .env("TESSERA_BIN", env!("CARGO_BIN_EXE_tessera"))
         .env("TESSERA_RUN_STATE", state.path())
+        .env("TESSERA_EXAMPLE_BIN", &example)
         .output()
         .expect("run-cluster.sh runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -27,5 +40,21 @@ fn run_once_creates_a_wallet_and_verifies_three_signatures() {
     assert!(stdout.contains("ecdsa_public_key:"), "{stdout}");
     assert_eq!(stdout.matches("verified:  VALID").count(), 3, "{stdout}");
     assert!(stdout.contains("child key m/44/60/0/0/7"), "{stdout}");
+    // The device example: a 2-of-3 wallet of a device, node0 and node1, and a
+    // signature per curve by the device and a server, each side's verified.
+    assert!(
+        stdout.contains("device and servers agree on the wallet's keys"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("verified: VALID (k256)").count(),
+        2,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("verified: VALID (ed25519-dalek)").count(),
+        2,
+        "{stdout}"
+    );
     assert!(stdout.contains("stopping the cluster"), "{stdout}");
 }

@@ -297,6 +297,19 @@ async fn a_device_and_two_servers_sign_two_of_three_and_sessions_follow_the_key_
     )
     .await;
 
+    // A request for {device, node1} that node0 pulls: node0 is not a player,
+    // so it hands the request to node1 and publishes node1's answer. The two
+    // nodes share the pulls; a few requests reach node0.
+    let with_node1 = ids(&[&d, &node1]);
+    let delegated = "not among the request's players; delegating it to node1";
+    for _ in 0..10 {
+        sign(&client, Some(&device), &keys, KeyType::Ed25519, &with_node1).await;
+        if cluster.log(0).contains(delegated) {
+            break;
+        }
+    }
+    assert!(cluster.log(0).contains(delegated), "node0 delegated");
+
     // A key registered for one session id does not admit the device to another.
     let s1 = new_session_id();
     let s2 = new_session_id();
