@@ -138,34 +138,6 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), TransportErro
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subjects_and_consumers_follow_mpcium() {
-        assert_eq!(keygen_request("w1"), "mpc.keygen_request.w1");
-        assert_eq!(signing_request("t1"), "mpc.signing_request.t1");
-        assert_eq!(keygen_result(None, "w1"), "mpc.mpc_keygen_result.w1");
-        assert_eq!(
-            keygen_result(Some("c1"), "w1"),
-            "mpc.mpc_keygen_result.c1.w1"
-        );
-        assert_eq!(signing_result(None), "mpc.mpc_signing_result.complete");
-        assert_eq!(
-            signing_result(Some("c1")),
-            "mpc.mpc_signing_result.c1.complete"
-        );
-        assert_eq!(reshare_result(Some("c"), "s"), "mpc.mpc_reshare_result.c.s");
-        assert_eq!(keygen_result_consumer(None), "mpc_keygen_result");
-        assert_eq!(signing_result_consumer(Some("c1")), "mpc_signing_result_c1");
-        assert!(valid_client_id("client-1"));
-        for bad in ["", "a.b", "a*", ">", "a b"] {
-            assert!(!valid_client_id(bad), "{bad}");
-        }
-    }
-}
-
 /// The JetStream KV bucket where clients register tenant (device) keys per
 /// session id (`TenantKeyRegistration` JSON). Entries expire after
 /// [`TENANT_KEY_MAX_AGE`]; nodes check each entry's initiator signature.
@@ -203,4 +175,32 @@ pub async fn tenant_keys(js: &jetstream::Context) -> Result<jetstream::kv::Store
         name: TENANT_KEYS_BUCKET.to_string(),
         reason: last,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_and_consumers_follow_mpcium() {
+        assert_eq!(keygen_request("w1"), "mpc.keygen_request.w1");
+        assert_eq!(signing_request("t1"), "mpc.signing_request.t1");
+        assert_eq!(keygen_result(None, "w1"), "mpc.mpc_keygen_result.w1");
+        assert_eq!(
+            keygen_result(Some("c1"), "w1"),
+            "mpc.mpc_keygen_result.c1.w1"
+        );
+        assert_eq!(signing_result(None), "mpc.mpc_signing_result.complete");
+        assert_eq!(
+            signing_result(Some("c1")),
+            "mpc.mpc_signing_result.c1.complete"
+        );
+        assert_eq!(reshare_result(Some("c"), "s"), "mpc.mpc_reshare_result.c.s");
+        assert_eq!(keygen_result_consumer(None), "mpc_keygen_result");
+        assert_eq!(signing_result_consumer(Some("c1")), "mpc_signing_result_c1");
+        assert!(valid_client_id("client-1"));
+        for bad in ["", "a.b", "a*", ">", "a b"] {
+            assert!(!valid_client_id(bad), "{bad}");
+        }
+    }
 }
