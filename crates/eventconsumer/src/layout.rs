@@ -68,24 +68,7 @@ pub(crate) fn keygen(shared: &Shared, session: &CheckedSession) -> Result<Layout
     threshold
         .check(players.len())
         .map_err(|e| (ErrorCode::InvalidThreshold, e.to_string()))?;
-    let (servers, tenants) = split(shared, &players);
-    if servers.is_empty() {
-        return Err((
-            ErrorCode::ParticipantNotFound,
-            format!(
-                "players {} include no node of this cluster",
-                names(&players)
-            ),
-        ));
-    }
-    require_session_id(session, &tenants)?;
-    Ok(Layout {
-        players: Some(players),
-        servers,
-        tenants,
-        session_id: session.session_id.clone(),
-        threshold,
-    })
+    named(shared, session, players, threshold)
 }
 
 /// A signature with a key whose participants are `participants` and threshold `threshold`.
@@ -121,6 +104,17 @@ pub(crate) fn sign(
             ),
         ));
     }
+    named(shared, session, players, threshold)
+}
+
+/// The layout of a session whose players are given: at least one server
+/// among them, and a session id when a tenant is.
+fn named(
+    shared: &Shared,
+    session: &CheckedSession,
+    players: Vec<NodeId>,
+    threshold: Threshold,
+) -> Result<Layout, Refusal> {
     let (servers, tenants) = split(shared, &players);
     if servers.is_empty() {
         return Err((

@@ -69,10 +69,7 @@ impl GenerateKeyMessage {
 
     /// The session configuration, checked; the default when there is none.
     pub fn checked_session(&self) -> Result<CheckedSession, WireError> {
-        self.session
-            .as_ref()
-            .map_or(Ok(CheckedSession::default()), SessionSpec::check)
-            .map_err(WireError::Session)
+        session_spec::checked(self.session.as_ref())
     }
 
     /// The wallet id, validated.

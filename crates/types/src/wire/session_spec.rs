@@ -192,6 +192,12 @@ impl SessionSpec {
     }
 }
 
+/// A request's optional `tessera_session`, checked; the default when absent.
+pub(crate) fn checked(spec: Option<&SessionSpec>) -> Result<CheckedSession, super::WireError> {
+    spec.map_or(Ok(CheckedSession::default()), SessionSpec::check)
+        .map_err(super::WireError::Session)
+}
+
 /// `true` when there is nothing to serialize (serde's `skip_serializing_if`).
 pub(crate) fn no_session(spec: &Option<SessionSpec>) -> bool {
     spec.as_ref().is_none_or(SessionSpec::is_empty)

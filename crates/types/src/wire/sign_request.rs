@@ -126,10 +126,7 @@ impl SignTxMessage {
 
     /// The session configuration, checked; the default when there is none.
     pub fn checked_session(&self) -> Result<CheckedSession, WireError> {
-        self.session
-            .as_ref()
-            .map_or(Ok(CheckedSession::default()), SessionSpec::check)
-            .map_err(WireError::Session)
+        session_spec::checked(self.session.as_ref())
     }
 
     /// `true` when the request asks for a child key (a non-empty path).
