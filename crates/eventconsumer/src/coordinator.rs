@@ -217,7 +217,7 @@ async fn sign_checked(
         .iter()
         .map(|p| p.node_id.clone())
         .collect();
-    let layout = layout::sign(shared, &session, &participants, meta.threshold)?;
+    let layout = layout::sign(shared, &session, &participants, meta.threshold, m.key_type)?;
     if layout
         .players
         .as_ref()

@@ -76,6 +76,18 @@ pub(crate) async fn serve(shared: &Shared, p: &Proposal) -> Reply {
             reason: format!("delegation {} was already served", p.session_id),
         };
     }
+    // Served for another node, like a joined session: it draws on the join
+    // pool, so nodes busy coordinating cannot refuse each other's delegations.
+    let permits = match p.operation {
+        Operation::DelegateKeygen => &shared.keygen_join_permits,
+        _ => &shared.signing_join_permits,
+    };
+    let Ok(_permit) = permits.clone().try_acquire_owned() else {
+        return Reply::Refused {
+            code: ErrorCode::ConcurrencyLimit,
+            reason: "limit of sessions served for other nodes reached".to_string(),
+        };
+    };
     let result = match p.operation {
         Operation::DelegateSign => coordinator::sign_delegated(shared, &p.request).await,
         Operation::DelegateKeygen => crate::keygen::keygen_delegated(shared, &p.request).await,

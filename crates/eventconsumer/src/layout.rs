@@ -7,7 +7,7 @@
 //! The coordinator and every player compute the same layout from the same
 //! signed request, each with its own configuration.
 
-use tessera_types::wire::CheckedSession;
+use tessera_types::wire::{CheckedSession, KeyType};
 use tessera_types::{ErrorCode, NodeId, SessionId, Threshold};
 
 use crate::shared::Shared;
@@ -77,6 +77,7 @@ pub(crate) fn sign(
     session: &CheckedSession,
     participants: &[NodeId],
     threshold: Threshold,
+    key_type: KeyType,
 ) -> Result<Layout, Refusal> {
     let (all_servers, all_tenants) = split(shared, participants);
     let Some(players) = session.players.clone() else {
@@ -92,6 +93,17 @@ pub(crate) fn sign(
         return Err((
             ErrorCode::ParticipantNotFound,
             format!("{stranger} is not a participant of this key"),
+        ));
+    }
+    // DKLs23 signs with exactly t+1 parties; FROST with any t+1 or more.
+    if key_type == KeyType::Secp256k1 && players.len() > threshold.signers() {
+        return Err((
+            ErrorCode::InvalidThreshold,
+            format!(
+                "{} players named; ECDSA signs with exactly t+1 = {}",
+                players.len(),
+                threshold.signers()
+            ),
         ));
     }
     if players.len() < threshold.signers() {

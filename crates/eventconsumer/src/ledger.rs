@@ -4,6 +4,8 @@
 //! was done must be shared: a repeat gets the stored result and is never signed
 //! twice; the same ids with another payload are a conflict.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,11 @@ pub struct Ledger {
     instance: String,
     /// A pending record older than this is taken over (its node died).
     stale_after: Duration,
+    /// Keys this run of the node claimed and is serving now. A pending record
+    /// of this run that is not among them was left behind (its result could
+    /// not be recorded or its claim released while NATS was away): it is
+    /// taken over at once rather than when it goes stale.
+    serving: Arc<Mutex<HashSet<String>>>,
 }
 
 pub fn digest(bytes: &[u8]) -> String {
@@ -104,6 +111,7 @@ impl Ledger {
             node: node.to_string(),
             instance: hex::encode(nonce),
             stale_after,
+            serving: Arc::default(),
         })
     }
 
@@ -113,8 +121,9 @@ impl Ledger {
 
     /// Claims `key` for a request with `digest`. A claim still in progress is
     /// taken over (atomically) when its node is not `alive` (per the ready
-    /// set), when it was made by an earlier run of this node, or when it is
-    /// older than the stale limit.
+    /// set), when it is this node's but not being served here (an earlier
+    /// run's, or one whose result could not be recorded), or when it is older
+    /// than the stale limit.
     pub async fn claim(
         &self,
         key: &str,
@@ -128,12 +137,16 @@ impl Ledger {
             instance: self.instance.clone(),
             at_unix: now(),
         };
+        if self.serving().contains(key) {
+            return Ok(Claim::InProgress);
+        }
         match self.store.create(key, Self::encode(&pending)).await {
             Ok(revision) => {
+                self.serving().insert(key.to_string());
                 return Ok(Claim::Fresh {
                     revision,
                     taken_from: None,
-                })
+                });
             }
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
             Err(e) => return Err(js_err(e)),
@@ -150,7 +163,8 @@ impl Ledger {
             return Ok(Claim::Done(result));
         }
         let orphaned = if existing.node == self.node {
-            existing.instance != self.instance
+            // Not being served here (checked above): an earlier run's, or left behind.
+            true
         } else {
             !alive(&existing.node)
         };
@@ -162,6 +176,7 @@ impl Ledger {
                 .update(key, Self::encode(&pending), entry.revision)
                 .await
                 .map_err(js_err)?;
+            self.serving().insert(key.to_string());
             return Ok(Claim::Fresh {
                 revision,
                 taken_from: Some(existing.node),
@@ -185,15 +200,23 @@ impl Ledger {
             instance: self.instance.clone(),
             at_unix: now(),
         };
-        self.store
+        let recorded = self
+            .store
             .update(key, Self::encode(&done), revision)
             .await
             .map(drop)
-            .map_err(js_err)
+            .map_err(js_err);
+        self.serving().remove(key);
+        recorded
     }
 
     /// Gives a claim up (the request failed before any session: a repeat may retry).
     pub async fn release(&self, key: &str, revision: u64) {
         let _ = self.store.delete_expect_revision(key, Some(revision)).await;
+        self.serving().remove(key);
+    }
+
+    fn serving(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.serving.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

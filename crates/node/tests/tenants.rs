@@ -297,6 +297,22 @@ async fn a_device_and_two_servers_sign_two_of_three_and_sessions_follow_the_key_
     )
     .await;
 
+    // ECDSA (DKLs23) signs with exactly t+1: naming all three is refused up front.
+    let three = client
+        .sign(SignRequest {
+            key_type: KeyType::Secp256k1,
+            wallet_id: keys.wallet_id.to_string(),
+            tx_id: "three-1".into(),
+            tx: vec![7; 32],
+            network_internal_code: "test".into(),
+            derivation_path: None,
+            session: Some(spec(&new_session_id(), &all, None)),
+        })
+        .await
+        .unwrap();
+    let (code, reason) = three.error().expect("refused");
+    assert_eq!(code, ErrorCode::InvalidThreshold, "{reason}");
+
     // A request for {device, node1} that node0 pulls: node0 is not a player,
     // so it hands the request to node1 and publishes node1's answer. The two
     // nodes share the pulls; a few requests reach node0.
