@@ -80,8 +80,8 @@ fn bip32_child(public_key: &[u8], chain_code: [u8; 32], path: &[u32]) -> Vec<u8>
     key
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_tenants_make_a_2_of_2_wallet_and_sign_on_both_curves() {
+/// NATS and two running tenants, each the other's only server.
+async fn start_pair() -> (Nats, tempfile::TempDir, Device, Device, Tenant, Tenant) {
     init_logs();
     let nats = Nats::start().await.expect("nats");
     let root = tempfile::tempdir().unwrap();
@@ -91,6 +91,12 @@ async fn two_tenants_make_a_2_of_2_wallet_and_sign_on_both_curves() {
     );
     let a = da.start(&nats.url(), vec![db.public()]).await;
     let b = db.start(&nats.url(), vec![da.public()]).await;
+    (nats, root, da, db, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_tenants_make_a_2_of_2_wallet_and_sign_on_both_curves() {
+    let (_nats, _root, da, _db, a, b) = start_pair().await;
     assert_eq!(a.node_id(), &id("device-a"));
     assert_eq!(a.public_identity(), da.public());
 
@@ -118,15 +124,7 @@ async fn two_tenants_make_a_2_of_2_wallet_and_sign_on_both_curves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shares_survive_a_restart() {
-    init_logs();
-    let nats = Nats::start().await.expect("nats");
-    let root = tempfile::tempdir().unwrap();
-    let (da, db) = (
-        Device::new("device-a", root.path()),
-        Device::new("device-b", root.path()),
-    );
-    let a = da.start(&nats.url(), vec![db.public()]).await;
-    let b = db.start(&nats.url(), vec![da.public()]).await;
+    let (nats, _root, da, db, a, b) = start_pair().await;
     let keys = keygen_pair(&a, &b, "wallet-r").await;
 
     within(LIMIT, "shutdown", a.shutdown()).await;
