@@ -7,6 +7,8 @@ use std::time::Duration;
 use tessera_types::NodeId;
 
 use crate::error::RegistryError;
+use crate::tls::ConsulTls;
+use crate::token::ConsulToken;
 
 /// Default session TTL: a crashed node leaves the ready set within 2×TTL = 20 s.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
@@ -18,10 +20,12 @@ const MAX_TTL: Duration = Duration::from_secs(86_400);
 /// How one node (or an observer) uses the registry.
 #[derive(Clone)]
 pub struct RegistryConfig {
-    /// Consul agent address, e.g. `http://127.0.0.1:8500`.
+    /// Consul agent address, e.g. `http://127.0.0.1:8500` or `https://consul:8501`.
     pub consul_addr: String,
-    /// Consul ACL token, sent in a header; never logged.
-    pub token: Option<String>,
+    /// Consul ACL token, sent in a header; never logged, wiped on drop.
+    pub token: Option<ConsulToken>,
+    /// CA and client certificate for HTTPS; needs an `https://` address.
+    pub tls: ConsulTls,
     /// KV prefix shared by the cluster, e.g. `tessera` (no leading or trailing `/`).
     pub prefix: String,
     pub node_id: NodeId,
@@ -43,7 +47,8 @@ impl fmt::Debug for RegistryConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RegistryConfig")
             .field("consul_addr", &self.consul_addr)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token", &self.token)
+            .field("tls", &self.tls)
             .field("prefix", &self.prefix)
             .field("node_id", &self.node_id)
             .field("ttl", &self.ttl)
@@ -55,11 +60,13 @@ impl fmt::Debug for RegistryConfig {
 }
 
 impl RegistryConfig {
-    /// A publishing node with the default TTL and timeouts and no token.
+    /// A publishing node with the default TTL and timeouts, no token and no
+    /// TLS settings.
     pub fn new(consul_addr: impl Into<String>, prefix: impl Into<String>, node_id: NodeId) -> Self {
         Self {
             consul_addr: consul_addr.into(),
             token: None,
+            tls: ConsulTls::default(),
             prefix: prefix.into(),
             node_id,
             ttl: DEFAULT_TTL,

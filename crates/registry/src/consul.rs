@@ -1,19 +1,26 @@
 //! `ConsulClient`: a small typed client for the few Consul HTTP endpoints the
 //! registry needs (KV in [`crate::kv`], sessions in [`crate::sessions`]).
 //!
-//! It speaks plain HTTP on loopback or HTTPS through rustls, sends the ACL token
-//! in `X-Consul-Token` (never in a URL, never in `Debug` or error text), and bounds
-//! every request by a timeout. A blocking query's timeout is stretched by its
+//! It speaks plain HTTP on loopback or HTTPS through rustls (with a private CA
+//! and a client certificate, see [`crate::tls`]), sends the ACL token in
+//! `X-Consul-Token` (never in a URL, never in `Debug` or error text; the address
+//! may not carry a user or password), follows no redirects, and bounds every
+//! request by a timeout. A failed request becomes a typed error naming its
+//! innermost cause: a TLS problem ([`RegistryError::Tls`]), a timeout, or
+//! `Unreachable`. A blocking query's timeout is stretched by its
 //! `wait` plus Consul's jitter (`wait / 16`) so a healthy but quiet Consul is not
 //! mistaken for a dead one.
 
+use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response, Url};
 
-use crate::error::RegistryError;
+use crate::error::{RegistryError, TlsProblem};
+use crate::tls::ConsulTls;
+use crate::token::ConsulToken;
 
 /// Header carrying the ACL token.
 pub const TOKEN_HEADER: &str = "X-Consul-Token";
@@ -46,26 +53,32 @@ impl BlockingQuery {
 pub struct ConsulClient {
     http: reqwest::Client,
     base: Url,
-    token: Option<String>,
+    token: Option<ConsulToken>,
     timeout: Duration,
+    /// Whether a client certificate is configured (to tell "required" from "refused").
+    client_cert: bool,
 }
 
 impl fmt::Debug for ConsulClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConsulClient")
             .field("base", &self.base.as_str())
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token", &self.token)
             .field("timeout", &self.timeout)
+            .field("client_cert", &self.client_cert)
             .finish()
     }
 }
 
 impl ConsulClient {
-    /// A client for the agent at `base_url` (e.g. `http://127.0.0.1:8500`).
-    /// `timeout` bounds each non-blocking request, connection included.
+    /// A client for the agent at `base_url` (e.g. `http://127.0.0.1:8500` or
+    /// `https://consul.internal:8501`). TLS settings need an `https://` address;
+    /// their files are read now. `timeout` bounds each non-blocking request,
+    /// connection included.
     pub fn new(
         base_url: &str,
-        token: Option<String>,
+        token: Option<ConsulToken>,
+        tls: &ConsulTls,
         timeout: Duration,
     ) -> Result<Self, RegistryError> {
         let invalid = |reason: &str| RegistryError::InvalidConfig {
@@ -78,21 +91,46 @@ impl ConsulClient {
         if base.query().is_some() || base.fragment().is_some() {
             return Err(invalid("consul address must not have a query or fragment"));
         }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(invalid(
+                "consul address must not hold a user or password; use the acl token",
+            ));
+        }
+        if !tls.is_empty() && base.scheme() != "https" {
+            return Err(invalid("consul tls settings need an https:// address"));
+        }
         if timeout.is_zero() {
             return Err(invalid("consul request timeout must be positive"));
         }
-        if token.as_deref().is_some_and(|t| t.is_empty()) {
-            return Err(invalid("consul token is empty; leave it unset instead"));
+        if let Some(token) = &token {
+            if token.expose().is_empty() {
+                return Err(invalid("consul token is empty; leave it unset instead"));
+            }
+            if HeaderValue::from_str(token.expose()).is_err() {
+                return Err(invalid(
+                    "consul token holds characters not allowed in a header",
+                ));
+            }
         }
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(timeout)
-            .build()
-            .map_err(|_| invalid("cannot build the http client"))?;
+            // Consul's API does not redirect; a redirect must not carry the token away.
+            .redirect(reqwest::redirect::Policy::none());
+        let http = tls.apply(builder)?.build().map_err(|e| {
+            let cause = root_cause(&e);
+            let reason = if cause.starts_with("keys may not be consistent") {
+                format!("consul tls.key_file is not the key of tls.cert_file ({cause})")
+            } else {
+                format!("cannot build the consul http client: {cause}")
+            };
+            RegistryError::InvalidConfig { reason }
+        })?;
         Ok(Self {
             http,
             base,
             token,
             timeout,
+            client_cert: tls.has_client_cert(),
         })
     }
 
@@ -139,12 +177,21 @@ impl ConsulClient {
         }
         let mut req = self.http.request(method, url).timeout(timeout);
         if let Some(token) = &self.token {
-            req = req.header(TOKEN_HEADER, token);
+            // Checked in `new`; marked sensitive so it is never printed.
+            let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
+                RegistryError::InvalidConfig {
+                    reason: "consul token holds characters not allowed in a header".to_string(),
+                }
+            })?;
+            value.set_sensitive(true);
+            req = req.header(TOKEN_HEADER, value);
         }
         if let Some(body) = body {
             req = req.body(body);
         }
-        req.send().await.map_err(|e| transport_error(endpoint, e))
+        req.send()
+            .await
+            .map_err(|e| self.transport_error(endpoint, e))
     }
 
     /// The body of a successful answer; an error status becomes `Status`.
@@ -156,7 +203,7 @@ impl ConsulClient {
         let text = resp
             .text()
             .await
-            .map_err(|e| transport_error(endpoint, e))?;
+            .map_err(|e| transport_error(endpoint, e, false))?;
         if !status.is_success() {
             return Err(status_error(endpoint, status.as_u16(), &text));
         }
@@ -180,16 +227,43 @@ impl ConsulClient {
     }
 }
 
-fn transport_error(endpoint: &'static str, e: reqwest::Error) -> RegistryError {
-    if e.is_timeout() {
-        RegistryError::Timeout { endpoint }
-    } else {
-        // The text names Consul's URL; the token travels in a header, never in it.
-        RegistryError::Unreachable {
-            endpoint,
-            source: e,
-        }
+impl ConsulClient {
+    fn transport_error(&self, endpoint: &'static str, e: reqwest::Error) -> RegistryError {
+        transport_error(endpoint, e, self.client_cert)
     }
+}
+
+/// A failed request: a timeout, a TLS problem, or Consul unreachable (with the
+/// innermost cause). The URL in `source` holds no credentials (refused in `new`).
+fn transport_error(endpoint: &'static str, e: reqwest::Error, client_cert: bool) -> RegistryError {
+    if e.is_timeout() {
+        return RegistryError::Timeout { endpoint };
+    }
+    let cause = root_cause(&e);
+    match TlsProblem::classify(&cause, client_cert) {
+        Some(problem) => RegistryError::Tls {
+            endpoint,
+            problem,
+            detail: cause,
+        },
+        None => RegistryError::Unreachable {
+            endpoint,
+            cause,
+            source: e,
+        },
+    }
+}
+
+/// The innermost error's text (e.g. `Connection refused (os error 111)`),
+/// never the request URL.
+fn root_cause(e: &reqwest::Error) -> String {
+    let Some(mut cause) = e.source() else {
+        return "request failed".to_string();
+    };
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// An error status with the start of Consul's (single-line) error text.
@@ -251,7 +325,8 @@ mod tests {
     fn client() -> ConsulClient {
         ConsulClient::new(
             "http://127.0.0.1:8500/",
-            Some("s3cret".into()),
+            Some(ConsulToken::new("s3cret".into())),
+            &ConsulTls::default(),
             Duration::from_secs(1),
         )
         .unwrap()
@@ -274,8 +349,13 @@ mod tests {
 
     #[test]
     fn base_url_keeps_a_path_prefix() {
-        let c = ConsulClient::new("https://proxy.example/consul", None, Duration::from_secs(1))
-            .unwrap();
+        let c = ConsulClient::new(
+            "https://proxy.example/consul",
+            None,
+            &ConsulTls::default(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
         let u = c.url(&["session", "renew"], Some("abc")).unwrap();
         assert_eq!(
             u.as_str(),
@@ -292,13 +372,46 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_refused() {
-        for bad in ["127.0.0.1:8500", "ftp://x", "http://x/?a=b", "not a url"] {
-            assert!(
-                ConsulClient::new(bad, None, Duration::from_secs(1)).is_err(),
-                "{bad}"
-            );
+        let plain = ConsulTls::default();
+        let new = |addr: &str, token: Option<&str>| {
+            ConsulClient::new(
+                addr,
+                token.map(|t| ConsulToken::new(t.to_string())),
+                &plain,
+                Duration::from_secs(1),
+            )
+        };
+        for bad in [
+            "127.0.0.1:8500",
+            "ftp://x",
+            "http://x/?a=b",
+            "not a url",
+            "https://user:pw@x",
+        ] {
+            assert!(new(bad, None).is_err(), "{bad}");
         }
-        assert!(ConsulClient::new("http://x", None, Duration::ZERO).is_err());
+        let e = new("https://user:hunter2@x", None).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(ConsulClient::new("http://x", None, &plain, Duration::ZERO).is_err());
+        for bad in ["", "a\nb"] {
+            let e = new("http://x", Some(bad)).unwrap_err();
+            assert_eq!(e.code(), tessera_types::ErrorCode::InvalidConfiguration);
+        }
+    }
+
+    #[test]
+    fn tls_settings_need_https() {
+        let tls = ConsulTls {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..ConsulTls::default()
+        };
+        let e = ConsulClient::new("http://127.0.0.1:8500", None, &tls, Duration::from_secs(1))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("consul tls settings need an https:// address"),
+            "{e}"
+        );
     }
 
     #[test]

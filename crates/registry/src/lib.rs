@@ -15,7 +15,10 @@
 //! the key metadata they stored and public keys against their own configuration.
 //!
 //! Modules:
-//! - [`consul`]: [`ConsulClient`], the HTTP client (reqwest + rustls, ACL token, timeouts).
+//! - [`consul`]: [`ConsulClient`], the HTTP client (reqwest + rustls, ACL token, timeouts,
+//!   typed connection and TLS failures).
+//! - [`tls`]: [`ConsulTls`], HTTPS with a private CA and a client certificate.
+//! - [`token`]: [`ConsulToken`], the ACL token as a secret (wiped, redacted).
 //! - [`kv`]: KV get, list (blocking), put with CAS, acquire, release, delete.
 //! - [`sessions`]: Consul sessions: create, renew, destroy.
 //! - [`config`]: [`RegistryConfig`], what a node tells the registry.
@@ -36,14 +39,18 @@ pub mod peers;
 mod readiness;
 pub mod registry;
 pub mod sessions;
+pub mod tls;
+pub mod token;
 pub mod view;
 mod watcher;
 
 pub use config::RegistryConfig;
 pub use consul::{BlockingQuery, ConsulClient};
-pub use error::RegistryError;
+pub use error::{RegistryError, TlsProblem};
 pub use keys::{KeyLayout, ReadyRecord};
 pub use kv::KvEntry;
 pub use registry::Registry;
 pub use sessions::{ConsulSessionId, SessionBehavior};
+pub use tls::ConsulTls;
+pub use token::ConsulToken;
 pub use view::ReadyView;

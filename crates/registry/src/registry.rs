@@ -71,6 +71,7 @@ impl Registry {
         let client = ConsulClient::new(
             &config.consul_addr,
             config.token.clone(),
+            &config.tls,
             config.request_timeout,
         )?;
         let publisher = if config.publish_ready {

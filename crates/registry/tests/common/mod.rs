@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tessera_registry::{ConsulClient, Registry, RegistryConfig, SessionBehavior};
+use tessera_registry::{ConsulClient, ConsulTls, Registry, RegistryConfig, SessionBehavior};
 use tessera_testkit::Consul;
 use tessera_types::NodeId;
 
@@ -55,7 +55,13 @@ pub fn node(name: &str) -> NodeId {
 }
 
 pub fn client(consul: &Consul) -> ConsulClient {
-    ConsulClient::new(&consul.http_addr(), None, Duration::from_secs(5)).unwrap()
+    ConsulClient::new(
+        &consul.http_addr(),
+        None,
+        &ConsulTls::default(),
+        Duration::from_secs(5),
+    )
+    .unwrap()
 }
 
 pub fn config(consul: &Consul, prefix: &str, name: &str, ttl: Duration) -> RegistryConfig {
