@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_security::{InitiatorKey, InitiatorSigner};
+use tessera_transport::async_nats;
 use tessera_transport::async_nats::jetstream::{self, kv, Context};
-use tessera_transport::async_nats::{self, ServerAddr};
 use tessera_transport::mpc;
 use tessera_types::wire::SessionSpec;
 use tessera_types::{
@@ -41,6 +41,7 @@ struct Inner {
     signing: ResultRouter<SigningResultEvent>,
     /// The tenant key bucket, opened on the first registration.
     tenant_keys: OnceCell<kv::Store>,
+    streams: mpc::StreamSettings,
 }
 
 impl Client {
@@ -48,21 +49,15 @@ impl Client {
     /// they are), and starts the keygen and signing result consumers.
     pub async fn connect(config: ClientConfig) -> Result<Self, ClientError> {
         config.validate()?;
-        let addrs = config
-            .nats_url
-            .split(',')
-            .enumerate()
-            .map(|(i, u)| {
-                u.trim()
-                    .parse::<ServerAddr>()
-                    .map_err(|_| ClientError::InvalidUrl { position: i + 1 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let addrs = config.nats.addrs().map_err(ClientError::Nats)?;
         let name = match &config.client_id {
             Some(id) => format!("tessera-client-{id}"),
             None => "tessera-client".to_string(),
         };
-        let nats = async_nats::ConnectOptions::new()
+        let nats = config
+            .nats
+            .apply(async_nats::ConnectOptions::new())
+            .map_err(ClientError::Nats)?
             .name(name)
             .connect(addrs)
             .await
@@ -71,14 +66,14 @@ impl Client {
     }
 
     /// Like [`Client::connect`], on a connection the caller already has;
-    /// `config.nats_url` is ignored.
+    /// `config.nats` is ignored.
     pub async fn with_connection(
         nats: async_nats::Client,
         config: ClientConfig,
     ) -> Result<Self, ClientError> {
         config.validate()?;
         let js = jetstream::new(nats.clone());
-        mpc::ensure_streams(&js)
+        mpc::ensure_streams(&js, &config.streams)
             .await
             .map_err(ClientError::Streams)?;
         let cid = config.client_id.as_deref();
@@ -106,6 +101,7 @@ impl Client {
                 keygen,
                 signing,
                 tenant_keys: OnceCell::new(),
+                streams: config.streams.clone(),
             }),
         })
     }
@@ -212,6 +208,7 @@ impl Client {
         crate::tenant::put(
             &self.inner.js,
             &self.inner.tenant_keys,
+            &self.inner.streams,
             &reg,
             self.inner.publish_timeout,
         )

@@ -4,7 +4,8 @@ use std::fmt;
 use std::time::Duration;
 
 use tessera_security::InitiatorSigner;
-use tessera_transport::mpc;
+use tessera_transport::mpc::{self, StreamSettings};
+use tessera_transport::{NatsAccess, NatsAuth, NatsTls};
 
 use crate::ClientError;
 
@@ -21,8 +22,12 @@ pub const DEFAULT_UNCLAIMED_TTL: Duration = Duration::from_secs(600);
 ///
 /// Fields are public; [`ClientConfig::new`] fills in the defaults.
 pub struct ClientConfig {
-    /// NATS server URL(s), comma-separated, as `async_nats::connect` takes them.
-    pub nats_url: String,
+    /// NATS server URL(s), comma-separated, and this client's own NATS
+    /// credential and TLS files ([`NatsAccess`]).
+    pub nats: NatsAccess,
+    /// Settings of the streams and buckets the client creates when they are
+    /// missing (nodes create them too; whoever comes first decides).
+    pub streams: StreamSettings,
     /// Sent as the `ClientID` header: results then come on this client's own
     /// subjects and durable consumers. Must be one subject token.
     ///
@@ -51,7 +56,8 @@ impl ClientConfig {
     /// A configuration without client id or authorizers, with default timeouts.
     pub fn new(nats_url: impl Into<String>, initiator: InitiatorSigner) -> Self {
         Self {
-            nats_url: nats_url.into(),
+            nats: NatsAccess::new(nats_url),
+            streams: StreamSettings::default(),
             client_id: None,
             initiator,
             authorizers: Vec::new(),
@@ -60,6 +66,18 @@ impl ClientConfig {
             unclaimed_capacity: DEFAULT_UNCLAIMED_CAPACITY,
             unclaimed_ttl: DEFAULT_UNCLAIMED_TTL,
         }
+    }
+
+    /// Sets the NATS credential (files only, see [`NatsAuth`]).
+    pub fn with_nats_auth(mut self, auth: NatsAuth) -> Self {
+        self.nats.auth = auth;
+        self
+    }
+
+    /// Sets TLS to NATS (CA file, client certificate).
+    pub fn with_nats_tls(mut self, tls: NatsTls) -> Self {
+        self.nats.tls = tls;
+        self
     }
 
     /// Sets the `ClientID`.
@@ -119,10 +137,13 @@ impl ClientConfig {
 }
 
 impl fmt::Debug for ClientConfig {
-    // The URL may carry credentials; keys print as public keys only.
+    // Keys print as public keys only; NATS settings are file paths.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("nats_url", &"<redacted>")
+            .field("nats_url", &self.nats.redacted_url())
+            .field("nats_auth", &self.nats.auth)
+            .field("nats_tls", &self.nats.tls)
+            .field("streams", &self.streams)
             .field("client_id", &self.client_id)
             .field("initiator", &self.initiator)
             .field("authorizers", &self.authorizers)
@@ -158,9 +179,11 @@ mod tests {
     }
 
     #[test]
-    fn debug_hides_the_url_and_secrets() {
-        let text = format!("{:?}", config());
-        assert!(!text.contains("4222"));
-        assert!(text.contains("<redacted>"));
+    fn debug_hides_url_credentials_and_secrets() {
+        let mut c = config();
+        c.nats.url = "nats://bob:hunter2@127.0.0.1:4222".into();
+        let text = format!("{c:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("***@127.0.0.1:4222"), "{text}");
     }
 }

@@ -20,10 +20,14 @@ pub enum ClientError {
     /// A configuration value is unusable.
     #[error("invalid client configuration: {reason}")]
     InvalidConfig { reason: &'static str },
-    /// The URL itself is not quoted: it may carry credentials.
-    #[error("nats url number {position} is not a valid server address")]
-    InvalidUrl { position: usize },
-    #[error("cannot connect to nats: {source}")]
+    /// A NATS URL, credential or TLS setting cannot be used (URLs and
+    /// secrets are never quoted).
+    #[error(transparent)]
+    Nats(TransportError),
+    #[error(
+        "cannot connect to nats: {}",
+        tessera_transport::error::connect_reason(source)
+    )]
     Connect {
         #[source]
         source: async_nats::ConnectError,
@@ -82,7 +86,7 @@ impl ClientError {
         match self {
             ClientError::InvalidClientId => ErrorCode::InvalidConfiguration,
             ClientError::InvalidConfig { .. } => ErrorCode::InvalidConfiguration,
-            ClientError::InvalidUrl { .. } => ErrorCode::InvalidConfiguration,
+            ClientError::Nats(e) => e.code(),
             ClientError::Connect { .. } => ErrorCode::NetworkConnection,
             ClientError::Streams(e) => e.code(),
             ClientError::Consumer { .. } => ErrorCode::NetworkSubscription,
@@ -115,7 +119,7 @@ impl ClientError {
             | ClientError::Timeout { .. } => true,
             ClientError::InvalidClientId
             | ClientError::InvalidConfig { .. }
-            | ClientError::InvalidUrl { .. }
+            | ClientError::Nats(_)
             | ClientError::SubjectToken { .. }
             | ClientError::InvalidSessionId(_)
             | ClientError::Wire(_)

@@ -53,6 +53,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) async fn put(
     js: &Context,
     bucket: &OnceCell<Store>,
+    settings: &mpc::StreamSettings,
     reg: &TenantKeyRegistration,
     within: Duration,
 ) -> Result<(), ClientError> {
@@ -75,7 +76,7 @@ pub(crate) async fn put(
         // (retryable, reason)
         let attempt = async {
             let store = bucket
-                .get_or_try_init(|| mpc::tenant_keys(js))
+                .get_or_try_init(|| mpc::tenant_keys(js, settings))
                 .await
                 .map_err(|e| (true, e.to_string()))?;
             store

@@ -58,9 +58,12 @@ async fn register_tenant_key_writes_a_signed_entry_per_session() {
         .expect("register s2");
 
     let node = Node::connect(&server).await;
-    let kv = within("open bucket", mpc::tenant_keys(&node.js))
-        .await
-        .expect("tenant key bucket");
+    let kv = within(
+        "open bucket",
+        mpc::tenant_keys(&node.js, &mpc::StreamSettings::default()),
+    )
+    .await
+    .expect("tenant key bucket");
     let status = within("bucket status", kv.status()).await.unwrap();
     assert_eq!(status.bucket(), mpc::TENANT_KEYS_BUCKET);
     assert_eq!(status.max_age(), mpc::TENANT_KEY_MAX_AGE);
@@ -131,7 +134,9 @@ async fn register_tenant_key_waits_for_nats_to_return() {
         .unwrap()
         .expect("registered once NATS is back");
     let node = Node::connect(&server).await;
-    let kv = mpc::tenant_keys(&node.js).await.unwrap();
+    let kv = mpc::tenant_keys(&node.js, &mpc::StreamSettings::default())
+        .await
+        .unwrap();
     let reg = read_registration(&kv, &sid, "device-2")
         .await
         .expect("entry");

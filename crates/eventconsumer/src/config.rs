@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use tessera_security::InitiatorKey;
+use tessera_transport::mpc::StreamSettings;
 use tessera_types::{NodeId, Threshold};
 
 /// Authorizer approvals a request must carry.
@@ -11,6 +12,9 @@ pub struct AuthorizerPolicy {
     /// Every listed authorizer must approve (id, public key).
     pub required: Vec<(String, InitiatorKey)>,
 }
+
+/// How old a request may be when a node takes it.
+pub const DEFAULT_MAX_REQUEST_AGE: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Debug)]
 pub struct ConsumerConfig {
@@ -36,6 +40,12 @@ pub struct ConsumerConfig {
     /// unavailable, never joined, aborted or cheated) and t+1 other ready
     /// participants remain, sign once more without them before answering.
     pub retry_signing: bool,
+    /// A request older than this when a node takes it (from its JetStream
+    /// publish time) is not started: it gets `ERROR_SESSION_STALE`. A request
+    /// already served is still answered from the ledger.
+    pub max_request_age: Duration,
+    /// Limits and replicas of the streams and buckets the node creates.
+    pub streams: StreamSettings,
 }
 
 impl ConsumerConfig {
@@ -51,6 +61,8 @@ impl ConsumerConfig {
             progress_interval: Duration::from_secs(5),
             ack_wait: Duration::from_secs(30),
             retry_signing: true,
+            max_request_age: DEFAULT_MAX_REQUEST_AGE,
+            streams: StreamSettings::default(),
         }
     }
 }

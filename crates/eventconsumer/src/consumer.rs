@@ -19,6 +19,8 @@ use crate::ledger::Ledger;
 use crate::player;
 use crate::results;
 use crate::shared::Shared;
+use crate::stale::{age_of, Stale};
+use crate::streams::StreamHealth;
 use crate::tenants;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +33,7 @@ enum Kind {
 #[derive(Clone, Debug)]
 pub struct EventConsumer {
     shared: Arc<Shared>,
+    streams: StreamHealth,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
@@ -67,12 +70,16 @@ impl EventConsumer {
         }
         let client = node.transport().client().clone();
         let js = jetstream::new(client.clone());
-        mpc::ensure_streams(&js)
+        config
+            .streams
+            .validate()
+            .map_err(|e| RequestError::Config(format!("streams: {e}")))?;
+        mpc::ensure_streams(&js, &config.streams)
             .await
             .map_err(|e| RequestError::JetStream(e.to_string()))?;
         let stale = node_stale_after(&config);
-        let ledger = Ledger::open(&js, node.node_id().as_str(), stale).await?;
-        let tenant_keys = mpc::tenant_keys(&js)
+        let ledger = Ledger::open(&js, node.node_id().as_str(), stale, &config.streams).await?;
+        let tenant_keys = mpc::tenant_keys(&js, &config.streams)
             .await
             .map_err(|e| RequestError::JetStream(e.to_string()))?;
         let shared = Arc::new(Shared {
@@ -90,6 +97,7 @@ impl EventConsumer {
         });
         let consumer = Self {
             shared,
+            streams: StreamHealth::default(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
         };
@@ -125,6 +133,11 @@ impl EventConsumer {
                 _ = cancel.cancelled() => {}
             }
         });
+        let (cancel, js) = (consumer.cancel.clone(), consumer.shared.js.clone());
+        let health = consumer.streams.clone();
+        consumer
+            .tracker
+            .spawn(health.watch(js, STREAM_CHECK_INTERVAL, cancel));
         for kind in [Kind::Keygen, Kind::Sign] {
             let messages = consumer.messages(kind).await?;
             let this = consumer.clone();
@@ -138,6 +151,11 @@ impl EventConsumer {
 
     pub fn node(&self) -> &Node {
         &self.shared.node
+    }
+
+    /// Whether the request streams answered their last check.
+    pub fn stream_health(&self) -> &StreamHealth {
+        &self.streams
     }
 
     async fn messages(&self, kind: Kind) -> Result<pull::Stream, RequestError> {
@@ -217,6 +235,9 @@ impl EventConsumer {
     }
 }
 
+/// How often the request streams are checked for `/readyz`.
+const STREAM_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
 /// How soon a copy of a request that is being served elsewhere comes back.
 const IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
 
@@ -232,16 +253,31 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         .and_then(|h| h.get(mpc::CLIENT_ID_HEADER))
         .map(|v| v.as_str().to_string())
         .filter(|c| mpc::valid_client_id(c));
-    let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
+    let info = msg.info().ok();
+    let seq = info.as_ref().map(|i| i.stream_sequence).unwrap_or(0);
+    let age = info.as_ref().map(|i| age_of(i.published));
+    let stale = age
+        .filter(|a| *a > shared.config.max_request_age)
+        .map(|age| Stale {
+            age,
+            limit: shared.config.max_request_age,
+        });
     let subject = msg.subject.to_string();
     let serve = async {
         match kind {
             Kind::Keygen => {
-                crate::keygen::serve_keygen(shared, &msg.payload, &subject, client_id.as_deref())
-                    .await
+                crate::keygen::serve_keygen(
+                    shared,
+                    &msg.payload,
+                    &subject,
+                    client_id.as_deref(),
+                    stale,
+                )
+                .await
             }
             Kind::Sign => {
-                coordinator::serve_sign(shared, &msg.payload, &subject, client_id.as_deref()).await
+                coordinator::serve_sign(shared, &msg.payload, &subject, client_id.as_deref(), stale)
+                    .await
             }
         }
     };

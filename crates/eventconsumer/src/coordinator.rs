@@ -20,6 +20,7 @@ use crate::proposal::{self, Operation, Proposal, Reply};
 use crate::request;
 use crate::results::{self, Outcome};
 use crate::shared::Shared;
+use crate::stale::Stale;
 
 /// How long a player has to answer a proposal.
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,6 +99,7 @@ pub(crate) async fn serve_sign(
     raw: &[u8],
     subject: &str,
     client_id: Option<&str>,
+    stale: Option<Stale>,
 ) -> Option<Served> {
     let result_subject = mpc::signing_result(client_id);
     let hint = SigningIds {
@@ -168,6 +170,15 @@ pub(crate) async fn serve_sign(
         }
         Err(e) => return served(results::signing_error(ids, e.code(), e.to_string()), None),
     };
+    if let Some(stale) = stale {
+        // Claimed only to learn that it was never served: give the claim back.
+        shared.ledger.release(&key, revision).await;
+        tracing::warn!(tx_id = %m.tx_id, age_s = stale.age.as_secs(), "stale signing request not started");
+        return served(
+            results::signing_error(ids, ErrorCode::SessionStale, stale.reason()),
+            None,
+        );
+    }
     let claimed = started.elapsed();
     let signed = sign_checked(shared, &m, raw, meta, false).await;
     tracing::debug!(

@@ -17,4 +17,13 @@ impl RequestError {
             RequestError::JetStream(_) => ErrorCode::NetworkSubscription,
         }
     }
+
+    /// JetStream trouble may pass (a NATS cluster electing a leader); a bad
+    /// configuration does not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RequestError::Config(_) => false,
+            RequestError::JetStream(_) => true,
+        }
+    }
 }

@@ -19,6 +19,7 @@ use crate::proposal::{self, Operation, Proposal};
 use crate::request;
 use crate::results::{self, Outcome};
 use crate::shared::Shared;
+use crate::stale::Stale;
 use crate::tenants;
 
 /// Why a request ended without running to its own result: the code and the reason.
@@ -48,6 +49,7 @@ pub(crate) async fn serve_keygen(
     raw: &[u8],
     subject: &str,
     client_id: Option<&str>,
+    stale: Option<Stale>,
 ) -> Option<Served> {
     let hint = str_field(raw, "wallet_id")
         .or_else(|| subject_id(subject))
@@ -99,6 +101,15 @@ pub(crate) async fn serve_keygen(
         }
         Err(e) => return outcome(results::keygen_error(&m.wallet_id, e.code(), e.to_string())),
     };
+    if let Some(stale) = stale {
+        shared.ledger.release(&key, revision).await;
+        tracing::warn!(wallet_id = %m.wallet_id, age_s = stale.age.as_secs(), "stale keygen request not started");
+        return outcome(results::keygen_error(
+            &m.wallet_id,
+            ErrorCode::SessionStale,
+            stale.reason(),
+        ));
+    }
     match keygen_sessions(shared, &m, raw, false).await {
         Ok(json) => Some(Served {
             outcome: Outcome { subject, json },

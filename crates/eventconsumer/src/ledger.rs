@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tessera_transport::async_nats::jetstream::{self, kv};
+use tessera_transport::mpc::{self, StreamSettings};
 
 use crate::error::RequestError;
 
@@ -91,19 +92,22 @@ impl Ledger {
         js: &jetstream::Context,
         node: &str,
         stale_after: Duration,
+        settings: &StreamSettings,
     ) -> Result<Self, RequestError> {
-        let store = match js.get_key_value(BUCKET).await {
-            Ok(s) => s,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: BUCKET.to_string(),
-                    history: 1,
-                    storage: jetstream::stream::StorageType::File,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| RequestError::JetStream(format!("request ledger: {e}")))?,
-        };
+        let store = mpc::key_value(
+            js,
+            kv::Config {
+                bucket: BUCKET.to_string(),
+                history: 1,
+                max_age: settings.ledger_max_age,
+                max_bytes: settings.ledger_max_bytes,
+                num_replicas: settings.replicas,
+                storage: jetstream::stream::StorageType::File,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| RequestError::JetStream(format!("request ledger: {e}")))?;
         let mut nonce = [0u8; 8];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
         Ok(Self {

@@ -19,6 +19,8 @@
 //! - `coordinator`, `keygen`, `player`, `shared`: serving a pulled signing or
 //!   keygen request; answering proposals.
 //! - `subset`: picking t+1 ready signers, and the one retry without failed ones.
+//! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
+//! - `stale`: request expiry (`ERROR_SESSION_STALE` for requests older than the limit).
 //! - `layout`: who plays (servers and tenants) and under which session id.
 //! - `tenants`: tenant (device) keys given with a request or registered per session id.
 //! - `delegate`: handing a request to a player when the node that pulled it is not one.
@@ -36,9 +38,12 @@ pub mod proposal;
 pub mod request;
 pub mod results;
 pub(crate) mod shared;
+pub(crate) mod stale;
+pub mod streams;
 pub(crate) mod subset;
 pub(crate) mod tenants;
 
-pub use config::{AuthorizerPolicy, ConsumerConfig};
+pub use config::{AuthorizerPolicy, ConsumerConfig, DEFAULT_MAX_REQUEST_AGE};
 pub use consumer::EventConsumer;
 pub use error::RequestError;
+pub use streams::StreamHealth;

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tessera_security::InitiatorKeyKind;
 use tessera_types::KeyType;
 
-use crate::config::Config;
+use crate::config::{Config, NatsConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +78,63 @@ pub struct StorageFlags {
     pub storage_key_file: Option<PathBuf>,
 }
 
+/// This process's NATS credential and TLS files (each overrides its
+/// `nats.*` config key; the environment form is `TESSERA_NATS_*`).
+#[derive(Debug, Default, Clone, Args)]
+pub struct NatsFlags {
+    /// `.creds` file (user JWT and nkey seed).
+    #[arg(long, env = "TESSERA_NATS_CREDS_FILE")]
+    pub nats_creds_file: Option<PathBuf>,
+    /// File holding a user nkey seed.
+    #[arg(long, env = "TESSERA_NATS_NKEY_SEED_FILE")]
+    pub nats_nkey_seed_file: Option<PathBuf>,
+    /// NATS user name (with --nats-password-file).
+    #[arg(long, env = "TESSERA_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// File holding the NATS user's password.
+    #[arg(long, env = "TESSERA_NATS_PASSWORD_FILE")]
+    pub nats_password_file: Option<PathBuf>,
+    /// File holding a NATS token.
+    #[arg(long, env = "TESSERA_NATS_TOKEN_FILE")]
+    pub nats_token_file: Option<PathBuf>,
+    /// PEM CA file for the NATS server's certificate.
+    #[arg(long, env = "TESSERA_NATS_TLS_CA_FILE")]
+    pub nats_tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate (with --nats-tls-key-file).
+    #[arg(long, env = "TESSERA_NATS_TLS_CERT_FILE")]
+    pub nats_tls_cert_file: Option<PathBuf>,
+    /// PEM key of the client certificate.
+    #[arg(long, env = "TESSERA_NATS_TLS_KEY_FILE")]
+    pub nats_tls_key_file: Option<PathBuf>,
+}
+
+impl NatsFlags {
+    /// A credential flag replaces whichever credential the config names.
+    pub fn apply(&self, nats: &mut NatsConfig) {
+        let credential = self.nats_creds_file.is_some()
+            || self.nats_nkey_seed_file.is_some()
+            || self.nats_user.is_some()
+            || self.nats_password_file.is_some()
+            || self.nats_token_file.is_some();
+        if credential {
+            nats.creds_file = self.nats_creds_file.clone();
+            nats.nkey_seed_file = self.nats_nkey_seed_file.clone();
+            nats.user = self.nats_user.clone();
+            nats.password_file = self.nats_password_file.clone();
+            nats.token_file = self.nats_token_file.clone();
+        }
+        if let Some(p) = &self.nats_tls_ca_file {
+            nats.tls.ca_file = Some(p.clone());
+        }
+        if let Some(p) = &self.nats_tls_cert_file {
+            nats.tls.cert_file = Some(p.clone());
+        }
+        if let Some(p) = &self.nats_tls_key_file {
+            nats.tls.key_file = Some(p.clone());
+        }
+    }
+}
+
 #[derive(Debug, Default, Args)]
 pub struct ConsulFlags {
     /// File holding the Consul ACL token (overrides `consul.token_file`).
@@ -110,6 +167,18 @@ impl StorageFlags {
     }
 }
 
+impl ClientArgs {
+    /// Where NATS is and this client's credential, checked like a node's.
+    pub fn nats_access(&self) -> Result<tessera_transport::NatsAccess, crate::config::ConfigError> {
+        let mut nats = NatsConfig {
+            url: self.nats_url.clone(),
+            ..NatsConfig::default()
+        };
+        self.nats.apply(&mut nats);
+        nats.access()
+    }
+}
+
 impl ConsulFlags {
     pub fn apply(&self, config: &mut Config) {
         if let Some(p) = &self.consul_token_file {
@@ -128,6 +197,8 @@ pub struct StartArgs {
     pub storage: StorageFlags,
     #[command(flatten)]
     pub consul: ConsulFlags,
+    #[command(flatten)]
+    pub nats: NatsFlags,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +286,8 @@ pub struct ClientArgs {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub nats_url: String,
+    #[command(flatten)]
+    pub nats: NatsFlags,
     /// The initiator private key file (from `tessera initiator generate`).
     #[arg(long)]
     pub initiator_key_file: PathBuf,

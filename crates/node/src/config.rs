@@ -15,7 +15,10 @@ use tessera_types::{NodeId, PublicIdentity};
 
 use crate::duration;
 
+mod nats;
 mod validate;
+
+pub use nats::{JetStreamConfig, NatsConfig, NatsTlsConfig};
 
 /// Why the configuration cannot be used. Texts name the key or variable and
 /// never quote a secret (the configuration holds none).
@@ -55,6 +58,8 @@ pub struct Config {
     #[serde(default)]
     pub nats: NatsConfig,
     #[serde(default)]
+    pub jetstream: JetStreamConfig,
+    #[serde(default)]
     pub consul: ConsulConfig,
     pub storage: StorageConfig,
     pub identity: IdentityConfig,
@@ -77,21 +82,6 @@ pub struct Config {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct NatsConfig {
-    /// One URL, or several separated by commas (a cluster's seed servers).
-    pub url: String,
-}
-
-impl Default for NatsConfig {
-    fn default() -> Self {
-        Self {
-            url: "nats://127.0.0.1:4222".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct ConsulConfig {
     pub addr: String,
     pub prefix: String,
@@ -99,6 +89,39 @@ pub struct ConsulConfig {
     pub ttl: Duration,
     /// File holding the ACL token (flag `--consul-token-file` wins).
     pub token_file: Option<PathBuf>,
+    /// HTTPS to Consul with a private CA (`consul.addr` must be `https://`).
+    pub tls: ConsulTlsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsulTlsConfig {
+    /// PEM CA file that signed Consul's certificate; when set, the only roots trusted.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and key, for agents with `verify_incoming`.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+impl ConsulConfig {
+    /// The registry client's TLS settings.
+    pub fn tls(&self) -> tessera_registry::ConsulTls {
+        tessera_registry::ConsulTls {
+            ca_file: self.tls.ca_file.clone(),
+            cert_file: self.tls.cert_file.clone(),
+            key_file: self.tls.key_file.clone(),
+        }
+    }
+
+    /// The ACL token, read from `token_file`.
+    pub fn token(&self) -> anyhow::Result<Option<tessera_registry::ConsulToken>> {
+        Ok(self
+            .token_file
+            .as_deref()
+            .map(|p| crate::secrets::read_token_file("consul token", p))
+            .transpose()?
+            .map(tessera_registry::ConsulToken::new))
+    }
 }
 
 impl Default for ConsulConfig {
@@ -108,6 +131,7 @@ impl Default for ConsulConfig {
             prefix: "tessera".into(),
             ttl: tessera_registry::config::DEFAULT_TTL,
             token_file: None,
+            tls: ConsulTlsConfig::default(),
         }
     }
 }
@@ -169,6 +193,10 @@ pub struct LimitsConfig {
     pub keygen_concurrency: usize,
     pub signing_concurrency: usize,
     pub max_request_bytes: usize,
+    /// A request older than this when a node takes it is answered with
+    /// `ERROR_SESSION_STALE` and never started.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub max_request_age: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -177,6 +205,7 @@ impl Default for LimitsConfig {
             keygen_concurrency: 2,
             signing_concurrency: 64,
             max_request_bytes: 256 * 1024,
+            max_request_age: nats::default_max_request_age(),
         }
     }
 }

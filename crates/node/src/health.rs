@@ -1,8 +1,10 @@
 //! Health endpoints for orchestrators, on `health.listen`:
 //!
 //! - `GET /healthz`: 200 `ok` while the process runs (liveness).
-//! - `GET /readyz`: 200 only when NATS is connected, the Consul view is fresh
-//!   (Consul answered within one TTL) and at least t+1 nodes are ready; else 503.
+//! - `GET /readyz`: 200 only when NATS is connected, both request streams answer
+//!   (`stream mpc-keygen`, `stream mpc-signing` name the ones that do not), the
+//!   Consul view is fresh (Consul answered within one TTL) and at least t+1
+//!   nodes are ready; else 503.
 //!   Both answer with a short JSON body naming the checks that failed, e.g.
 //!   `{"ready":false,"failed":["quorum"],"ready_nodes":1,"needed":2}`.
 //!   It is 503 `starting` until the node is wired and `shutting_down` once a
@@ -20,22 +22,25 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use tessera_eventconsumer::StreamHealth;
 use tessera_registry::Registry;
 use tessera_transport::Transport;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// What `/readyz` looks at, read at request time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
     Starting,
     Running(Checks),
     ShuttingDown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checks {
     pub nats_connected: bool,
+    /// Request streams that did not answer their last check.
+    pub unavailable_streams: Vec<&'static str>,
     pub consul_fresh: bool,
     pub quorum: bool,
     pub ready_nodes: usize,
@@ -46,7 +51,7 @@ pub struct Checks {
 pub struct Readiness {
     pub ready: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub failed: Vec<&'static str>,
+    pub failed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready_nodes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,9 +60,9 @@ pub struct Readiness {
 
 /// The `/readyz` answer: 200 only when running and every check passes.
 pub fn evaluate(phase: Phase) -> (StatusCode, Readiness) {
-    let not_ready = |what| Readiness {
+    let not_ready = |what: &str| Readiness {
         ready: false,
-        failed: vec![what],
+        failed: vec![what.to_string()],
         ready_nodes: None,
         needed: None,
     };
@@ -68,14 +73,23 @@ pub fn evaluate(phase: Phase) -> (StatusCode, Readiness) {
         }
         Phase::Running(c) => c,
     };
-    let failed: Vec<&'static str> = [
-        (checks.nats_connected, "nats"),
-        (checks.consul_fresh, "consul"),
-        (checks.quorum, "quorum"),
-    ]
-    .into_iter()
-    .filter_map(|(ok, name)| (!ok).then_some(name))
-    .collect();
+    let mut failed: Vec<String> = Vec::new();
+    if !checks.nats_connected {
+        failed.push("nats".into());
+    } else {
+        // While disconnected every stream looks unavailable: say only `nats`.
+        failed.extend(
+            checks
+                .unavailable_streams
+                .iter()
+                .map(|s| format!("stream {s}")),
+        );
+    }
+    failed.extend(
+        [(checks.consul_fresh, "consul"), (checks.quorum, "quorum")]
+            .into_iter()
+            .filter_map(|(ok, name)| (!ok).then(|| name.to_string())),
+    );
     let ready = failed.is_empty();
     let status = if ready {
         StatusCode::OK
@@ -97,6 +111,7 @@ pub fn evaluate(phase: Phase) -> (StatusCode, Readiness) {
 #[derive(Debug, Clone)]
 pub struct Probes {
     pub transport: Transport,
+    pub streams: StreamHealth,
     pub registry: Registry,
     pub threshold: u16,
 }
@@ -105,6 +120,7 @@ impl Probes {
     fn checks(&self) -> Checks {
         Checks {
             nats_connected: self.transport.is_connected(),
+            unavailable_streams: self.streams.unavailable(),
             consul_fresh: self.registry.is_fresh(self.registry.ttl()),
             quorum: self.registry.are_majority_ready(self.threshold),
             ready_nodes: self.registry.ready_nodes().len(),
@@ -203,6 +219,7 @@ mod tests {
     fn checks(nats: bool, consul: bool, quorum: bool) -> Checks {
         Checks {
             nats_connected: nats,
+            unavailable_streams: Vec::new(),
             consul_fresh: consul,
             quorum,
             ready_nodes: if quorum { 3 } else { 1 },
@@ -233,6 +250,13 @@ mod tests {
             assert!(!body.ready);
             assert_eq!(body.failed, failed);
         }
+        let mut c = checks(true, true, true);
+        c.unavailable_streams = vec!["mpc-signing"];
+        let (status, body) = evaluate(Phase::Running(c.clone()));
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.failed, vec!["stream mpc-signing"]);
+        c.nats_connected = false;
+        assert_eq!(evaluate(Phase::Running(c)).1.failed, vec!["nats"]);
         let (_, body) = evaluate(Phase::Running(checks(true, true, false)));
         assert_eq!(
             serde_json::to_string(&body).unwrap(),

@@ -10,6 +10,7 @@
 //! - [`env`](mod@env): `TESSERA_*` environment overrides.
 //! - [`duration`]: `"10s"`-style durations.
 //! - [`secrets`]: reading secret files (passphrases, passwords, tokens).
+//! - [`retry`]: waiting for NATS and Consul at start-up (capped, jittered backoff).
 //! - [`keystore`]: the key store's directory and at-rest secret, as `start` opens it.
 //! - [`roster`]: the cluster's identities from the config (`peers`).
 //! - [`logging`]: the tracing subscriber (text or JSON).
@@ -27,6 +28,7 @@ pub mod env;
 pub mod health;
 pub mod keystore;
 pub mod logging;
+pub mod retry;
 pub mod roster;
 pub mod secrets;
 pub mod shutdown;

@@ -2,26 +2,28 @@
 //! in dependency order, each step failing with a message that says what to fix:
 //!
 //! health endpoints (bound first, `/readyz` says `starting`) -> identity ->
-//! roster (peers from the config) -> key store -> NATS -> Consul readiness ->
-//! node runtime -> event consumer. Then wait for a signal and shut down
+//! roster (peers from the config) -> NATS and Consul secret files checked ->
+//! key store -> NATS -> Consul readiness -> node runtime -> event consumer.
+//! NATS, Consul and JetStream that cannot be reached yet are waited for
+//! (see [`crate::retry`]); a refused credential or certificate ends start-up. Then wait for a signal and shut down
 //! (see [`crate::shutdown`]).
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use tessera_eventconsumer::{AuthorizerPolicy, ConsumerConfig, EventConsumer};
-use tessera_registry::{Registry, RegistryConfig};
+use tessera_eventconsumer::{AuthorizerPolicy, ConsumerConfig, EventConsumer, RequestError};
+use tessera_registry::{Registry, RegistryConfig, RegistryError};
 use tessera_runner::{Directory, Node, RunnerOptions};
 use tessera_security::NodeIdentity;
-use tessera_transport::{Transport, TransportOptions};
+use tessera_transport::{Transport, TransportError, TransportOptions};
 use tessera_types::{PublicIdentity, Threshold};
 
 use crate::cli::StartArgs;
 use crate::config::Config;
 use crate::health::{HealthServer, Probes};
-use crate::secrets::{read_secret_file, read_token_file};
+use crate::secrets::read_secret_file;
 use crate::shutdown::{self, Running, Signals};
-use crate::{keystore, logging, roster};
+use crate::{keystore, logging, retry, roster};
 
 /// Loads the config for `start` (flags applied) and validates it.
 pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
@@ -29,6 +31,7 @@ pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
     args.identity.apply(&mut config);
     args.storage.apply(&mut config);
     args.consul.apply(&mut config);
+    args.nats.apply(&mut config.nats);
     config.validate()?;
     keystore::require_secret(&config)?;
     Ok((config, unknown))
@@ -75,18 +78,23 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
             "single server node: every new key needs tenant players (tessera_session.players)"
         );
     }
+    // Every secret file is read and checked before anything is created on disk.
+    let nats = config.nats.access()?;
+    nats.check()?;
+    let registry_config = registry_config(config)?;
     let store = keystore::open(config).await?;
     tracing::info!(path = %store.path().display(), "key store open");
-    let transport = Transport::connect(
-        &config.nats.url,
-        identity.clone(),
-        TransportOptions::default(),
-    )
+    let nats_url = nats.redacted_url();
+    let transport = retry::until_up("nats", TransportError::is_transient, || {
+        Transport::connect_with(&nats, identity.clone(), TransportOptions::default())
+    })
     .await
-    .with_context(|| format!("cannot connect to nats.url {}", config.nats.url))?;
-    let registry = Registry::start(registry_config(config)?)
-        .await
-        .with_context(|| format!("cannot register with consul.addr {}", config.consul.addr))?;
+    .with_context(|| format!("cannot connect to nats.url {nats_url}"))?;
+    let registry = retry::until_up("consul", RegistryError::is_transient, || {
+        Registry::start(registry_config.clone())
+    })
+    .await
+    .with_context(|| format!("cannot register with consul.addr {}", config.consul.addr))?;
     tracing::info!(
         ttl_ms = config.consul.ttl.as_millis() as u64,
         "ready in consul"
@@ -99,13 +107,11 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
         Some(registry.clone()),
         runner_options(config),
     );
-    health.set_probes(Probes {
-        transport: transport.clone(),
-        registry,
-        // Quorum for readiness: t+1 servers, or every server when there are fewer.
-        threshold: config.threshold.min(roster.len().saturating_sub(1) as u16),
-    });
-    let consumer = match EventConsumer::start(node.clone(), consumer_config(config, &roster)?).await
+    let consumer_config = consumer_config(config, &roster)?;
+    let consumer = match retry::until_up("jetstream", RequestError::is_transient, || {
+        EventConsumer::start(node.clone(), consumer_config.clone())
+    })
+    .await
     {
         Ok(c) => c,
         Err(e) => {
@@ -115,6 +121,13 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
         }
     };
     tracing::info!("request consumers started");
+    health.set_probes(Probes {
+        transport: transport.clone(),
+        streams: consumer.stream_health().clone(),
+        registry,
+        // Quorum for readiness: t+1 servers, or every server when there are fewer.
+        threshold: config.threshold.min(roster.len().saturating_sub(1) as u16),
+    });
     Ok(Running {
         consumer,
         node,
@@ -161,12 +174,8 @@ fn registry_config(config: &Config) -> anyhow::Result<RegistryConfig> {
         config.node_id.clone(),
     );
     rc.ttl = config.consul.ttl;
-    rc.token = config
-        .consul
-        .token_file
-        .as_deref()
-        .map(|p| read_token_file("consul token", p))
-        .transpose()?;
+    rc.token = config.consul.token()?;
+    rc.tls = config.consul.tls();
     Ok(rc)
 }
 
@@ -201,5 +210,7 @@ pub fn consumer_config(
     c.ack_wait = config.timeouts.ack_wait;
     c.progress_interval = config.timeouts.progress_interval;
     c.retry_signing = config.recovery.retry_signing;
+    c.max_request_age = config.limits.max_request_age;
+    c.streams = config.jetstream.settings()?;
     Ok(c)
 }

@@ -6,14 +6,16 @@ use std::sync::Arc;
 
 use tessera_runner::RunnerOptions;
 use tessera_security::{AtRestKey, KdfParams, NodeIdentity, SecretBytes};
+use tessera_transport::NatsAccess;
 use tessera_types::PublicIdentity;
 
 /// Settings of a [`Tenant`](crate::Tenant). Fields are public;
 /// [`TenantConfig::new`] takes the required ones and fills in the rest.
 #[derive(Debug)]
 pub struct TenantConfig {
-    /// NATS server URL(s), comma-separated: the servers' NATS.
-    pub nats_url: String,
+    /// The servers' NATS: URL(s), comma-separated, and the device's own
+    /// credential and TLS files.
+    pub nats: NatsAccess,
     /// The tenant's identity. Its public half goes to the servers with each
     /// session (or is registered with them beforehand).
     pub identity: Arc<NodeIdentity>,
@@ -40,7 +42,7 @@ impl TenantConfig {
         servers: Vec<PublicIdentity>,
     ) -> Self {
         Self {
-            nats_url: nats_url.into(),
+            nats: NatsAccess::new(nats_url),
             identity,
             store_dir: store_dir.into(),
             store_key,

@@ -33,7 +33,7 @@ impl Tenant {
     /// to NATS. Nothing is sent until a session starts.
     pub async fn start(config: TenantConfig) -> Result<Tenant, TenantError> {
         let TenantConfig {
-            nats_url,
+            nats,
             identity,
             store_dir,
             store_key,
@@ -41,13 +41,14 @@ impl Tenant {
             options,
         } = config;
         check_servers(identity.node_id(), &servers)?;
+        nats.check().map_err(TenantError::Transport)?;
         // The store first: a wrong key fails without touching the network.
         let store = open_store(store_dir, store_key).await?;
         let transport_options = TransportOptions {
             name: Some(format!("tessera-tenant-{}", identity.node_id())),
             ..TransportOptions::default()
         };
-        let transport = Transport::connect(&nats_url, identity.clone(), transport_options)
+        let transport = Transport::connect_with(&nats, identity.clone(), transport_options)
             .await
             .map_err(TenantError::Transport)?;
         tracing::info!(node_id = %identity.node_id(), servers = servers.len(), "tenant started");

@@ -6,7 +6,10 @@
 //! lowercase, and never carry payload bytes or key material; the server URL is
 //! left out because it may hold credentials.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use async_nats::ConnectErrorKind;
 
 use tessera_security::{PeerKeyError, SealError};
 use tessera_types::{ErrorCode, NodeId, SessionId};
@@ -17,7 +20,23 @@ pub enum TransportError {
     /// The URL itself is not quoted: it may carry credentials.
     #[error("nats url number {position} is not a valid server address")]
     InvalidUrl { position: usize },
-    #[error("cannot connect to nats: {source}")]
+    #[error(
+        "nats url number {position} holds a user or password; use the nats credential settings"
+    )]
+    CredentialInUrl { position: usize },
+    /// A credential or TLS file cannot be used. The file's content is never quoted.
+    #[error("{setting} {}: {reason}", path.display())]
+    Credential {
+        setting: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{setting}: {reason}")]
+    InvalidSetting {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("cannot connect to nats: {}", connect_reason(source))]
     Connect {
         #[source]
         source: async_nats::ConnectError,
@@ -74,6 +93,9 @@ impl TransportError {
     pub fn code(&self) -> ErrorCode {
         match self {
             TransportError::InvalidUrl { .. } => ErrorCode::InvalidConfiguration,
+            TransportError::CredentialInUrl { .. } => ErrorCode::InvalidConfiguration,
+            TransportError::Credential { .. } => ErrorCode::InvalidConfiguration,
+            TransportError::InvalidSetting { .. } => ErrorCode::InvalidConfiguration,
             TransportError::Connect { .. } => ErrorCode::NetworkConnection,
             TransportError::Subscribe { .. } => ErrorCode::NetworkSubscription,
             TransportError::SubscriptionNotConfirmed { .. } => ErrorCode::NetworkSubscription,
@@ -97,6 +119,9 @@ impl TransportError {
             | TransportError::PeerKey { session_id, .. }
             | TransportError::Seal { session_id, .. } => Some(session_id),
             TransportError::InvalidUrl { .. }
+            | TransportError::CredentialInUrl { .. }
+            | TransportError::Credential { .. }
+            | TransportError::InvalidSetting { .. }
             | TransportError::Connect { .. }
             | TransportError::Subscribe { .. }
             | TransportError::SubscriptionNotConfirmed { .. }
@@ -104,6 +129,70 @@ impl TransportError {
             | TransportError::Stream { .. }
             | TransportError::Closed => None,
         }
+    }
+
+    /// Whether trying again later may succeed: the server is unreachable or
+    /// timed out. A refused credential, a TLS failure or a bad setting is final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TransportError::Connect { source } => matches!(
+                source.kind(),
+                ConnectErrorKind::Io
+                    | ConnectErrorKind::TimedOut
+                    | ConnectErrorKind::Dns
+                    | ConnectErrorKind::MaxReconnects
+            ),
+            TransportError::Subscribe { .. }
+            | TransportError::SubscriptionNotConfirmed { .. }
+            | TransportError::Publish { .. }
+            | TransportError::Stream { .. } => true,
+            TransportError::InvalidUrl { .. }
+            | TransportError::CredentialInUrl { .. }
+            | TransportError::Credential { .. }
+            | TransportError::InvalidSetting { .. }
+            | TransportError::TooLarge { .. }
+            | TransportError::UnknownPeer { .. }
+            | TransportError::AlreadyOpen { .. }
+            | TransportError::PeerKey { .. }
+            | TransportError::Seal { .. }
+            | TransportError::Closed => false,
+        }
+    }
+}
+
+/// What went wrong connecting, with what to check. async-nats' own text
+/// never holds the credential; the URL is left out (it may hold one).
+pub fn connect_reason(e: &async_nats::ConnectError) -> String {
+    let hint = match e.kind() {
+        ConnectErrorKind::AuthorizationViolation => {
+            "the server refused the credential (authorization violation): check the nats credential settings"
+        }
+        ConnectErrorKind::Authentication => "the credential could not sign the server's challenge",
+        ConnectErrorKind::Tls => "tls failed (is the server's certificate signed by tls.ca_file, and is tls on both sides?)",
+        ConnectErrorKind::TimedOut => "timed out",
+        ConnectErrorKind::Dns => "the server name does not resolve",
+        ConnectErrorKind::Io => "the server is unreachable",
+        ConnectErrorKind::ServerParse => "bad server address",
+        ConnectErrorKind::MaxReconnects => "gave up reconnecting",
+    };
+    let root = root_cause(e);
+    if root.is_empty() {
+        hint.to_string()
+    } else {
+        format!("{hint}: {root}")
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    if std::ptr::eq(cur as *const _ as *const u8, e as *const _ as *const u8) {
+        String::new()
+    } else {
+        text
     }
 }
 

@@ -13,6 +13,7 @@
 //! concurrent operations on one wallet never share one.
 //!
 //! Modules:
+//! - [`access`]: `NatsAccess`: server URLs, credential and TLS files, for every NATS user.
 //! - [`subjects`]: every subject, built in one place.
 //! - [`transport`]: `Transport`: connect, open sessions, connection state.
 //! - [`options`]: `TransportOptions` and `HoldLimits`.
@@ -24,6 +25,7 @@
 //! - `hold` (private): bookkeeping of held control messages.
 //! - [`probe`]: confirming subscriptions with a server round trip.
 
+pub mod access;
 pub mod error;
 mod hold;
 pub mod inbound;
@@ -35,6 +37,7 @@ mod router;
 pub mod subjects;
 pub mod transport;
 
+pub use access::{NatsAccess, NatsAuth, NatsTls};
 /// The NATS client library, for crates that use JetStream on a [`Transport`]'s connection.
 pub use async_nats;
 pub use error::TransportError;

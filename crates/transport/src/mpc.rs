@@ -4,7 +4,8 @@
 //!
 //! Clients may create these streams first, with their own settings (the
 //! TypeScript client does). A stream that already exists is used as it is,
-//! whatever its settings; only a missing one is created, with ours.
+//! whatever its settings (a warning names the differences); only a missing
+//! one is created, with ours ([`StreamSettings`]).
 
 use std::time::Duration;
 
@@ -79,9 +80,23 @@ pub fn signing_result_consumer(client_id: Option<&str>) -> String {
     consumer("mpc_signing_result", client_id)
 }
 
+/// As mpcium's Go client names them: `-`, `:`, `.` and spaces in the
+/// ClientID become `_` (the result subjects keep the ClientID as it is).
 fn consumer(base: &str, client_id: Option<&str>) -> String {
     match client_id {
-        Some(c) => format!("{base}_{c}"),
+        Some(c) => {
+            let c: String = c
+                .chars()
+                .map(|ch| {
+                    if matches!(ch, '-' | ':' | '.' | ' ') {
+                        '_'
+                    } else {
+                        ch
+                    }
+                })
+                .collect();
+            format!("{base}_{c}")
+        }
         None => base.to_string(),
     }
 }
@@ -95,37 +110,120 @@ pub fn valid_client_id(id: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>'))
 }
 
-/// The three streams with our settings: file storage, work-queue retention.
-pub fn stream_configs() -> [stream::Config; 3] {
-    let config = |name: &str, subjects: Vec<String>| stream::Config {
-        name: name.to_string(),
-        subjects,
-        retention: stream::RetentionPolicy::WorkQueue,
-        storage: stream::StorageType::File,
-        duplicate_window: DUPLICATE_WINDOW,
-        ..Default::default()
-    };
-    [
-        config(KEYGEN_STREAM, vec![KEYGEN_REQUESTS.to_string()]),
-        config(SIGNING_STREAM, vec![SIGNING_REQUESTS.to_string()]),
-        config(
-            RESULT_STREAM,
-            RESULT_SUBJECTS.iter().map(|s| s.to_string()).collect(),
-        ),
-    ]
+/// Limits and replication of the streams and buckets Tessera creates. The
+/// defaults are mpcium's (request streams: limits retention, 7 days, 100 MB),
+/// with one replica; a NATS cluster should use 3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// Replicas of every stream and KV bucket (1 to 5; at most the cluster's servers).
+    pub replicas: usize,
+    /// How long a request stays in its stream. Requests are kept after they
+    /// are acked (limits retention, as mpcium's nodes create these streams).
+    pub request_max_age: Duration,
+    /// Size cap of each request stream; the oldest requests go first.
+    pub request_max_bytes: i64,
+    /// Size cap of the result stream.
+    pub result_max_bytes: i64,
+    /// How long the request ledger remembers a request: a repeat within this
+    /// time is answered from the ledger.
+    pub ledger_max_age: Duration,
+    /// Size cap of the request ledger bucket.
+    pub ledger_max_bytes: i64,
+    /// Size cap of the tenant key bucket (entries live [`TENANT_KEY_MAX_AGE`]).
+    pub tenant_keys_max_bytes: i64,
 }
 
-/// Makes sure the three streams exist; existing ones are left as they are.
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            request_max_age: REQUEST_MAX_AGE,
+            request_max_bytes: REQUEST_MAX_BYTES,
+            result_max_bytes: REQUEST_MAX_BYTES,
+            ledger_max_age: REQUEST_MAX_AGE,
+            ledger_max_bytes: 256 * 1024 * 1024,
+            tenant_keys_max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// mpcium's request stream age limit (its Go client sets the same).
+pub const REQUEST_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// mpcium's request stream size limit.
+pub const REQUEST_MAX_BYTES: i64 = 100_000_000;
+
+impl StreamSettings {
+    /// The three streams: request streams as mpcium's nodes create them, so
+    /// mpcium's Go client's `CreateOrUpdateStream` with its own settings
+    /// succeeds; the result stream with work-queue retention and a long
+    /// duplicate window (results are published once per request).
+    pub fn stream_configs(&self) -> [stream::Config; 3] {
+        let request = |name: &str, subject: &str| stream::Config {
+            name: name.to_string(),
+            subjects: vec![subject.to_string()],
+            retention: stream::RetentionPolicy::Limits,
+            storage: stream::StorageType::File,
+            max_age: self.request_max_age,
+            max_bytes: self.request_max_bytes,
+            num_replicas: self.replicas,
+            ..Default::default()
+        };
+        [
+            request(KEYGEN_STREAM, KEYGEN_REQUESTS),
+            request(SIGNING_STREAM, SIGNING_REQUESTS),
+            stream::Config {
+                name: RESULT_STREAM.to_string(),
+                subjects: RESULT_SUBJECTS.iter().map(|s| s.to_string()).collect(),
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::File,
+                max_bytes: self.result_max_bytes,
+                duplicate_window: DUPLICATE_WINDOW,
+                num_replicas: self.replicas,
+                ..Default::default()
+            },
+        ]
+    }
+
+    /// Checks the settings an operator can get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=5).contains(&self.replicas) {
+            return Err("replicas must be between 1 and 5".into());
+        }
+        let sizes = [
+            self.request_max_bytes,
+            self.result_max_bytes,
+            self.ledger_max_bytes,
+            self.tenant_keys_max_bytes,
+        ];
+        if sizes.iter().any(|b| *b <= 0) {
+            return Err("size caps must be positive".into());
+        }
+        if self.request_max_age.is_zero() || self.ledger_max_age.is_zero() {
+            return Err("ages must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// Makes sure the three streams exist. Existing ones are used as they are
+/// (clients may create them first, with their own settings), with one
+/// warning line naming what differs from ours.
 /// Safe to call from several nodes and clients at once.
-pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), TransportError> {
-    for config in stream_configs() {
+pub async fn ensure_streams(
+    js: &jetstream::Context,
+    settings: &StreamSettings,
+) -> Result<(), TransportError> {
+    for config in settings.stream_configs() {
         let name = config.name.clone();
         let mut last = None;
         // Two creators racing: the loser's create fails, its next lookup finds the stream.
         for _ in 0..3 {
             match js.get_or_create_stream(config.clone()).await {
-                Ok(_) => {
+                Ok(mut stream) => {
                     last = None;
+                    if let Ok(info) = stream.info().await {
+                        warn_if_different(&config, &info.config);
+                    }
                     break;
                 }
                 Err(e) => last = Some(e.to_string()),
@@ -136,6 +234,69 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), TransportErro
         }
     }
     Ok(())
+}
+
+/// The settings of `actual` that differ from `wanted`, as `name: ours -> theirs`.
+pub fn differences(wanted: &stream::Config, actual: &stream::Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cmp = |what: &str, ours: String, theirs: String| {
+        if ours != theirs {
+            out.push(format!("{what} {theirs} (ours: {ours})"));
+        }
+    };
+    cmp(
+        "retention",
+        format!("{:?}", wanted.retention),
+        format!("{:?}", actual.retention),
+    );
+    cmp(
+        "max_age",
+        format!("{:?}", wanted.max_age),
+        format!("{:?}", actual.max_age),
+    );
+    cmp(
+        "max_bytes",
+        wanted.max_bytes.to_string(),
+        actual.max_bytes.to_string(),
+    );
+    cmp(
+        "replicas",
+        wanted.num_replicas.max(1).to_string(),
+        actual.num_replicas.max(1).to_string(),
+    );
+    out
+}
+
+fn warn_if_different(wanted: &stream::Config, actual: &stream::Config) {
+    let diff = differences(wanted, actual);
+    if !diff.is_empty() {
+        tracing::warn!(
+            stream = %wanted.name,
+            "existing stream has other settings; used as it is: {}",
+            diff.join(", ")
+        );
+    }
+}
+
+/// Opens a KV bucket, creating it with `config` if missing (several callers may race).
+pub async fn key_value(
+    js: &jetstream::Context,
+    config: jetstream::kv::Config,
+) -> Result<jetstream::kv::Store, TransportError> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        if let Ok(store) = js.get_key_value(&config.bucket).await {
+            return Ok(store);
+        }
+        match js.create_key_value(config.clone()).await {
+            Ok(store) => return Ok(store),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(TransportError::Stream {
+        name: config.bucket,
+        reason: last,
+    })
 }
 
 /// The JetStream KV bucket where clients register tenant (device) keys per
@@ -153,33 +314,54 @@ pub fn tenant_key_entry(session_id: &str, player: &str) -> String {
 }
 
 /// Opens the tenant key bucket, creating it if needed (several callers may race).
-pub async fn tenant_keys(js: &jetstream::Context) -> Result<jetstream::kv::Store, TransportError> {
-    let mut last = String::new();
-    for _ in 0..3 {
-        if let Ok(store) = js.get_key_value(TENANT_KEYS_BUCKET).await {
-            return Ok(store);
-        }
-        let config = jetstream::kv::Config {
+pub async fn tenant_keys(
+    js: &jetstream::Context,
+    settings: &StreamSettings,
+) -> Result<jetstream::kv::Store, TransportError> {
+    key_value(
+        js,
+        jetstream::kv::Config {
             bucket: TENANT_KEYS_BUCKET.to_string(),
             history: 1,
             max_age: TENANT_KEY_MAX_AGE,
+            max_bytes: settings.tenant_keys_max_bytes,
             storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
             ..Default::default()
-        };
-        match js.create_key_value(config).await {
-            Ok(store) => return Ok(store),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(TransportError::Stream {
-        name: TENANT_KEYS_BUCKET.to_string(),
-        reason: last,
-    })
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_streams_are_created_as_mpcium_creates_them() {
+        let settings = StreamSettings::default();
+        let [keygen, signing, results] = settings.stream_configs();
+        for c in [&keygen, &signing] {
+            assert_eq!(c.retention, stream::RetentionPolicy::Limits);
+            assert_eq!(c.max_age, Duration::from_secs(7 * 24 * 3600));
+            assert_eq!(c.max_bytes, 100_000_000);
+            assert_eq!(c.storage, stream::StorageType::File);
+        }
+        assert_eq!(results.retention, stream::RetentionPolicy::WorkQueue);
+        let mut other = keygen.clone();
+        other.retention = stream::RetentionPolicy::WorkQueue;
+        other.num_replicas = 3;
+        let diff = differences(&keygen, &other);
+        assert_eq!(diff.len(), 2, "{diff:?}");
+        assert!(diff[0].starts_with("retention WorkQueue"), "{diff:?}");
+        assert!(differences(&keygen, &keygen).is_empty());
+        assert!(settings.validate().is_ok());
+        let bad = StreamSettings {
+            replicas: 0,
+            ..settings
+        };
+        assert!(bad.validate().is_err());
+    }
 
     #[test]
     fn subjects_and_consumers_follow_mpcium() {
@@ -198,6 +380,14 @@ mod tests {
         assert_eq!(reshare_result(Some("c"), "s"), "mpc.mpc_reshare_result.c.s");
         assert_eq!(keygen_result_consumer(None), "mpc_keygen_result");
         assert_eq!(signing_result_consumer(Some("c1")), "mpc_signing_result_c1");
+        assert_eq!(
+            keygen_result_consumer(Some("app-1:eu")),
+            "mpc_keygen_result_app_1_eu"
+        );
+        assert_eq!(
+            signing_result(Some("app-1")),
+            "mpc.mpc_signing_result.app-1.complete"
+        );
         assert!(valid_client_id("client-1"));
         for bad in ["", "a.b", "a*", ">", "a b"] {
             assert!(!valid_client_id(bad), "{bad}");

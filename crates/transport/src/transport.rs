@@ -4,10 +4,11 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use async_nats::{Client, ConnectOptions, Event, ServerAddr, Subscriber};
+use async_nats::{Client, ConnectOptions, Event, Subscriber};
 use tessera_security::{NodeIdentity, Opener};
 use tessera_types::{NodeId, PublicIdentity, SessionId};
 
+use crate::access::NatsAccess;
 use crate::error::TransportError;
 use crate::link::{LinkParts, SessionLink};
 use crate::options::TransportOptions;
@@ -39,8 +40,18 @@ impl Transport {
     ///
     /// `url` is one server URL or several separated by commas (a cluster's seeds).
     /// After a disconnection it retries quickly (see [`reconnect_delay`]).
+    /// Without credential or TLS settings: see [`Transport::connect_with`].
     pub async fn connect(
         url: &str,
+        identity: Arc<NodeIdentity>,
+        options: TransportOptions,
+    ) -> Result<Transport, TransportError> {
+        Self::connect_with(&NatsAccess::new(url), identity, options).await
+    }
+
+    /// [`Transport::connect`] with the credential and TLS settings of `access`.
+    pub async fn connect_with(
+        access: &NatsAccess,
         identity: Arc<NodeIdentity>,
         options: TransportOptions,
     ) -> Result<Transport, TransportError> {
@@ -50,7 +61,9 @@ impl Transport {
             .clone()
             .unwrap_or_else(|| format!("tessera-{node_id}"));
         let events_node = node_id.clone();
-        let mut connect = ConnectOptions::new()
+        let addrs = access.addrs()?;
+        let mut connect = access
+            .apply(ConnectOptions::new())?
             .name(name)
             .connection_timeout(options.connection_timeout)
             .max_reconnects(None)
@@ -62,15 +75,6 @@ impl Transport {
         if let Some(capacity) = options.subscription_capacity {
             connect = connect.subscription_capacity(capacity);
         }
-        let addrs = url
-            .split(',')
-            .map(str::trim)
-            .enumerate()
-            .map(|(i, u)| {
-                u.parse::<ServerAddr>()
-                    .map_err(|_| TransportError::InvalidUrl { position: i + 1 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let client = connect
             .connect(addrs)
             .await

@@ -14,6 +14,7 @@ use crate::commands::initiator;
 async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
     let signer = initiator::load(&args.initiator_key_file)?;
     let mut config = ClientConfig::new(args.nats_url.clone(), signer);
+    config.nats = args.nats_access()?;
     if let Some(id) = &args.client_id {
         config = config.with_client_id(id.clone());
     }

@@ -13,16 +13,15 @@ use tessera_types::PublicIdentity;
 
 use crate::config::Config;
 use crate::roster;
-use crate::secrets::{read_secret_file, read_token_file};
+use crate::secrets::read_secret_file;
 
 fn consul(config: &Config) -> anyhow::Result<(ConsulClient, KeyLayout)> {
-    let token = config
-        .consul
-        .token_file
-        .as_deref()
-        .map(|p| read_token_file("consul token", p))
-        .transpose()?;
-    let client = ConsulClient::new(&config.consul.addr, token, DEFAULT_REQUEST_TIMEOUT)?;
+    let client = ConsulClient::new(
+        &config.consul.addr,
+        config.consul.token()?,
+        &config.consul.tls(),
+        DEFAULT_REQUEST_TIMEOUT,
+    )?;
     let keys = KeyLayout::new(&config.consul.prefix)?;
     Ok((client, keys))
 }

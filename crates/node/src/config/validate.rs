@@ -35,6 +35,11 @@ impl Config {
                 "must be one URL or a comma-separated list of URLs",
             ));
         }
+        self.nats.access()?;
+        self.jetstream.settings()?;
+        if self.limits.max_request_age < Duration::from_secs(1) {
+            return Err(invalid("limits.max_request_age", "must be at least 1s"));
+        }
         self.validate_consul()?;
         self.validate_files()?;
         self.initiator_key()?;
@@ -53,6 +58,20 @@ impl Config {
         let addr = &self.consul.addr;
         if !(addr.starts_with("http://") || addr.starts_with("https://")) || addr.len() < 9 {
             return Err(invalid("consul.addr", "must be an http:// or https:// URL"));
+        }
+        let tls = &self.consul.tls;
+        let any_tls = tls.ca_file.is_some() || tls.cert_file.is_some() || tls.key_file.is_some();
+        if any_tls && !addr.starts_with("https://") {
+            return Err(invalid(
+                "consul.tls",
+                "TLS settings need an https:// consul.addr",
+            ));
+        }
+        if tls.cert_file.is_some() != tls.key_file.is_some() {
+            return Err(invalid(
+                "consul.tls.cert_file",
+                "consul.tls.cert_file and consul.tls.key_file go together",
+            ));
         }
         KeyLayout::new(&self.consul.prefix).map_err(|_| {
             invalid(

@@ -23,7 +23,9 @@ impl RawClient {
     pub async fn connect(nats_url: &str, client_id: Option<&str>) -> Self {
         let nc = async_nats::connect(nats_url).await.expect("nats connects");
         let js = jetstream::new(nc);
-        mpc::ensure_streams(&js).await.expect("streams exist");
+        mpc::ensure_streams(&js, &mpc::StreamSettings::default())
+            .await
+            .expect("streams exist");
         let keygen = consumer(
             &js,
             mpc::keygen_result_consumer(client_id),
