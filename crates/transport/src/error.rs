@@ -135,13 +135,15 @@ impl TransportError {
     /// timed out. A refused credential, a TLS failure or a bad setting is final.
     pub fn is_transient(&self) -> bool {
         match self {
-            TransportError::Connect { source } => matches!(
-                source.kind(),
-                ConnectErrorKind::Io
-                    | ConnectErrorKind::TimedOut
-                    | ConnectErrorKind::Dns
-                    | ConnectErrorKind::MaxReconnects
-            ),
+            TransportError::Connect { source } => {
+                matches!(
+                    source.kind(),
+                    ConnectErrorKind::Io
+                        | ConnectErrorKind::TimedOut
+                        | ConnectErrorKind::Dns
+                        | ConnectErrorKind::MaxReconnects
+                ) && tls_failure(source).is_none()
+            }
             TransportError::Subscribe { .. }
             | TransportError::SubscriptionNotConfirmed { .. }
             | TransportError::Publish { .. }
@@ -163,6 +165,11 @@ impl TransportError {
 /// What went wrong connecting, with what to check. async-nats' own text
 /// never holds the credential; the URL is left out (it may hold one).
 pub fn connect_reason(e: &async_nats::ConnectError) -> String {
+    if let Some(tls) = tls_failure(e) {
+        return format!(
+            "tls failed: {tls} (is the server's certificate signed by the CA in tls.ca_file?)"
+        );
+    }
     let hint = match e.kind() {
         ConnectErrorKind::AuthorizationViolation => {
             "the server refused the credential (authorization violation): check the nats credential settings"
@@ -181,6 +188,27 @@ pub fn connect_reason(e: &async_nats::ConnectError) -> String {
     } else {
         format!("{hint}: {root}")
     }
+}
+
+/// A TLS failure (an untrusted or invalid certificate) reported inside an I/O
+/// error: waiting does not fix it.
+fn tls_failure(e: &async_nats::ConnectError) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<async_nats::rustls::Error>())
+            {
+                return Some(format!("certificate or handshake refused: {tls}"));
+            }
+        }
+        if let Some(tls) = err.downcast_ref::<async_nats::rustls::Error>() {
+            return Some(format!("certificate or handshake refused: {tls}"));
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -10,6 +10,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod check;
+pub mod infra;
 pub mod queue;
 pub mod raw;
 
@@ -20,7 +21,10 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tessera_testkit::ports::free_ports;
 use tessera_testkit::process::Service;
-use tessera_testkit::{Consul, Nats};
+use tessera_testkit::Consul;
+use tessera_transport::NatsAccess;
+
+use infra::{Locked, NatsUnderTest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
@@ -53,6 +57,15 @@ pub struct ClusterOptions {
     pub ack_wait: &'static str,
     /// Extra environment of every node (e.g. the fault-injection delay).
     pub env: Vec<(String, String)>,
+    /// Locked down as in production: the reference NATS permissions, a
+    /// credential per node and per client, TLS to NATS and Consul.
+    pub locked: bool,
+    /// nats-servers: 1, or 3 (a JetStream cluster).
+    pub nats_servers: usize,
+    /// Client ids that get their own NATS credential (locked clusters).
+    pub clients: Vec<String>,
+    /// More YAML for the shared config file (top-level sections).
+    pub extra_yaml: String,
 }
 
 impl ClusterOptions {
@@ -66,6 +79,10 @@ impl ClusterOptions {
             connect_timeout: "2s",
             ack_wait: "30s",
             env: Vec::new(),
+            locked: false,
+            nats_servers: 1,
+            clients: Vec::new(),
+            extra_yaml: String::new(),
         }
     }
 }
@@ -79,8 +96,9 @@ struct NodeProc {
 }
 
 pub struct ProcCluster {
-    pub nats: Nats,
+    pub nats: NatsUnderTest,
     pub consul: Consul,
+    pub locked: Option<Locked>,
     dir: TempDir,
     options: ClusterOptions,
     nodes: Vec<NodeProc>,
@@ -90,13 +108,13 @@ impl ProcCluster {
     /// Starts NATS, Consul and every node, and waits until each node's
     /// `/readyz` sees all nodes ready.
     pub async fn start(options: ClusterOptions) -> Self {
-        let nats = Nats::start().await.expect("nats-server starts");
-        let consul = Consul::start().await.expect("consul starts");
+        let ids: Vec<String> = (0..options.nodes).map(|i| format!("node{i}")).collect();
+        let (nats, consul, locked) =
+            infra::start(options.nats_servers, options.locked, &ids, &options.clients).await;
         let dir = tempfile::Builder::new()
             .prefix("tessera-e2e-")
             .tempdir()
             .unwrap();
-        let ids: Vec<String> = (0..options.nodes).map(|i| format!("node{i}")).collect();
         std::fs::create_dir_all(dir.path().join("identities")).unwrap();
         for id in &ids {
             let key = dir.path().join("identities").join(format!("{id}.key"));
@@ -119,6 +137,7 @@ impl ProcCluster {
         let mut cluster = Self {
             nats,
             consul,
+            locked,
             dir,
             options,
             nodes,
@@ -130,6 +149,23 @@ impl ProcCluster {
 
     pub fn nats_url(&self) -> String {
         self.nats.url()
+    }
+
+    /// How a client with `client_id` reaches NATS: its own credential and the
+    /// CA on a locked cluster, the URL alone on an open one.
+    pub fn client_access(&self, client_id: Option<&str>) -> NatsAccess {
+        match &self.locked {
+            Some(l) => l.access(&self.nats, &infra::client_user(client_id)),
+            None => NatsAccess::new(self.nats.url()),
+        }
+    }
+
+    /// Node `i`'s own NATS access (locked clusters).
+    pub fn node_access(&self, i: usize) -> NatsAccess {
+        match &self.locked {
+            Some(l) => l.access(&self.nats, &infra::node_user(&self.nodes[i].id)),
+            None => NatsAccess::new(self.nats.url()),
+        }
     }
 
     /// Node `i`'s public identity, from the document `tessera identity generate` wrote.
@@ -166,19 +202,33 @@ impl ProcCluster {
             }
             s
         };
+        let (nats_tls, consul_tls) = match &self.locked {
+            Some(l) => (
+                format!("  tls:\n    ca_file: {}\n", l.ca_file.display()),
+                format!("  tls:\n    ca_file: {}\n", l.ca_file.display()),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let replicas = if o.nats_servers > 1 {
+            "jetstream:\n  replicas: 3\n"
+        } else {
+            ""
+        };
         let yaml = format!(
             "threshold: {t}\n\
-             nats:\n  url: {nats}\n\
-             consul:\n  addr: {consul}\n  prefix: e2e\n  ttl: 2s\n\
+             nats:\n  url: {nats}\n{nats_tls}\
+             {replicas}\
+             consul:\n  addr: {consul}\n  prefix: e2e\n  ttl: 2s\n{consul_tls}\
              storage:\n  key_file: {key}\n\
              peers:\n  dir: {peers}\n\
              initiator:\n  kind: {kind}\n  public_key: {pk}\n\
              {authorizers}\
              timeouts:\n  connect_timeout: {ct}\n  peer_silence: 1500ms\n  shutdown_grace: 5s\n  ack_wait: {aw}\n  progress_interval: 1s\n\
-             log:\n  level: info,tessera_eventconsumer=debug\n",
+             log:\n  level: info,tessera_eventconsumer=debug\n{extra}",
+            extra = o.extra_yaml,
             t = o.threshold,
             nats = self.nats.url(),
-            consul = self.consul.http_addr(),
+            consul = self.consul.addr(),
             key = self.dir.path().join("storage.key").display(),
             peers = self.dir.path().join("identities").display(),
             kind = o.initiator.kind,
@@ -198,8 +248,21 @@ impl ProcCluster {
     fn spawn(&mut self, i: usize) {
         let config = self.config_path();
         let dir = self.dir.path().to_path_buf();
+        let credential = self.locked.as_ref().map(|l| {
+            let user = infra::node_user(&self.nodes[i].id);
+            match l.access(&self.nats, &user).auth {
+                tessera_transport::NatsAuth::UserPassword { password_file, .. } => {
+                    (user, password_file)
+                }
+                other => panic!("unexpected test credential {other:?}"),
+            }
+        });
         let node = &mut self.nodes[i];
         let mut cmd = Command::new(BIN);
+        if let Some((user, password_file)) = credential {
+            cmd.env("TESSERA_NATS_USER", user)
+                .env("TESSERA_NATS_PASSWORD_FILE", password_file);
+        }
         cmd.envs(self.options.env.iter().cloned());
         cmd.arg("start")
             .arg("--config")
@@ -357,12 +420,84 @@ impl ProcCluster {
         let signer =
             tessera_security::InitiatorSigner::from_secret_bytes(key.sdk_kind(), &key.secret())
                 .unwrap();
-        let config = tessera_client::ClientConfig::new(self.nats_url(), signer)
+        let mut config = tessera_client::ClientConfig::new(self.nats_url(), signer)
             .with_client_id(client_id)
             .with_result_timeout(Duration::from_secs(60));
+        config.nats = self.client_access(Some(client_id));
         tessera_client::Client::connect(config)
             .await
             .expect("SDK connects")
+    }
+
+    /// Node `i`'s health port.
+    pub fn health_port(&self, i: usize) -> u16 {
+        self.nodes[i].health_port
+    }
+
+    /// Runs `tessera start` once more as node `i` with a fresh store and
+    /// `env` on top, expecting it to stop by itself (within 30 s): whether it
+    /// exited successfully, and all it printed.
+    pub async fn run_node_once(&self, i: usize, env: &[(&str, &str)]) -> (bool, String) {
+        let node = &self.nodes[i];
+        let dir = self.dir.path();
+        let store = tempfile::tempdir().unwrap();
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("start")
+            .arg("--config")
+            .arg(self.config_path())
+            .env("TESSERA_NODE_ID", &node.id)
+            .env(
+                "TESSERA_IDENTITY_FILE",
+                dir.join("identities").join(format!("{}.key", node.id)),
+            )
+            .env("TESSERA_STORAGE_DIR", store.path())
+            .env("TESSERA_HEALTH_LISTEN", "127.0.0.1:0")
+            .env_remove("RUST_LOG")
+            .kill_on_drop(true);
+        if let Some(l) = &self.locked {
+            let user = infra::node_user(&node.id);
+            if let tessera_transport::NatsAuth::UserPassword { password_file, .. } =
+                l.access(&self.nats, &user).auth
+            {
+                cmd.env("TESSERA_NATS_USER", &user)
+                    .env("TESSERA_NATS_PASSWORD_FILE", password_file);
+            }
+        }
+        cmd.envs(env.iter().copied());
+        let (file, log) = tempfile::NamedTempFile::new_in(dir)
+            .unwrap()
+            .keep()
+            .unwrap();
+        cmd.stdout(file.try_clone().unwrap()).stderr(file);
+        let mut child = cmd.spawn().expect("tessera start runs");
+        let Ok(status) = tokio::time::timeout(Duration::from_secs(30), child.wait()).await else {
+            let _ = child.kill().await;
+            panic!(
+                "the node did not stop by itself within 30 s:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        (status.expect("tessera start waits").success(), text)
+    }
+
+    /// Polls node `i`'s logs until a line satisfies `pred`; false after `within`.
+    pub async fn wait_for_log_of(
+        &self,
+        i: usize,
+        within: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if self.log(i).lines().any(&pred) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Every log line any run of node `i` wrote.

@@ -21,7 +21,21 @@ pub struct RawClient {
 impl RawClient {
     /// Connects, and creates (or reuses) this client's two result consumers.
     pub async fn connect(nats_url: &str, client_id: Option<&str>) -> Self {
-        let nc = async_nats::connect(nats_url).await.expect("nats connects");
+        Self::connect_with(&tessera_transport::NatsAccess::new(nats_url), client_id).await
+    }
+
+    /// [`RawClient::connect`] with a credential and TLS (a locked cluster's client).
+    pub async fn connect_with(
+        access: &tessera_transport::NatsAccess,
+        client_id: Option<&str>,
+    ) -> Self {
+        let options = access
+            .apply(async_nats::ConnectOptions::new())
+            .expect("client credential files");
+        let nc = options
+            .connect(access.addrs().expect("nats urls"))
+            .await
+            .expect("nats connects");
         let js = jetstream::new(nc);
         mpc::ensure_streams(&js, &mpc::StreamSettings::default())
             .await
