@@ -293,9 +293,10 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         }
     };
     let Some(Served { outcome, claim }) = served else {
-        // The same request is being served by a live node (or by this one):
-        // keep this copy until that one is done, then answer it from the
-        // ledger. Acking it now would lose it if that node died.
+        // The same request is being served by a live node (or by this one),
+        // or the ledger cannot be asked right now: keep this copy until that
+        // one is done (then it is answered from the ledger) or the ledger is
+        // back. Acking it now would lose it if that node died.
         let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
         return;
     };

@@ -168,7 +168,19 @@ pub(crate) async fn serve_sign(
                 None,
             )
         }
-        Err(e) => return served(results::signing_error(ids, e.code(), e.to_string()), None),
+        Err(e) if e.is_transient() && stale.is_none() => {
+            // The ledger's stream is electing a leader, or NATS is away: the
+            // request stays in JetStream and comes back (until it is stale).
+            tracing::warn!(tx_id = %m.tx_id, "request ledger unavailable, request will be retried: {e}");
+            return None;
+        }
+        Err(e) => {
+            let (code, reason) = match stale {
+                Some(stale) => (ErrorCode::SessionStale, stale.reason()),
+                None => (e.code(), e.to_string()),
+            };
+            return served(results::signing_error(ids, code, reason), None);
+        }
     };
     if let Some(stale) = stale {
         // Claimed only to learn that it was never served: give the claim back.

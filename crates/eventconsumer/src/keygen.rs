@@ -99,7 +99,18 @@ pub(crate) async fn serve_keygen(
                 format!("wallet {} already has keys", m.wallet_id),
             ))
         }
-        Err(e) => return outcome(results::keygen_error(&m.wallet_id, e.code(), e.to_string())),
+        Err(e) if e.is_transient() && stale.is_none() => {
+            // See `serve_sign`: the request comes back until it is stale.
+            tracing::warn!(wallet_id = %m.wallet_id, "request ledger unavailable, request will be retried: {e}");
+            return None;
+        }
+        Err(e) => {
+            let (code, reason) = match stale {
+                Some(stale) => (ErrorCode::SessionStale, stale.reason()),
+                None => (e.code(), e.to_string()),
+            };
+            return outcome(results::keygen_error(&m.wallet_id, code, reason));
+        }
     };
     if let Some(stale) = stale {
         shared.ledger.release(&key, revision).await;

@@ -115,6 +115,29 @@ impl RawClient {
         m.ack().await.expect("ack");
         Some(SigningResultEvent::from_json(&m.payload).expect("signing result decodes"))
     }
+
+    /// The next signing result with its stream sequence (one per published
+    /// result, however often it is delivered). Pull errors of a NATS cluster
+    /// electing a leader are skipped; an ack lost the same way means the
+    /// result is delivered again, with the same sequence.
+    pub async fn next_signing_seq(
+        &mut self,
+        within: Duration,
+    ) -> Option<(u64, SigningResultEvent)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let m = tokio::time::timeout_at(deadline, self.signing.next())
+                .await
+                .ok()??;
+            let Ok(m) = m else { continue };
+            let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+            let _ = m.ack().await;
+            return Some((
+                seq,
+                SigningResultEvent::from_json(&m.payload).expect("signing result decodes"),
+            ));
+        }
+    }
 }
 
 fn note_retry(subject: &str, e: &dyn std::fmt::Display) {
