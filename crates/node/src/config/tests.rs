@@ -199,3 +199,63 @@ fn storage_secret_sources_are_exclusive() {
     c.validate().unwrap();
     assert!(c.storage.password_file.is_none());
 }
+
+#[test]
+fn one_nats_credential_and_tls_files_that_fit() {
+    let two = minimal_yaml() + "nats: {url: 'nats://h:4222', token_file: /t, nkey_seed_file: /s}\n";
+    let e = err_text(parse(&two, &[]));
+    assert!(e.contains("only one nats credential"), "{e}");
+    let e = err_text(parse(&minimal_yaml(), &[("TESSERA_NATS_USER", "node0")]));
+    assert!(e.contains("nats.password_file"), "{e}");
+    let c = parse(
+        &minimal_yaml(),
+        &[
+            ("TESSERA_NATS_USER", "node0"),
+            ("TESSERA_NATS_PASSWORD_FILE", "/run/secrets/nats"),
+            ("TESSERA_NATS_TLS_CA_FILE", "/run/ca.pem"),
+        ],
+    )
+    .unwrap();
+    c.validate().unwrap();
+    let access = c.nats.access().unwrap();
+    assert!(matches!(
+        access.auth,
+        tessera_transport::NatsAuth::UserPassword { ref user, .. } if user == "node0"
+    ));
+    assert_eq!(
+        access.tls.ca_file.as_deref(),
+        Some(Path::new("/run/ca.pem"))
+    );
+    let e = err_text(parse(
+        &minimal_yaml(),
+        &[("TESSERA_NATS_URL", "nats://node0:hunter2@h:4222")],
+    ));
+    assert!(e.contains("nats.url") && !e.contains("hunter2"), "{e}");
+}
+
+#[test]
+fn consul_tls_needs_https_and_jetstream_settings_are_checked() {
+    let e = err_text(parse(
+        &minimal_yaml(),
+        &[("TESSERA_CONSUL_TLS_CA_FILE", "/ca.pem")],
+    ));
+    assert!(e.contains("https://"), "{e}");
+    let c = parse(
+        &minimal_yaml(),
+        &[
+            ("TESSERA_CONSUL_ADDR", "https://127.0.0.1:8501"),
+            ("TESSERA_CONSUL_TLS_CA_FILE", "/ca.pem"),
+            ("TESSERA_JETSTREAM_REPLICAS", "3"),
+            ("TESSERA_LIMITS_MAX_REQUEST_AGE", "90s"),
+        ],
+    )
+    .unwrap();
+    c.validate().unwrap();
+    assert_eq!(c.jetstream.settings().unwrap().replicas, 3);
+    assert_eq!(c.limits.max_request_age, Duration::from_secs(90));
+    let e = err_text(parse(
+        &minimal_yaml(),
+        &[("TESSERA_JETSTREAM_REPLICAS", "7")],
+    ));
+    assert!(e.contains("jetstream") && e.contains("replicas"), "{e}");
+}
