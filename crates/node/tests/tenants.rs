@@ -35,7 +35,7 @@ struct Device {
 
 impl Device {
     async fn start(
-        nats: String,
+        nats: tessera_transport::NatsAccess,
         name: String,
         servers: Vec<PublicIdentity>,
         connect: Duration,
@@ -43,7 +43,8 @@ impl Device {
         let dir = tempfile::tempdir().unwrap();
         let identity = Arc::new(NodeIdentity::generate(NodeId::new(name).unwrap()));
         let key = AtRestKey::from_key_bytes(&rand::random::<[u8; 32]>()).unwrap();
-        let mut config = TenantConfig::new(nats, identity, dir.path(), StoreKey::Key(key), servers);
+        let mut config = TenantConfig::new("", identity, dir.path(), StoreKey::Key(key), servers);
+        config.nats = nats;
         config.options = RunnerOptions {
             connect_timeout: connect,
             ..RunnerOptions::default()
@@ -172,7 +173,7 @@ async fn twenty_devices_each_create_and_use_a_two_of_two_wallet_with_one_server(
     let node0 = NodeId::new("node0").unwrap();
     let devices = join_all((0..20).map(|i| {
         Device::start(
-            cluster.nats_url(),
+            cluster.tenant_access(&format!("device-{i}")),
             format!("device-{i}"),
             servers.clone(),
             Duration::from_secs(20),
@@ -255,13 +256,18 @@ async fn a_device_and_two_servers_sign_two_of_three_and_sessions_follow_the_key_
     let mut options = ClusterOptions::new(key.initiator_config());
     options.nodes = 2;
     options.connect_timeout = "3s";
+    // Locked down: the device, the provider's client and each node have their
+    // own NATS credential with the reference permissions, over TLS.
+    options.locked = true;
+    options.clients = vec!["provider".into()];
+    options.tenants = vec!["device-a".into()];
     let cluster = ProcCluster::start(options).await;
     let client = cluster.sdk(&key, "provider").await;
     let servers = vec![cluster.public_identity(0), cluster.public_identity(1)];
     let (node0, node1) = (NodeId::new("node0").unwrap(), NodeId::new("node1").unwrap());
     let connect = Duration::from_secs(3);
     let device = Device::start(
-        cluster.nats_url(),
+        cluster.tenant_access("device-a"),
         "device-a".into(),
         servers.clone(),
         connect,

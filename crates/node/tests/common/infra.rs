@@ -75,16 +75,19 @@ pub fn client_user(client_id: Option<&str>) -> String {
     format!("client-{}", client_id.unwrap_or("default"))
 }
 
-/// Starts NATS (`servers`: 1 or 3) and Consul, locked down when `lock` is set:
-/// a user per node in `nodes` and per client id in `clients` (plus the client
-/// without an id), TLS everywhere.
+pub fn tenant_user(tenant_id: &str) -> String {
+    format!("tenant-{tenant_id}")
+}
+
+/// Starts NATS (1 or 3 servers) and Consul, locked down when `options.locked`:
+/// a user per node in `nodes`, per client id (plus the client without an id)
+/// and per tenant id, TLS everywhere.
 pub async fn start(
-    servers: usize,
-    lock: bool,
+    options: &super::ClusterOptions,
     nodes: &[String],
-    clients: &[String],
 ) -> (NatsUnderTest, Consul, Option<Locked>) {
-    if !lock {
+    let servers = options.nats_servers;
+    if !options.locked {
         let nats = match servers {
             1 => NatsUnderTest::One(Nats::start().await.expect("nats-server starts")),
             _ => NatsUnderTest::Three(NatsCluster::start().await.expect("nats cluster starts")),
@@ -99,9 +102,12 @@ pub async fn start(
         security = security.user(NatsUser::node(&node_user(id), &random_secret()));
     }
     let mut ids: Vec<Option<&str>> = vec![None];
-    ids.extend(clients.iter().map(|c| Some(c.as_str())));
+    ids.extend(options.clients.iter().map(|c| Some(c.as_str())));
     for cid in ids {
         security = security.user(NatsUser::client(&client_user(cid), &random_secret(), cid));
+    }
+    for tid in &options.tenants {
+        security = security.user(NatsUser::tenant(&tenant_user(tid), &random_secret(), tid));
     }
     let nats = match servers {
         1 => NatsUnderTest::One(

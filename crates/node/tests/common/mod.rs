@@ -64,6 +64,8 @@ pub struct ClusterOptions {
     pub nats_servers: usize,
     /// Client ids that get their own NATS credential (locked clusters).
     pub clients: Vec<String>,
+    /// Tenant (device) ids that get their own NATS credential (locked clusters).
+    pub tenants: Vec<String>,
     /// More YAML for the shared config file (top-level sections).
     pub extra_yaml: String,
 }
@@ -82,6 +84,7 @@ impl ClusterOptions {
             locked: false,
             nats_servers: 1,
             clients: Vec::new(),
+            tenants: Vec::new(),
             extra_yaml: String::new(),
         }
     }
@@ -109,8 +112,7 @@ impl ProcCluster {
     /// `/readyz` sees all nodes ready.
     pub async fn start(options: ClusterOptions) -> Self {
         let ids: Vec<String> = (0..options.nodes).map(|i| format!("node{i}")).collect();
-        let (nats, consul, locked) =
-            infra::start(options.nats_servers, options.locked, &ids, &options.clients).await;
+        let (nats, consul, locked) = infra::start(&options, &ids).await;
         let dir = tempfile::Builder::new()
             .prefix("tessera-e2e-")
             .tempdir()
@@ -156,6 +158,14 @@ impl ProcCluster {
     pub fn client_access(&self, client_id: Option<&str>) -> NatsAccess {
         match &self.locked {
             Some(l) => l.access(&self.nats, &infra::client_user(client_id)),
+            None => NatsAccess::new(self.nats.url()),
+        }
+    }
+
+    /// How tenant device `id` reaches NATS (its own credential on a locked cluster).
+    pub fn tenant_access(&self, id: &str) -> NatsAccess {
+        match &self.locked {
+            Some(l) => l.access(&self.nats, &infra::tenant_user(id)),
             None => NatsAccess::new(self.nats.url()),
         }
     }
