@@ -10,7 +10,9 @@
 //! target/release/examples/tenant_device --state .state/run
 //! ```
 //!
-//! From the state directory it reads `cluster.env` (`NATS_URL=...`), the
+//! From the state directory it reads `cluster.env` (`NATS_URL=...`, the device
+//! id, and the files of the NATS credentials of the device and of the
+//! application's client, `make run`'s NATS requiring authentication), the
 //! servers' public identity documents `public/<node>.pub.json` (never their
 //! private files) and `initiator.key`, the application's request-signing key
 //! (the one the client commands use). The device's share store goes to
@@ -36,6 +38,7 @@ use tessera_tenant::{
     AtRestKey, KeyType, NodeId, NodeIdentity, PublicIdentity, SessionId, Signature, StoreKey,
     Tenant, TenantConfig, TenantError, TenantKeygen, TenantSign, Threshold, WalletId, WalletKeys,
 };
+use tessera_transport::{NatsAccess, NatsAuth, NatsTls};
 use tessera_types::wire::SessionSpec;
 
 /// The servers that hold the wallet's other shares (t = 1: any two of the three sign).
@@ -62,22 +65,35 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let state = Args::parse().state;
-    let nats_url = read_env_value(&state.join("cluster.env"), "NATS_URL")?;
+    let env = state.join("cluster.env");
+    let nats_url = read_env_value(&env, "NATS_URL")?;
     let servers = read_servers(&state.join("public"))?;
     let initiator = initiator::load(&state.join("initiator.key"))?;
+    // Each party has its own NATS user: the server allows a device only its own subjects.
+    let credential = |user: &str, file: &str| -> anyhow::Result<NatsAccess> {
+        Ok(NatsAccess {
+            url: nats_url.clone(),
+            auth: NatsAuth::UserPassword {
+                user: read_env_value(&env, user)?,
+                password_file: read_env_value(&env, file)?.into(),
+            },
+            tls: NatsTls::default(),
+        })
+    };
 
     // 1. The device: its own identity, share store and NATS connection.
-    let device = NodeId::new(format!("device-{}", random_hex(4)))?;
+    let device = NodeId::new(read_env_value(&env, "DEVICE_ID")?)?;
     let store_dir = state.join("devices").join(device.as_str());
     let mut key = [0u8; 32];
     OsRng.fill_bytes(&mut key);
-    let config = TenantConfig::new(
+    let mut config = TenantConfig::new(
         nats_url.clone(),
         Arc::new(NodeIdentity::generate(device.clone())),
         &store_dir,
         StoreKey::Key(AtRestKey::from_key_bytes(&key)?),
         servers,
     );
+    config.nats = credential("TENANT_USER", "TENANT_PASSWORD_FILE")?;
     key.fill(0);
     let tenant = Tenant::start(config).await.context("starting the device")?;
     println!(
@@ -86,7 +102,9 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // The application's backend: signs the requests the servers act on.
-    let config = ClientConfig::new(nats_url, initiator).with_client_id(format!("{device}-app"));
+    let mut config =
+        ClientConfig::new(nats_url.clone(), initiator).with_client_id(format!("{device}-app"));
+    config.nats = credential("CLIENT_USER", "CLIENT_PASSWORD_FILE")?;
     let client = Client::connect(config)
         .await
         .context("connecting the client")?;

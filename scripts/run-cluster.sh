@@ -69,8 +69,49 @@ consul_serf=$(free_port $((consul_http + 1)))
 consul_wan=$(free_port $((consul_serf + 1)))
 consul_server=$(free_port $((consul_wan + 1)))
 
-echo "run: nats-server on 127.0.0.1:$nats_port (JetStream), consul on 127.0.0.1:$consul_http"
-nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$state/jetstream" >"$state/nats.log" 2>&1 &
+# NATS with authentication: the reference permissions of deploy/nats/, one user
+# (and password file) per node, one for the demo client, and one client and one
+# tenant user for the device example. Passwords stay in $state/secrets (0600).
+mkdir -p "$state/secrets"
+chmod 700 "$state/secrets"
+new_password() { # $1 user: writes $state/secrets/$1.password, prints the password
+  local pw
+  pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  (umask 077 && printf '%s\n' "$pw" >"$state/secrets/$1.password")
+  echo "$pw"
+}
+device_id="device-demo"
+# One block per client and device, from the templates (deploy/nats/README.md).
+client_block() { # $1 NAME, $2 consumer suffix, $3 subject scope
+  sed -e "s/@NAME@/$1/g" -e "s/@CONSUMER_SUFFIX@/$2/g" -e "s/@SUBJECT_SCOPE@/$3/g" \
+    deploy/nats/client.conf.template
+}
+cp deploy/nats/permissions.conf "$state/permissions.conf"
+{
+  echo "listen: 127.0.0.1:$nats_port"
+  echo "jetstream { store_dir: \"$state/jetstream\" }"
+  echo 'include "permissions.conf"'
+  client_block DEMO "" ""
+  client_block DEVICEAPP "_${device_id//-/_}_app" ".${device_id}-app"
+  sed -e "s/@NAME@/DEVICE/g" -e "s/@TENANT_ID@/$device_id/g" deploy/nats/tenant.conf.template
+  echo "accounts { TESSERA: { jetstream: enabled, users: ["
+  for i in 0 1 2; do
+    echo "  { user: node$i, password: \"$(new_password "node$i")\", permissions: \$NODE }"
+  done
+  echo "  { user: demo-client, password: \"$(new_password demo-client)\", permissions: \$CLIENT_DEMO }"
+  echo "  { user: device-app, password: \"$(new_password device-app)\", permissions: \$CLIENT_DEVICEAPP }"
+  echo "  { user: $device_id, password: \"$(new_password "$device_id")\", permissions: \$TENANT_DEVICE }"
+  echo "] } }"
+} >"$state/nats.conf"
+chmod 600 "$state/nats.conf"
+nats-server -t -c "$state/nats.conf" >/dev/null 2>&1 || {
+  echo "run: the generated NATS configuration is invalid:" >&2
+  nats-server -t -c "$state/nats.conf" >&2 || true
+  exit 1
+}
+
+echo "run: nats-server on 127.0.0.1:$nats_port (JetStream, authentication on), consul on 127.0.0.1:$consul_http"
+nats-server -c "$state/nats.conf" >"$state/nats.log" 2>&1 &
 pids+=($!)
 consul agent -dev -bind 127.0.0.1 -client 127.0.0.1 -node tessera-run \
   -hcl "ports { http = $consul_http, serf_lan = $consul_serf, serf_wan = $consul_wan, server = $consul_server, dns = -1, grpc = -1 }" \
@@ -79,8 +120,16 @@ pids+=($!)
 wait_for "nats-server" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$nats_port"
 leader() { http_get "$consul_http" /v1/status/leader | grep -q '127.0.0.1'; }
 wait_for "consul" 30 leader
-# For programs that join the cluster from outside (examples/tenant_device.rs).
-echo "NATS_URL=nats://127.0.0.1:$nats_port" >"$state/cluster.env"
+# For programs that join the cluster from outside (examples/tenant_device.rs):
+# where NATS is, and the files of the credentials they may use.
+cat >"$state/cluster.env" <<ENV
+NATS_URL=nats://127.0.0.1:$nats_port
+DEVICE_ID=$device_id
+CLIENT_USER=device-app
+CLIENT_PASSWORD_FILE=$state/secrets/device-app.password
+TENANT_USER=$device_id
+TENANT_PASSWORD_FILE=$state/secrets/$device_id.password
+ENV
 
 echo "run: generating identities, a storage key and an initiator key in $state"
 for i in 0 1 2; do
@@ -106,6 +155,8 @@ for i in 0 1 2; do
   env -u TESSERA_BIN -u TESSERA_RUN_STATE -u TESSERA_EXAMPLE_BIN \
   TESSERA_NODE_ID="node$i" \
   TESSERA_NATS_URL="nats://127.0.0.1:$nats_port" \
+  TESSERA_NATS_USER="node$i" \
+  TESSERA_NATS_PASSWORD_FILE="$state/secrets/node$i.password" \
   TESSERA_CONSUL_ADDR="http://127.0.0.1:$consul_http" \
   TESSERA_STORAGE_DIR="$state/data/node$i" \
   TESSERA_STORAGE_KEY_FILE="$state/storage.key" \
@@ -123,7 +174,10 @@ for i in 0 1 2; do
 done
 echo "run: three nodes ready (2-of-3: any two sign)"
 
-client=(--nats-url "nats://127.0.0.1:$nats_port" --initiator-key-file "$state/initiator.key")
+# The client commands with the demo client's own credential.
+client=(--nats-url "nats://127.0.0.1:$nats_port" --nats-user demo-client
+  --nats-password-file "$state/secrets/demo-client.password"
+  --initiator-key-file "$state/initiator.key")
 wallet="demo-$(date +%s)"
 echo
 echo "== keygen: wallet $wallet (ECDSA secp256k1 and EdDSA Ed25519)"
