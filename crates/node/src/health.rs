@@ -88,7 +88,8 @@ pub fn evaluate(phase: Phase) -> (StatusCode, Readiness) {
     failed.extend(
         [(checks.consul_fresh, "consul"), (checks.quorum, "quorum")]
             .into_iter()
-            .filter_map(|(ok, name)| (!ok).then(|| name.to_string())),
+            .filter(|(ok, _)| !ok)
+            .map(|(_, name)| name.to_string()),
     );
     let ready = failed.is_empty();
     let status = if ready {

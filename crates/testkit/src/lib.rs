@@ -2,25 +2,43 @@
 //! loopback ports, each with its own temporary directory, stopped and cleaned up on
 //! drop. Integration tests use these instead of mocks.
 //!
+//! nats-server runs open ([`Nats::start`]), locked down with the repository's
+//! reference permissions (`deploy/nats`), per-role users and TLS
+//! ([`Nats::start_secure`]), or as a three-server JetStream cluster ([`NatsCluster`]).
+//!
 //! Binaries are looked up in the project's `.tools/bin` (filled by
 //! `scripts/install-tools.sh`, which `make setup` runs), then on `PATH`. A missing
 //! binary fails with the command that installs it.
 //!
 //! Modules:
 //! - [`tools`]: finding the binaries.
+//! - [`certs`]: a private test CA issuing server and client certificates (PEM files).
 //! - [`ports`]: free loopback ports.
 //! - [`process`]: a child process killed on drop, with its log kept for errors.
 //! - [`nats`]: [`Nats`], a JetStream-enabled nats-server.
+//! - [`nats_security`]: [`NatsSecurity`]: TLS and users (node, client, tenant) of a
+//!   locked-down server; password files.
+//! - [`nats_perms`]: the reference permissions in `deploy/nats`: rendering the
+//!   per-client and per-tenant blocks as its README documents.
+//! - [`nats_cluster`]: [`NatsCluster`], three routed servers with clustered JetStream:
+//!   kill and restart one, find a stream's leader, wait until healthy.
 //! - [`consul`]: [`Consul`], a single-node dev agent with a short session TTL floor.
 
+pub mod certs;
 pub mod consul;
 pub mod nats;
+pub mod nats_cluster;
+pub mod nats_perms;
+pub mod nats_security;
 pub mod ports;
 pub mod process;
 pub mod tools;
 
+pub use certs::{CertFiles, TestCa};
 pub use consul::Consul;
 pub use nats::{Nats, NatsOptions};
+pub use nats_cluster::NatsCluster;
+pub use nats_security::{NatsRole, NatsSecret, NatsSecurity, NatsServerTls, NatsUser};
 
 /// Why a test service could not be started.
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,15 @@
 //! A `nats-server` with JetStream, on free loopback ports, with its own store
 //! directory. It can be killed and restarted on the same port and store, which the
-//! failure tests use.
+//! failure tests use. [`Nats::start`] is open to anyone; [`Nats::start_secure`]
+//! runs the repository's permissions with TLS and per-role users
+//! (see [`crate::nats_security`]).
 
 use std::path::Path;
 use std::process::Command;
 
 use tempfile::TempDir;
 
+use crate::nats_security::{write_security, NatsSecurity, NatsServerTls, SecureFiles};
 use crate::ports::free_ports;
 use crate::process::{http_ok, wait_ready, Service};
 use crate::{tools, TestkitError};
@@ -25,6 +28,7 @@ pub struct Nats {
     dir: TempDir,
     port: u16,
     monitor_port: u16,
+    secure: Option<SecureFiles>,
 }
 
 impl Nats {
@@ -35,18 +39,47 @@ impl Nats {
 
     /// Starts a server and waits until JetStream answers its health check.
     pub async fn start_with(options: NatsOptions) -> Result<Self, TestkitError> {
+        Self::start_inner(options, None).await
+    }
+
+    /// Starts a locked-down server: `deploy/nats/permissions.conf`, the users of
+    /// `security` in one JetStream account, and TLS when `security.tls` is set.
+    pub async fn start_secure(security: NatsSecurity) -> Result<Self, TestkitError> {
+        Self::start_inner(NatsOptions::default(), Some(&security)).await
+    }
+
+    /// [`Nats::start_secure`] with other options.
+    pub async fn start_secure_with(
+        options: NatsOptions,
+        security: NatsSecurity,
+    ) -> Result<Self, TestkitError> {
+        Self::start_inner(options, Some(&security)).await
+    }
+
+    async fn start_inner(
+        options: NatsOptions,
+        security: Option<&NatsSecurity>,
+    ) -> Result<Self, TestkitError> {
         let binary = tools::find("nats-server")?;
         let mut last = None;
         // A port picked as free can be taken before the server binds it: retry.
         for _ in 0..3 {
             let dir = tempfile::Builder::new().prefix("tessera-nats-").tempdir()?;
             let ports = free_ports(2)?;
-            write_config(&dir, ports[0], ports[1], &options)?;
+            let (extra, secure) = match security {
+                Some(s) => {
+                    let (conf, files) = write_security(s, dir.path())?;
+                    (conf, Some(files))
+                }
+                None => (String::new(), None),
+            };
+            write_config(&dir, ports[0], ports[1], &options, &extra)?;
             let mut nats = Self {
                 service: None,
                 dir,
                 port: ports[0],
                 monitor_port: ports[1],
+                secure,
             };
             match nats.spawn(&binary).await {
                 Ok(()) => return Ok(nats),
@@ -56,9 +89,26 @@ impl Nats {
         Err(last.expect("three attempts"))
     }
 
-    /// `nats://127.0.0.1:<port>`.
+    /// `nats://127.0.0.1:<port>`, or `tls://127.0.0.1:<port>` when the server
+    /// requires TLS (async-nats then insists on TLS from the first byte).
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        let scheme = if self.tls().is_some() { "tls" } else { "nats" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's TLS settings, when it has TLS.
+    pub fn tls(&self) -> Option<&NatsServerTls> {
+        self.secure.as_ref().and_then(|s| s.tls.as_ref())
+    }
+
+    /// The file (mode 0600) holding the password of `user`, on a secured server.
+    pub fn password_file(&self, user: &str) -> Option<&Path> {
+        self.secure.as_ref().and_then(|s| s.password_file(user))
+    }
+
+    /// The monitoring port (plain HTTP on loopback).
+    pub fn monitor_port(&self) -> u16 {
+        self.monitor_port
     }
 
     /// The client port.
@@ -104,6 +154,7 @@ fn write_config(
     port: u16,
     monitor_port: u16,
     options: &NatsOptions,
+    extra: &str,
 ) -> std::io::Result<()> {
     let store = dir.path().join("jetstream");
     let mut conf = format!(
@@ -113,5 +164,6 @@ fn write_config(
     if let Some(max) = options.max_payload {
         conf.push_str(&format!("max_payload: {max}\n"));
     }
+    conf.push_str(extra);
     std::fs::write(dir.path().join("nats.conf"), conf)
 }
