@@ -22,12 +22,14 @@
 //!   per-client and per-tenant blocks as its README documents.
 //! - [`nats_cluster`]: [`NatsCluster`], three routed servers with clustered JetStream:
 //!   kill and restart one, find a stream's leader, wait until healthy.
+//! - `nats_monitor` (private): reading the monitoring endpoint's JSON.
 //! - [`consul`]: [`Consul`], a single-node dev agent with a short session TTL floor.
 
 pub mod certs;
 pub mod consul;
 pub mod nats;
 pub mod nats_cluster;
+mod nats_monitor;
 pub mod nats_perms;
 pub mod nats_security;
 pub mod ports;
