@@ -230,7 +230,8 @@ known = set(re.findall(r'\(\s*"([a-z0-9_.]+)"\s*,\s*Kind::', block.group(1))) if
 if not known:
     print(f"FAIL {keys_src}: cannot read the node's config keys"); sys.exit(1)
 known |= {"peers.nodes", "authorizers.keys"}   # lists: no environment variable
-sections = {k.split(".")[0] for k in known if "." in k}
+# Every dotted prefix is a section: nats, nats.tls, consul.tls, ...
+sections = {".".join(k.split(".")[:i]) for k in known for i in range(1, k.count(".") + 1)}
 
 def leaves(doc, prefix=""):
     for key, value in doc.items():
