@@ -20,7 +20,7 @@ use crate::proposal::{self, Operation, Proposal, Reply};
 use crate::request;
 use crate::results::{self, Outcome};
 use crate::shared::Shared;
-use crate::stale::Stale;
+use crate::stale::{ledger_unavailable, Stale};
 
 /// How long a player has to answer a proposal.
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -168,17 +168,8 @@ pub(crate) async fn serve_sign(
                 None,
             )
         }
-        Err(e) if e.is_transient() && stale.is_none() => {
-            // The ledger's stream is electing a leader, or NATS is away: the
-            // request stays in JetStream and comes back (until it is stale).
-            tracing::warn!(tx_id = %m.tx_id, "request ledger unavailable, request will be retried: {e}");
-            return None;
-        }
         Err(e) => {
-            let (code, reason) = match stale {
-                Some(stale) => (ErrorCode::SessionStale, stale.reason()),
-                None => (e.code(), e.to_string()),
-            };
+            let (code, reason) = ledger_unavailable(&e, stale, &m.tx_id)?;
             return served(results::signing_error(ids, code, reason), None);
         }
     };

@@ -19,7 +19,7 @@ use crate::proposal::{self, Operation, Proposal};
 use crate::request;
 use crate::results::{self, Outcome};
 use crate::shared::Shared;
-use crate::stale::Stale;
+use crate::stale::{ledger_unavailable, Stale};
 use crate::tenants;
 
 /// Why a request ended without running to its own result: the code and the reason.
@@ -99,16 +99,8 @@ pub(crate) async fn serve_keygen(
                 format!("wallet {} already has keys", m.wallet_id),
             ))
         }
-        Err(e) if e.is_transient() && stale.is_none() => {
-            // See `serve_sign`: the request comes back until it is stale.
-            tracing::warn!(wallet_id = %m.wallet_id, "request ledger unavailable, request will be retried: {e}");
-            return None;
-        }
         Err(e) => {
-            let (code, reason) = match stale {
-                Some(stale) => (ErrorCode::SessionStale, stale.reason()),
-                None => (e.code(), e.to_string()),
-            };
+            let (code, reason) = ledger_unavailable(&e, stale, &m.wallet_id)?;
             return outcome(results::keygen_error(&m.wallet_id, code, reason));
         }
     };

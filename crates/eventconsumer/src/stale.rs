@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+use tessera_types::ErrorCode;
+
+use crate::error::RequestError;
+
 /// How long ago JetStream stored a message (zero if its clock is ahead of ours).
 pub(crate) fn age_of(published: time::OffsetDateTime) -> Duration {
     let age = time::OffsetDateTime::now_utc() - published;
@@ -24,6 +28,27 @@ impl Stale {
             self.age.as_secs(),
             self.limit.as_secs()
         )
+    }
+}
+
+/// What to answer when the ledger could not be asked about request `id`.
+/// `None`: nothing yet. The ledger's stream is electing a leader, or NATS is
+/// away; the request stays in JetStream and comes back (until it is stale).
+pub(crate) fn ledger_unavailable(
+    e: &RequestError,
+    stale: Option<Stale>,
+    id: &str,
+) -> Option<(ErrorCode, String)> {
+    match stale {
+        Some(stale) => Some((ErrorCode::SessionStale, stale.reason())),
+        None if e.is_transient() => {
+            tracing::warn!(
+                id,
+                "request ledger unavailable, request will be retried: {e}"
+            );
+            None
+        }
+        None => Some((e.code(), e.to_string())),
     }
 }
 

@@ -24,12 +24,16 @@ async fn client_ids_are_separate_and_every_bad_request_gets_its_code_at_once() {
     let risk = RawSigner::p256();
     let mut options = ClusterOptions::new(initiator.initiator_config());
     options.authorizers = vec![risk.authorizer_config("risk")];
+    options.locked = true;
+    options.clients = vec!["alpha".into(), "beta".into()];
     let mut cluster = ProcCluster::start(options).await;
     let ok = [("risk", &risk)];
 
     // --- Two ClientIDs: each keygen and signing result reaches only its client.
-    let mut alpha = RawClient::connect(&cluster.nats_url(), Some("alpha")).await;
-    let mut beta = RawClient::connect(&cluster.nats_url(), Some("beta")).await;
+    let mut alpha =
+        RawClient::connect_with(&cluster.client_access(Some("alpha")), Some("alpha")).await;
+    let mut beta =
+        RawClient::connect_with(&cluster.client_access(Some("beta")), Some("beta")).await;
     alpha
         .publish_keygen("wallet-alpha", raw::keygen(&initiator, "wallet-alpha", &ok))
         .await;

@@ -128,7 +128,12 @@ async fn raw_sign_both(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_restart() {
     let ed_key = RawSigner::ed25519();
-    let mut cluster = ProcCluster::start(ClusterOptions::new(ed_key.initiator_config())).await;
+    // Locked down as in production: the reference NATS permissions, a
+    // credential per node and per client, TLS to NATS and Consul.
+    let mut options = ClusterOptions::new(ed_key.initiator_config());
+    options.locked = true;
+    options.clients = vec!["sdk".into()];
+    let mut cluster = ProcCluster::start(options).await;
 
     // --- Through the SDK: a wallet, both curves, master and child keys.
     let client = cluster.sdk(&ed_key, "sdk").await;
@@ -196,7 +201,7 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     );
 
     // --- Raw mpcium JSON, Ed25519 initiator, no ClientID (mpcium's default consumers).
-    let mut raw_client = RawClient::connect(&cluster.nats_url(), None).await;
+    let mut raw_client = RawClient::connect_with(&cluster.client_access(None), None).await;
     let kg_ed = raw_keygen(&mut raw_client, &ed_key, "wallet-raw-ed").await;
     raw_sign_both(&mut raw_client, &ed_key, "wallet-raw-ed", &kg_ed, "raw-ed").await;
 

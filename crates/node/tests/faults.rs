@@ -38,11 +38,14 @@ async fn env(delay_ms: u64, ack_wait: &'static str) -> Env {
     let key = RawSigner::ed25519();
     let mut options = ClusterOptions::new(key.initiator_config());
     options.ack_wait = ack_wait;
+    options.locked = true;
+    options.clients = vec!["faults".into()];
     if delay_ms > 0 {
         options.env = vec![("TESSERA_FAULT_ROUND_DELAY_MS".into(), delay_ms.to_string())];
     }
     let cluster = ProcCluster::start(options).await;
-    let mut client = RawClient::connect(&cluster.nats_url(), Some("faults")).await;
+    let mut client =
+        RawClient::connect_with(&cluster.client_access(Some("faults")), Some("faults")).await;
     client
         .publish_keygen("wallet-f", raw::keygen(&key, "wallet-f", &[]))
         .await;

@@ -70,11 +70,19 @@ async fn a_client_is_refused_what_only_nodes_may_do() {
 async fn a_client_publishes_requests_and_reads_its_own_results() {
     let (_ca, nats) = locked_down().await;
     let mut app = connect(&nats, "app").await;
-    // mpcium's Go client: CreateOrUpdateStream on every stream.
-    for config in mpcium_streams() {
+    // mpcium's Go client: CreateOrUpdateStream on the two request streams.
+    // Nobody updates the result stream: a client may not change it.
+    let [keygen, signing, results] = mpcium_streams();
+    for config in [keygen, signing] {
         app.js.create_stream(config.clone()).await.expect("create");
         app.js.update_stream(&config).await.expect("update");
     }
+    app.js.create_stream(results.clone()).await.expect("create");
+    assert!(
+        app.js.update_stream(&results).await.is_err(),
+        "a client updated the result stream"
+    );
+    app.refused_publish("$JS.API.STREAM.UPDATE.mpc").await;
     let mut headers = HeaderMap::new();
     headers.insert("ClientID", APP_ID);
     headers.insert("Nats-Msg-Id", "tx1");
