@@ -32,15 +32,20 @@ pub(crate) fn keygen_requests(
     players: &[NodeId],
     threshold: tessera_types::Threshold,
     dynamic_keys: &BTreeMap<NodeId, PublicIdentity>,
-) -> [KeygenRequest; 2] {
-    [KeyType::Secp256k1, KeyType::Ed25519].map(|key_type| KeygenRequest {
-        session_id: tessera_types::wire::keygen_session_id(session_id, key_type),
-        wallet_id: wallet.clone(),
-        key_type,
-        participants: players.to_vec(),
-        threshold,
-        dynamic_keys: dynamic_keys.clone(),
-    })
+) -> Result<[KeygenRequest; 2], Refusal> {
+    let request = |key_type| -> Result<KeygenRequest, Refusal> {
+        let session_id = tessera_types::wire::keygen_session_id(session_id, key_type)
+            .map_err(|e| (ErrorCode::MsgValidation, format!("keygen session id: {e}")))?;
+        Ok(KeygenRequest {
+            session_id,
+            wallet_id: wallet.clone(),
+            key_type,
+            participants: players.to_vec(),
+            threshold,
+            dynamic_keys: dynamic_keys.clone(),
+        })
+    };
+    Ok([request(KeyType::Secp256k1)?, request(KeyType::Ed25519)?])
 }
 
 /// A keygen request: both keys of a new wallet.
@@ -205,7 +210,7 @@ async fn keygen_sessions(
         .await
         .map_err(|(code, reason, _)| (code, reason))?;
     let [ecdsa, eddsa] =
-        keygen_requests(&session_id, &wallet, &players, layout.threshold, &dynamic);
+        keygen_requests(&session_id, &wallet, &players, layout.threshold, &dynamic)?;
     let (ecdsa, eddsa) = tokio::join!(shared.node.keygen(ecdsa), shared.node.keygen(eddsa));
     let ecdsa = ecdsa.map_err(|e| (e.code(), e.to_string()))?;
     let eddsa = eddsa.map_err(|e| (e.code(), e.to_string()))?;

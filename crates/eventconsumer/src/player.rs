@@ -116,7 +116,7 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                     )
                 })?;
             let [ecdsa, eddsa] =
-                keygen_requests(&p.session_id, &wallet, &p.players, layout.threshold, &keys);
+                keygen_requests(&p.session_id, &wallet, &p.players, layout.threshold, &keys)?;
             let (a, b) = (node.start_keygen(ecdsa), node.start_keygen(eddsa));
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, wallet_id = %wallet, "joined keygen sessions");
             tokio::spawn(async move {

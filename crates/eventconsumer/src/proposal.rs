@@ -75,6 +75,8 @@ pub enum ProposalError {
     Stale(u64),
     #[error("this node is not a player of the proposed session")]
     NotAPlayer,
+    #[error("proposed session id is longer than {max} bytes")]
+    SessionIdTooLong { max: usize },
 }
 
 impl ProposalError {
@@ -85,6 +87,7 @@ impl ProposalError {
             ProposalError::BadSignature(_) => ErrorCode::MessageVerification,
             ProposalError::Stale(_) => ErrorCode::SessionStale,
             ProposalError::NotAPlayer => ErrorCode::ParticipantNotFound,
+            ProposalError::SessionIdTooLong { .. } => ErrorCode::MsgValidation,
         }
     }
 }
@@ -133,6 +136,11 @@ pub fn open(
     }
     if !proposal.players.contains(me) || !proposal.players.contains(&coordinator) {
         return Err(ProposalError::NotAPlayer);
+    }
+    // A keygen's two session ids add a suffix: leave room for it, as for ids from clients.
+    let max = tessera_types::wire::MAX_CLIENT_SESSION_ID_LEN;
+    if proposal.session_id.as_str().len() > max {
+        return Err(ProposalError::SessionIdTooLong { max });
     }
     Ok(proposal)
 }
@@ -188,6 +196,45 @@ mod tests {
         assert!(open(&tampered, &id("b"), known).is_err());
         assert!(matches!(
             open(b"junk", &id("b"), known),
+            Err(ProposalError::Malformed)
+        ));
+        // A valid session id without room for a keygen's `-secp256k1` suffix is
+        // refused with a typed error (deriving the keygen ids from it would fail).
+        let long = Proposal {
+            session_id: SessionId::new("s".repeat(tessera_types::ids::MAX_ID_LEN)).unwrap(),
+            ..p.clone()
+        };
+        let e = open(&seal(&a, &long), &id("b"), known).unwrap_err();
+        assert!(matches!(e, ProposalError::SessionIdTooLong { .. }), "{e}");
+        assert_eq!(e.code(), ErrorCode::MsgValidation);
+        assert!(tessera_types::wire::keygen_session_id(
+            &long.session_id,
+            tessera_types::KeyType::Secp256k1
+        )
+        .is_err());
+        // A session id that is no subject token does not even decode.
+        #[derive(Serialize)]
+        struct Forged<'a> {
+            session_id: &'a str,
+            operation: Operation,
+            coordinator: NodeId,
+            players: Vec<NodeId>,
+            request: Vec<u8>,
+            issued_at_unix: u64,
+        }
+        let body = postcard::to_allocvec(&Forged {
+            session_id: "a.b>",
+            operation: Operation::Sign,
+            coordinator: id("a"),
+            players: vec![id("a"), id("b")],
+            request: b"{}".to_vec(),
+            issued_at_unix: now_unix(),
+        })
+        .unwrap();
+        let signature = a.sign(&signing_input(&body)).to_vec();
+        let forged = postcard::to_allocvec(&Signed { body, signature }).unwrap();
+        assert!(matches!(
+            open(&forged, &id("b"), known),
             Err(ProposalError::Malformed)
         ));
         assert_eq!(

@@ -50,7 +50,7 @@ impl Tenant {
                 detail: format!("keygen session id longer than {max} bytes"),
             });
         }
-        let [ecdsa, eddsa] = requests::keygen(&req);
+        let [ecdsa, eddsa] = requests::keygen(&req)?;
         let (ecdsa, eddsa) = tokio::join!(self.node.keygen(ecdsa), self.node.keygen(eddsa));
         let (ecdsa, eddsa) = (ecdsa?, eddsa?);
         wallet_keys(&req.wallet_id, &ecdsa, &eddsa)

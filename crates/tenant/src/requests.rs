@@ -9,6 +9,7 @@ use tessera_session::derive::DerivationPath;
 use tessera_types::wire::keygen_session_id;
 use tessera_types::KeyType;
 
+use crate::error::TenantError;
 use crate::keygen::TenantKeygen;
 use crate::sign::TenantSign;
 
@@ -17,15 +18,23 @@ pub(crate) const CURVES: [KeyType; 2] = [KeyType::Secp256k1, KeyType::Ed25519];
 
 /// A wallet's two keygen sessions, with the ids every server node derives
 /// from the same session id: `<session>-secp256k1`, `<session>-ed25519`.
-pub(crate) fn keygen(req: &TenantKeygen) -> [KeygenRequest; 2] {
-    CURVES.map(|key_type| KeygenRequest {
-        session_id: keygen_session_id(&req.session_id, key_type),
-        wallet_id: req.wallet_id.clone(),
-        key_type,
-        participants: req.players.clone(),
-        threshold: req.threshold,
-        dynamic_keys: BTreeMap::new(),
-    })
+pub(crate) fn keygen(req: &TenantKeygen) -> Result<[KeygenRequest; 2], TenantError> {
+    let request = |key_type| -> Result<KeygenRequest, TenantError> {
+        let session_id = keygen_session_id(&req.session_id, key_type).map_err(|e| {
+            TenantError::InvalidRequest {
+                detail: format!("keygen session id: {e}"),
+            }
+        })?;
+        Ok(KeygenRequest {
+            session_id,
+            wallet_id: req.wallet_id.clone(),
+            key_type,
+            participants: req.players.clone(),
+            threshold: req.threshold,
+            dynamic_keys: BTreeMap::new(),
+        })
+    };
+    Ok([request(CURVES[0])?, request(CURVES[1])?])
 }
 
 pub(crate) fn sign(req: TenantSign) -> SignRequest {

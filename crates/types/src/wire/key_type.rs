@@ -30,9 +30,14 @@ pub const MAX_CLIENT_SESSION_ID_LEN: usize = crate::ids::MAX_ID_LEN - 16;
 
 /// The session id of a wallet's keygen for one curve: `<session>-<key type>`.
 /// Every party of a keygen (server nodes and tenants) derives the same two ids.
-pub fn keygen_session_id(session: &crate::SessionId, key_type: KeyType) -> crate::SessionId {
+/// Fails for a session id longer than [`MAX_CLIENT_SESSION_ID_LEN`] (no room
+/// for the suffix): ids from clients are checked against it where they enter,
+/// and one from a peer is refused the same way.
+pub fn keygen_session_id(
+    session: &crate::SessionId,
+    key_type: KeyType,
+) -> Result<crate::SessionId, crate::IdError> {
     crate::SessionId::new(format!("{session}-{}", key_type.as_str()))
-        .expect("session ids given by clients leave room for the suffix")
 }
 
 /// When `json` failed to decode because its `key_type` is a string that names
