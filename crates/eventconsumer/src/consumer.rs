@@ -94,12 +94,13 @@ impl EventConsumer {
             ledger,
             tenant_keys,
             delegations: Default::default(),
+            tracker: TaskTracker::new(),
         });
         let consumer = Self {
+            tracker: shared.tracker.clone(),
             shared,
             streams: StreamHealth::default(),
             cancel: CancellationToken::new(),
-            tracker: TaskTracker::new(),
         };
         let proposals = consumer
             .shared
@@ -254,7 +255,7 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         .map(|v| v.as_str().to_string())
         .filter(|c| mpc::valid_client_id(c));
     let info = msg.info().ok();
-    let seq = info.as_ref().map(|i| i.stream_sequence).unwrap_or(0);
+    let seq = info.as_ref().map(|i| i.stream_sequence);
     let age = info.as_ref().map(|i| age_of(i.published));
     let stale = age
         .filter(|a| *a > shared.config.max_request_age)
@@ -300,14 +301,21 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
         return;
     };
-    let msg_id = format!(
-        "{}:{seq}",
-        if kind == Kind::Keygen {
-            "keygen"
-        } else {
-            "sign"
-        }
-    );
+    let kind_name = if kind == Kind::Keygen {
+        "keygen"
+    } else {
+        "sign"
+    };
+    // The request's stream sequence names the result once. Without it (never
+    // for a pull consumer's message) the request's own bytes do: a fixed
+    // fallback would make JetStream drop other results as duplicates.
+    let msg_id = match seq {
+        Some(seq) => format!("{kind_name}:{seq}"),
+        None => format!(
+            "{kind_name}:sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&msg.payload))
+        ),
+    };
     // Recording the result in the ledger and publishing it are independent
     // (a repeat finds either the record or, until it lands, a claim in
     // progress), so they go out together; the ack waits for both.

@@ -19,8 +19,9 @@ use crate::tenants;
 /// Serves proposals until the subscription ends.
 pub(crate) async fn serve(shared: Arc<Shared>, mut proposals: async_nats::Subscriber) {
     while let Some(msg) = proposals.next().await {
-        let shared = shared.clone();
-        tokio::spawn(async move {
+        let task = shared.clone();
+        shared.tracker.spawn(async move {
+            let shared = task;
             let delegated = proposal::open(&msg.payload, shared.me(), |n| {
                 shared.node.directory().get(n)
             })
@@ -83,7 +84,7 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                 })?;
             let running = node.start_sign(sign_request(&p.session_id, &m, p.players.clone(), keys));
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, tx_id = %m.tx_id, "joined signing session");
-            tokio::spawn(async move {
+            shared.tracker.spawn(async move {
                 let _ = running.wait().await;
                 drop(permit);
             });
@@ -119,7 +120,7 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                 keygen_requests(&p.session_id, &wallet, &p.players, layout.threshold, &keys)?;
             let (a, b) = (node.start_keygen(ecdsa), node.start_keygen(eddsa));
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, wallet_id = %wallet, "joined keygen sessions");
-            tokio::spawn(async move {
+            shared.tracker.spawn(async move {
                 let _ = tokio::join!(a.wait(), b.wait());
                 drop(permit);
             });

@@ -7,6 +7,7 @@ use tessera_runner::Node;
 use tessera_transport::async_nats::{self, jetstream, jetstream::kv};
 use tessera_types::NodeId;
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 
 use crate::config::ConsumerConfig;
 use crate::ledger::Ledger;
@@ -33,6 +34,9 @@ pub(crate) struct Shared {
     /// refuse each other's proposals and stall together.
     pub(crate) keygen_join_permits: Arc<Semaphore>,
     pub(crate) signing_join_permits: Arc<Semaphore>,
+    /// Every task of the consumer, so shutdown waits for all of them
+    /// (proposals being answered, sessions joined for other coordinators).
+    pub(crate) tracker: TaskTracker,
 }
 
 impl Shared {
