@@ -320,17 +320,27 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
     // (a repeat finds either the record or, until it lands, a claim in
     // progress), so they go out together; the ack waits for both.
     let record = async {
-        if let Some(c) = &claim {
-            if let Err(e) = shared
-                .ledger
-                .finish(&c.key, &c.digest, c.revision, &outcome.json)
-                .await
-            {
-                tracing::warn!(subject = %outcome.subject, "could not record the result: {e}");
+        let Some(c) = &claim else { return true };
+        match shared
+            .ledger
+            .finish(&c.key, &c.digest, c.revision, &outcome.json)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(subject = %outcome.subject, "could not record the result, request will come back to record it: {e}");
+                false
             }
         }
     };
-    let ((), published) = tokio::join!(record, results::publish(&shared.js, &outcome, &msg_id));
+    let (recorded, published) =
+        tokio::join!(record, results::publish(&shared.js, &outcome, &msg_id));
+    if published.is_ok() && !recorded {
+        // The ledger keeps the result in memory; the copy that comes back
+        // records it and is answered with it (deduplicated by `msg_id`).
+        let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
+        return;
+    }
     if let Err(e) = published {
         tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
         let _ = msg

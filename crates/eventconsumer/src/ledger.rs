@@ -4,7 +4,7 @@
 //! was done must be shared: a repeat gets the stored result and is never signed
 //! twice; the same ids with another payload are a conflict.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,6 +60,18 @@ pub struct Ledger {
     /// not be recorded or its claim released while NATS was away): it is
     /// taken over at once rather than when it goes stale.
     serving: Arc<Mutex<HashSet<String>>>,
+    /// Results this run published but could not record yet, by key. Their
+    /// keys stay in `serving`, so a repeat never starts a second protocol run:
+    /// it records the result first and is answered with it, or waits.
+    unrecorded: Arc<Mutex<HashMap<String, Unrecorded>>>,
+}
+
+/// A result waiting to be recorded under a claim of this run.
+#[derive(Clone, Debug)]
+struct Unrecorded {
+    digest: String,
+    revision: u64,
+    result: Vec<u8>,
 }
 
 pub fn digest(bytes: &[u8]) -> String {
@@ -116,6 +128,7 @@ impl Ledger {
             instance: hex::encode(nonce),
             stale_after,
             serving: Arc::default(),
+            unrecorded: Arc::default(),
         })
     }
 
@@ -141,6 +154,19 @@ impl Ledger {
             instance: self.instance.clone(),
             at_unix: now(),
         };
+        let waiting = self.unrecorded().get(key).cloned();
+        if let Some(u) = waiting {
+            if u.digest != digest {
+                return Ok(Claim::Conflict);
+            }
+            // Published but not recorded: record it now and answer with it.
+            return Ok(
+                match self.finish(key, &u.digest, u.revision, &u.result).await {
+                    Ok(()) => Claim::Done(String::from_utf8_lossy(&u.result).into_owned()),
+                    Err(_) => Claim::InProgress,
+                },
+            );
+        }
         if self.serving().contains(key) {
             return Ok(Claim::InProgress);
         }
@@ -189,7 +215,9 @@ impl Ledger {
         Ok(Claim::InProgress)
     }
 
-    /// Records the result of a claimed request.
+    /// Records the result of a claimed request. When that fails the result is
+    /// kept here, and the key stays served by this run: a repeat of the
+    /// request records it then (see `claim`), never serves it again.
     pub async fn finish(
         &self,
         key: &str,
@@ -204,13 +232,29 @@ impl Ledger {
             instance: self.instance.clone(),
             at_unix: now(),
         };
-        let recorded = self
-            .store
-            .update(key, Self::encode(&done), revision)
-            .await
-            .map(drop)
-            .map_err(js_err);
-        self.serving().remove(key);
+        let recorded = match crate::fault::ledger_finish_fails(key) {
+            true => Err(RequestError::JetStream("injected ledger failure".into())),
+            false => self
+                .store
+                .update(key, Self::encode(&done), revision)
+                .await
+                .map(drop)
+                .map_err(js_err),
+        };
+        match &recorded {
+            Ok(()) => {
+                self.unrecorded().remove(key);
+                self.serving().remove(key);
+            }
+            Err(_) => {
+                let waiting = Unrecorded {
+                    digest: digest.to_string(),
+                    revision,
+                    result: result.to_vec(),
+                };
+                self.unrecorded().insert(key.to_string(), waiting);
+            }
+        }
         recorded
     }
 
@@ -222,5 +266,9 @@ impl Ledger {
 
     fn serving(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.serving.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn unrecorded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Unrecorded>> {
+        self.unrecorded.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -20,6 +20,7 @@
 //!   keygen request; answering proposals.
 //! - `subset`: picking t+1 ready signers, and the one retry without failed ones.
 //! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
+//! - `fault` (debug builds): injected ledger failures for end-to-end tests.
 //! - `stale`: request expiry (`ERROR_SESSION_STALE` for requests older than the limit).
 //! - `layout`: who plays (servers and tenants) and under which session id.
 //! - `tenants`: tenant (device) keys given with a request or registered per session id.
@@ -30,6 +31,7 @@ pub mod consumer;
 pub(crate) mod coordinator;
 pub(crate) mod delegate;
 pub mod error;
+mod fault;
 pub(crate) mod keygen;
 pub(crate) mod layout;
 pub mod ledger;

@@ -35,6 +35,11 @@ struct Env {
 }
 
 async fn env(delay_ms: u64, ack_wait: &'static str) -> Env {
+    env_with(delay_ms, ack_wait, Vec::new()).await
+}
+
+/// [`env`] with more environment for every node (fault injection).
+async fn env_with(delay_ms: u64, ack_wait: &'static str, extra: Vec<(String, String)>) -> Env {
     let key = RawSigner::ed25519();
     let mut options = ClusterOptions::new(key.initiator_config());
     options.ack_wait = ack_wait;
@@ -43,6 +48,7 @@ async fn env(delay_ms: u64, ack_wait: &'static str) -> Env {
     if delay_ms > 0 {
         options.env = vec![("TESSERA_FAULT_ROUND_DELAY_MS".into(), delay_ms.to_string())];
     }
+    options.env.extend(extra);
     let cluster = ProcCluster::start(options).await;
     let mut client =
         RawClient::connect_with(&cluster.client_access(Some("faults")), Some("faults")).await;
@@ -131,6 +137,65 @@ impl Env {
             .expect("coordinator field");
         (player, self.cluster.index_of(coordinator))
     }
+}
+
+/// How many times a node joined `tx_id`'s signing session as a player (one per protocol run).
+fn protocol_runs(cluster: &ProcCluster, tx_id: &str) -> usize {
+    let needle = format!("tx_id={tx_id}");
+    (0..3)
+        .map(|i| {
+            cluster
+                .log(i)
+                .lines()
+                .filter(|l| l.contains("joined signing session"))
+                .filter(|l| l.split_whitespace().any(|w| w == needle))
+                .count()
+        })
+        .sum()
+}
+
+/// The ledger write of a result fails right after the result was published
+/// (injected): the request comes back until the result is recorded, and a
+/// repeat of it is answered with the same signature. One protocol run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_result_that_could_not_be_recorded_is_never_signed_again() {
+    let _serial = SERIAL.lock().await;
+    let fault = (
+        "TESSERA_FAULT_LEDGER_FINISH_FAILS".to_string(),
+        "sign:1".to_string(),
+    );
+    let mut env = env_with(0, "30s", vec![fault]).await;
+    let p = Payload::new("secp256k1", "unrecorded-1");
+    env.publish("unrecorded-1", &p).await;
+    let first = env.client.next_signing(RESULT_WAIT).await.expect("result");
+    env.verify(&p, &first);
+    let failed = env
+        .cluster
+        .wait_for_log(Duration::from_secs(10), |l| {
+            l.contains("could not record the result")
+        })
+        .await;
+    assert!(
+        failed.is_some(),
+        "the injected ledger failure did not happen"
+    );
+
+    // The client asks again: the same signature, from the result kept for it.
+    env.publish("unrecorded-1", &p).await;
+    let again = env
+        .client
+        .next_signing(RESULT_WAIT)
+        .await
+        .expect("repeat result");
+    assert_eq!(again.tx_id, "unrecorded-1");
+    assert_eq!((&again.r, &again.s), (&first.r, &first.s), "signed twice");
+    // The copy that came back to be recorded published nothing new (same Nats-Msg-Id).
+    assert!(env
+        .client
+        .next_signing(Duration::from_secs(2))
+        .await
+        .is_none());
+    assert_eq!(protocol_runs(&env.cluster, "unrecorded-1"), 1);
 }
 
 /// Kills the player (not the coordinator) of a signing session in the middle
