@@ -329,14 +329,16 @@ pub(crate) fn sign_request(
     m: &tessera_types::wire::SignTxMessage,
     players: Vec<NodeId>,
     dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
-) -> SignRequest {
-    SignRequest {
+) -> Result<SignRequest, Refusal> {
+    let wallet_id =
+        WalletId::new(&m.wallet_id).map_err(|e| (ErrorCode::MsgValidation, e.to_string()))?;
+    Ok(SignRequest {
         session_id: session_id.clone(),
-        wallet_id: WalletId::new(&m.wallet_id).expect("validated"),
+        wallet_id,
         key_type: m.key_type,
         signers: players,
         message: m.tx.clone(),
         path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
         dynamic_keys,
-    }
+    })
 }

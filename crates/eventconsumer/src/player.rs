@@ -82,7 +82,8 @@ async fn accept(shared: &Shared, bytes: &[u8]) -> Result<(), (ErrorCode, String)
                         "signing limit reached".to_string(),
                     )
                 })?;
-            let running = node.start_sign(sign_request(&p.session_id, &m, p.players.clone(), keys));
+            let running =
+                node.start_sign(sign_request(&p.session_id, &m, p.players.clone(), keys)?);
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, tx_id = %m.tx_id, "joined signing session");
             shared.tracker.spawn(async move {
                 let _ = running.wait().await;

@@ -168,9 +168,13 @@ async fn attempt(
         request: raw.to_vec(),
         issued_at_unix: proposal::now_unix(),
     };
-    let running = shared
-        .node
-        .start_sign(sign_request(&session_id, m, players, keys));
+    let request =
+        sign_request(&session_id, m, players, keys).map_err(|(code, reason)| Failure {
+            code,
+            reason,
+            blamed: Vec::new(),
+        })?;
+    let running = shared.node.start_sign(request);
     if let Err((code, reason, node)) = propose(shared, &p).await {
         let _ = running.cancel().await;
         return Err(Failure {
