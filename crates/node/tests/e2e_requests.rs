@@ -52,22 +52,6 @@ fn request(
     }
 }
 
-/// How many times any node joined a signing session for `tx_id` as a player.
-fn sessions_for(cluster: &ProcCluster, tx_id: &str) -> usize {
-    let needle = format!("tx_id={tx_id}");
-    (0..3)
-        .flat_map(|i| {
-            cluster
-                .log(i)
-                .lines()
-                .filter(|l| l.contains("joined signing session"))
-                .filter(|l| l.split_whitespace().any(|w| w == needle))
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .count()
-}
-
 async fn raw_keygen(client: &mut RawClient, key: &RawSigner, wallet: &str) -> KeygenResultEvent {
     client
         .publish_keygen(wallet, raw::keygen(key, wallet, &[]))
@@ -195,7 +179,7 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     );
     check::ecdsa(&ecdsa_master, &digest, &again.event);
     assert_eq!(
-        sessions_for(&cluster, "sdk-repeat"),
+        cluster.signing_sessions_joined("sdk-repeat"),
         1,
         "one protocol run for a repeated request"
     );
@@ -250,7 +234,7 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
         (&first.event.r, &first.event.s)
     );
     assert_eq!(
-        sessions_for(&cluster, "sdk-repeat"),
+        cluster.signing_sessions_joined("sdk-repeat"),
         1,
         "still one protocol run"
     );

@@ -139,21 +139,6 @@ impl Env {
     }
 }
 
-/// How many times a node joined `tx_id`'s signing session as a player (one per protocol run).
-fn protocol_runs(cluster: &ProcCluster, tx_id: &str) -> usize {
-    let needle = format!("tx_id={tx_id}");
-    (0..3)
-        .map(|i| {
-            cluster
-                .log(i)
-                .lines()
-                .filter(|l| l.contains("joined signing session"))
-                .filter(|l| l.split_whitespace().any(|w| w == needle))
-                .count()
-        })
-        .sum()
-}
-
 /// The ledger write of a result fails right after the result was published
 /// (injected): the request comes back until the result is recorded, and a
 /// repeat of it is answered with the same signature. One protocol run.
@@ -195,7 +180,7 @@ async fn a_result_that_could_not_be_recorded_is_never_signed_again() {
         .next_signing(Duration::from_secs(2))
         .await
         .is_none());
-    assert_eq!(protocol_runs(&env.cluster, "unrecorded-1"), 1);
+    assert_eq!(env.cluster.signing_sessions_joined("unrecorded-1"), 1);
 }
 
 /// Kills the player (not the coordinator) of a signing session in the middle

@@ -439,6 +439,21 @@ impl ProcCluster {
             .expect("SDK connects")
     }
 
+    /// How many times any node joined a signing session for `tx_id` as a
+    /// player: one line per protocol run with t = 1.
+    pub fn signing_sessions_joined(&self, tx_id: &str) -> usize {
+        let needle = format!("tx_id={tx_id}");
+        (0..self.nodes.len())
+            .map(|i| {
+                self.log(i)
+                    .lines()
+                    .filter(|l| l.contains("joined signing session"))
+                    .filter(|l| l.split_whitespace().any(|w| w == needle))
+                    .count()
+            })
+            .sum()
+    }
+
     /// Node `i`'s health port.
     pub fn health_port(&self, i: usize) -> u16 {
         self.nodes[i].health_port
