@@ -28,9 +28,23 @@ const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Why a request ended without running to its own result: the code and the reason.
 type Refusal = (ErrorCode, String);
 
-pub(crate) fn str_field(raw: &[u8], name: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(raw).ok()?;
-    v.get(name)?.as_str().map(str::to_string)
+/// The ids of a refused request, for its error result and log line. Read
+/// only for a refused request, in one parse, and not at all from a request
+/// over the size limit (it is not parsed for anything else either).
+pub(crate) struct Hints(Option<serde_json::Value>);
+
+impl Hints {
+    pub(crate) fn read(raw: &[u8], max_bytes: usize) -> Self {
+        Self(
+            (raw.len() <= max_bytes)
+                .then(|| serde_json::from_slice(raw).ok())
+                .flatten(),
+        )
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0.as_ref()?.get(name)?.as_str().map(str::to_string)
+    }
 }
 
 /// The last subject token, unless it is mpcium's literal `*`.
@@ -102,13 +116,6 @@ pub(crate) async fn serve_sign(
     stale: Option<Stale>,
 ) -> Option<Served> {
     let result_subject = mpc::signing_result(client_id);
-    let hint = SigningIds {
-        wallet_id: str_field(raw, "wallet_id").unwrap_or_default(),
-        tx_id: str_field(raw, "tx_id")
-            .or_else(|| subject_id(subject))
-            .unwrap_or_default(),
-        network_internal_code: str_field(raw, "network_internal_code").unwrap_or_default(),
-    };
     let served = |json, claim| {
         Some(Served {
             outcome: Outcome {
@@ -121,6 +128,15 @@ pub(crate) async fn serve_sign(
     let m = match request::sign(raw, &shared.config) {
         Ok(m) => m,
         Err(e) => {
+            let hints = Hints::read(raw, shared.config.max_request_bytes);
+            let hint = SigningIds {
+                wallet_id: hints.get("wallet_id").unwrap_or_default(),
+                tx_id: hints
+                    .get("tx_id")
+                    .or_else(|| subject_id(subject))
+                    .unwrap_or_default(),
+                network_internal_code: hints.get("network_internal_code").unwrap_or_default(),
+            };
             tracing::warn!(tx_id = %hint.tx_id, code = %e.code(), "signing request refused: {e}");
             return served(results::signing_error(hint, e.code(), e.to_string()), None);
         }

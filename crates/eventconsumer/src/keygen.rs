@@ -11,7 +11,7 @@ use tessera_transport::mpc;
 use tessera_types::wire::{GenerateKeyMessage, KeyType, KeygenResultEvent};
 use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, WalletId};
 
-use crate::coordinator::{delegate_target, propose, str_field, subject_id, Claimed, Served};
+use crate::coordinator::{delegate_target, propose, subject_id, Claimed, Hints, Served};
 use crate::delegate;
 use crate::layout;
 use crate::ledger::{self, Claim};
@@ -56,12 +56,13 @@ pub(crate) async fn serve_keygen(
     client_id: Option<&str>,
     stale: Option<Stale>,
 ) -> Option<Served> {
-    let hint = str_field(raw, "wallet_id")
-        .or_else(|| subject_id(subject))
-        .unwrap_or_default();
     let m = match request::keygen(raw, &shared.config) {
         Ok(m) => m,
         Err(e) => {
+            let hint = Hints::read(raw, shared.config.max_request_bytes)
+                .get("wallet_id")
+                .or_else(|| subject_id(subject))
+                .unwrap_or_default();
             tracing::warn!(wallet_id = %hint, code = %e.code(), "keygen request refused: {e}");
             let subject = mpc::keygen_result(client_id, &hint);
             return Some(Served {
