@@ -82,7 +82,13 @@ pub(crate) async fn dynamic_keys(
                     "none is registered for session {session_id}"
                 )))
             }
-            Err(e) => return Err(missing(&format!("the tenant key bucket failed: {e}"))),
+            // An outage is not a missing key: the client may simply ask again.
+            Err(e) => {
+                return Err((
+                    ErrorCode::NetworkConnection,
+                    format!("cannot read the tenant key of {p} for session {session_id}: {e}"),
+                ))
+            }
         };
         match checked(&bytes, session_id, p, &shared.config.initiator) {
             Ok(identity) => {
