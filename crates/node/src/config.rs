@@ -20,34 +20,8 @@ mod validate;
 
 pub use nats::{JetStreamConfig, NatsConfig, NatsTlsConfig};
 
-/// Why the configuration cannot be used. Texts name the key or variable and
-/// never quote a secret (the configuration holds none).
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("config file {}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
-    #[error("environment variable {var} (config key `{key}`): {reason}")]
-    Env {
-        var: String,
-        key: &'static str,
-        reason: String,
-    },
-    #[error("config key `{key}`: {reason}")]
-    Invalid { key: String, reason: String },
-}
-
-fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.into(),
-        reason: reason.into(),
-    }
-}
+pub(crate) use crate::config_error::invalid;
+pub use crate::config_error::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

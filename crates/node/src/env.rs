@@ -13,7 +13,7 @@
 
 use serde_yaml_ng::{Mapping, Number, Value};
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// How a variable's text becomes a YAML value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

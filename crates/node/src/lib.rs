@@ -7,6 +7,7 @@
 //! Modules:
 //! - [`cli`]: the command line (clap).
 //! - [`config`]: `config.yaml` types, defaults and validation.
+//! - [`config_error`]: `ConfigError`, naming the key or variable at fault.
 //! - [`env`](mod@env): `TESSERA_*` environment overrides.
 //! - [`duration`]: `"10s"`-style durations.
 //! - [`secrets`]: reading secret files (passphrases, passwords, tokens).
@@ -23,6 +24,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod config_error;
 pub mod duration;
 pub mod env;
 pub mod health;

@@ -3,26 +3,12 @@
 //! tenant and the servers meet in the same two sessions.
 
 use tessera_runner::KeyMetadata;
-use tessera_types::{KeyType, NodeId, SessionId, Threshold, WalletId};
+use tessera_types::{KeyType, WalletId};
 
 use crate::error::TenantError;
 use crate::requests;
+pub use crate::requests::TenantKeygen;
 use crate::tenant::Tenant;
-
-/// A new wallet shared by `players` (this tenant among them).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TenantKeygen {
-    /// The session id agreed with the servers (their request's
-    /// `tessera_session.session_id`). The two curves run as
-    /// `<session_id>-secp256k1` and `<session_id>-ed25519`, so it may be at
-    /// most `tessera_types::wire::MAX_CLIENT_SESSION_ID_LEN` bytes.
-    pub session_id: SessionId,
-    pub wallet_id: WalletId,
-    /// Every party of the new keys: this tenant and servers from its configuration.
-    pub players: Vec<NodeId>,
-    /// mpcium's `t`: any `t + 1` players sign.
-    pub threshold: Threshold,
-}
 
 /// A wallet's public keys, as every player agreed on them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! The runner requests a tenant makes, built here and nowhere else, so a new
+//! What a tenant is asked to do (a keygen, a signing) and the runner requests
+//! made from it, built here and nowhere else, so a new
 //! runner field (such as per-session keys of players outside the directory,
 //! which a tenant leaves empty: it knows its servers statically) is one line.
 
@@ -7,11 +8,41 @@ use std::collections::BTreeMap;
 use tessera_runner::{KeygenRequest, SignRequest};
 use tessera_session::derive::DerivationPath;
 use tessera_types::wire::keygen_session_id;
-use tessera_types::KeyType;
+use tessera_types::{KeyType, NodeId, SessionId, Threshold, WalletId};
 
 use crate::error::TenantError;
-use crate::keygen::TenantKeygen;
-use crate::sign::TenantSign;
+
+/// A new wallet shared by `players` (this tenant among them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantKeygen {
+    /// The session id agreed with the servers (their request's
+    /// `tessera_session.session_id`). The two curves run as
+    /// `<session_id>-secp256k1` and `<session_id>-ed25519`, so it may be at
+    /// most `tessera_types::wire::MAX_CLIENT_SESSION_ID_LEN` bytes.
+    pub session_id: SessionId,
+    pub wallet_id: WalletId,
+    /// Every party of the new keys: this tenant and servers from its configuration.
+    pub players: Vec<NodeId>,
+    /// mpcium's `t`: any `t + 1` players sign.
+    pub threshold: Threshold,
+}
+
+/// `players` sign `message` with the wallet's `key_type` key (its child at
+/// `path`, if not empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantSign {
+    /// The session id agreed with the servers, fresh for every signing.
+    pub session_id: SessionId,
+    pub wallet_id: WalletId,
+    pub key_type: KeyType,
+    /// The signers, this tenant among them: exactly `t + 1` for ECDSA, at
+    /// least `t + 1` for EdDSA, all parties of the key.
+    pub players: Vec<NodeId>,
+    /// secp256k1: the 32-byte digest. ed25519: the message itself.
+    pub message: Vec<u8>,
+    /// Non-hardened BIP-32 style indices; empty for the master key.
+    pub path: Vec<u32>,
+}
 
 /// The curves of a wallet, in the order keygen reports them.
 pub(crate) const CURVES: [KeyType; 2] = [KeyType::Secp256k1, KeyType::Ed25519];
