@@ -13,6 +13,7 @@
 //! - [`error`]: rejections (message dropped) and aborts (session over).
 //! - [`ecdsa`], [`eddsa`]: the four protocols and their key shares.
 //! - [`share`]: the versioned key-share format.
+//! - [`share_info`]: what every share has in common (`ShareInfo`, decode errors).
 //! - [`derive`]: non-hardened child keys from public data.
 //! - [`verify`]: independent signature verification.
 //! - [`simulator`]: an in-memory network of parties with injectable faults.
@@ -30,6 +31,7 @@ pub mod parties;
 pub mod round;
 pub mod session;
 pub mod share;
+pub mod share_info;
 pub mod simulator;
 pub mod verify;
 

@@ -10,44 +10,15 @@
 //! The body holds secrets: callers seal it at rest (`tessera-security`) and the
 //! returned buffer zeroizes on drop.
 
-use serde::{Deserialize, Serialize};
-use tessera_types::{NodeId, Threshold};
 use zeroize::Zeroizing;
 
 use crate::ecdsa::EcdsaKeyShare;
 use crate::eddsa::EddsaKeyShare;
+pub use crate::share_info::{ShareDecodeError, ShareInfo};
 
 const MAGIC: &[u8; 4] = b"TSKS";
 /// Current share format version.
 pub const SHARE_FORMAT_VERSION: u8 = 1;
-
-/// Public facts about a key, identical on every participant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShareInfo {
-    /// All participants, sorted; a participant's protocol index is its position + 1.
-    pub participants: Vec<NodeId>,
-    /// mpcium's `t`: `t + 1` participants sign.
-    pub threshold: Threshold,
-    /// The participant holding this share.
-    pub me: NodeId,
-    /// The master public key: SEC1 compressed (33 bytes) or Ed25519 (32 bytes).
-    pub public_key: Vec<u8>,
-    /// Chain code for non-hardened child keys (see `derive`).
-    pub chain_code: [u8; 32],
-}
-
-/// Why share bytes could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ShareDecodeError {
-    #[error("not a key share (bad magic)")]
-    BadMagic,
-    #[error("unsupported key share format version {0}")]
-    UnsupportedVersion(u8),
-    #[error("unknown key scheme {0}")]
-    UnknownScheme(u8),
-    #[error("corrupt key share: {0}")]
-    Corrupt(String),
-}
 
 /// Either kind of share.
 #[derive(Debug)]

@@ -23,7 +23,7 @@ use crate::codec::{decode, encode, take};
 use crate::error::Abort;
 use crate::parties::Parties;
 use crate::round::{Fault, RoundInput, RoundOutput, RoundProtocol, RoundShape, Step};
-use crate::share::ShareInfo;
+use crate::share_info::ShareInfo;
 
 type Scalar = <Curve as dkls_k256::elliptic_curve::CurveArithmetic>::Scalar;
 

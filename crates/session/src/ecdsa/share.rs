@@ -5,7 +5,7 @@ use dkls23::protocols::Party;
 use zeroize::Zeroizing;
 
 use super::Curve;
-use crate::share::{ShareDecodeError, ShareInfo};
+use crate::share_info::{ShareDecodeError, ShareInfo};
 
 /// One participant's ECDSA share. Zeroized on drop (by `Party`'s own `Drop`).
 pub struct EcdsaKeyShare {

@@ -18,7 +18,7 @@ use crate::derive::ed25519::master_chain_code;
 use crate::error::Abort;
 use crate::parties::Parties;
 use crate::round::{Fault, RoundInput, RoundOutput, RoundProtocol, RoundShape, Step};
-use crate::share::ShareInfo;
+use crate::share_info::ShareInfo;
 
 /// One participant's side of an EdDSA keygen.
 pub struct EddsaKeygen {

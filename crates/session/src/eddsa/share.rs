@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use crate::derive::ed25519::derive;
 use crate::derive::DerivationPath;
 use crate::error::Abort;
-use crate::share::{ShareDecodeError, ShareInfo};
+use crate::share_info::{ShareDecodeError, ShareInfo};
 
 /// One participant's EdDSA share. `KeyPackage` zeroizes itself on drop.
 #[derive(Clone)]
