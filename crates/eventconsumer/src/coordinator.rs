@@ -2,28 +2,22 @@
 //! check quorum, pick the players, propose the session to them, run this node's
 //! part, and return the result event to publish.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures::future::join_all;
-use std::collections::BTreeMap;
-use tessera_runner::{KeyMetadata, SignRequest};
-use tessera_session::derive::DerivationPath;
-use tessera_transport::{mpc, subjects};
+use tessera_runner::KeyMetadata;
+use tessera_transport::mpc;
 
 use tessera_types::wire::{CheckedSession, SignTxMessage, SigningIds};
-use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, WalletId};
+use tessera_types::{ErrorCode, NodeId};
 
 use crate::delegate;
 use crate::layout::{self, Layout};
 use crate::ledger::{self, Claim};
-use crate::proposal::{self, Operation, Proposal, Reply};
+use crate::proposal::Operation;
 use crate::request;
 use crate::results::{self, Outcome};
 use crate::shared::Shared;
 use crate::stale::{ledger_unavailable, Stale};
-
-/// How long a player has to answer a proposal.
-const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request ended without running to its own result: the code and the reason.
 type Refusal = (ErrorCode, String);
@@ -51,42 +45,6 @@ impl Hints {
 pub(crate) fn subject_id(subject: &str) -> Option<String> {
     let last = subject.rsplit('.').next()?;
     (last != "*" && !last.is_empty()).then(|| last.to_string())
-}
-
-/// A proposal some player did not accept: the code, the reason, and that player.
-pub(crate) type ProposalFailure = (ErrorCode, String, NodeId);
-
-/// Sends the proposal to every other player; all must join.
-pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), ProposalFailure> {
-    let sealed = proposal::seal(shared.node.identity(), p);
-    // Tenants are not asked: they join the session by its id on their own.
-    let asks = p
-        .players
-        .iter()
-        .filter(|n| *n != shared.me() && shared.is_server(n))
-        .map(|n| {
-            let subject = subjects::node_proposal(n);
-            let sealed = sealed.clone();
-            async move {
-                let ask = shared.client.request(subject, sealed.into());
-                let answer = match tokio::time::timeout(PROPOSAL_TIMEOUT, ask).await {
-                    Ok(Ok(m)) => Reply::from_bytes(&m.payload),
-                    Ok(Err(_)) | Err(_) => None,
-                };
-                match answer {
-                    Some(Reply::Joined) => Ok(()),
-                    Some(Reply::Refused { code, reason }) => {
-                        Err((code, format!("{n} refused: {reason}"), n.clone()))
-                    }
-                    Some(Reply::Served { .. }) | None => Err((
-                        ErrorCode::PeerUnavailable,
-                        format!("{n} did not answer the session proposal"),
-                        n.clone(),
-                    )),
-                }
-            }
-        });
-    join_all(asks).await.into_iter().collect()
 }
 
 /// A served request: the result to publish and, when this node claimed the
@@ -337,24 +295,4 @@ async fn key_metadata(
             ErrorCode::KeyNotFound,
             format!("no {} key for wallet {wallet}", m.key_type),
         ))
-}
-
-/// The runner's request for a checked client request (used by coordinator and players).
-pub(crate) fn sign_request(
-    session_id: &SessionId,
-    m: &tessera_types::wire::SignTxMessage,
-    players: Vec<NodeId>,
-    dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
-) -> Result<SignRequest, Refusal> {
-    let wallet_id =
-        WalletId::new(&m.wallet_id).map_err(|e| (ErrorCode::MsgValidation, e.to_string()))?;
-    Ok(SignRequest {
-        session_id: session_id.clone(),
-        wallet_id,
-        key_type: m.key_type,
-        signers: players,
-        message: m.tx.clone(),
-        path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
-        dynamic_keys,
-    })
 }

@@ -11,11 +11,12 @@ use tessera_transport::mpc;
 use tessera_types::wire::{GenerateKeyMessage, KeyType, KeygenResultEvent};
 use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, WalletId};
 
-use crate::coordinator::{delegate_target, propose, subject_id, Claimed, Hints, Served};
+use crate::coordinator::{delegate_target, subject_id, Claimed, Hints, Served};
 use crate::delegate;
 use crate::layout;
 use crate::ledger::{self, Claim};
 use crate::proposal::{self, Operation, Proposal};
+use crate::propose::propose;
 use crate::request;
 use crate::results::{self, Outcome};
 use crate::shared::Shared;

@@ -24,12 +24,15 @@
 //! - `stale`: request expiry (`ERROR_SESSION_STALE` for requests older than the limit).
 //! - `layout`: who plays (servers and tenants) and under which session id.
 //! - `tenants`: tenant (device) keys given with a request or registered per session id.
-//! - `delegate`: handing a request to a player when the node that pulled it is not one.
+//! - `delegate`: handing a request to a player when the node that pulled it is not one;
+//!   `delegated`: serving a request another node handed to this one.
+//! - `propose`: proposing a session to its players; the runner request every player makes.
 
 pub mod config;
 pub mod consumer;
 pub(crate) mod coordinator;
 pub(crate) mod delegate;
+pub(crate) mod delegated;
 pub mod error;
 mod fault;
 pub(crate) mod keygen;
@@ -37,6 +40,7 @@ pub(crate) mod layout;
 pub mod ledger;
 pub(crate) mod player;
 pub mod proposal;
+pub(crate) mod propose;
 pub mod request;
 pub mod results;
 pub(crate) mod shared;

@@ -8,10 +8,10 @@ use futures::StreamExt;
 use tessera_transport::async_nats;
 use tessera_types::{ErrorCode, NodeId, SessionId, WalletId};
 
-use crate::coordinator::sign_request;
 use crate::keygen::keygen_requests;
 use crate::layout;
 use crate::proposal::{self, Operation, Proposal, Reply};
+use crate::propose::sign_request;
 use crate::request;
 use crate::shared::Shared;
 use crate::tenants;
@@ -33,7 +33,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut proposals: async_nats::Subscr
                 )
             });
             let reply = if let Some(p) = delegated {
-                crate::delegate::serve(&shared, &p).await
+                crate::delegated::serve(&shared, &p).await
             } else {
                 match accept(&shared, &msg.payload).await {
                     Ok(()) => Reply::Joined,

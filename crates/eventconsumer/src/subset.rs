@@ -10,9 +10,9 @@ use tessera_runner::{KeyMetadata, Signature};
 use tessera_types::wire::{CheckedSession, SignTxMessage};
 use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
 
-use crate::coordinator::{propose, sign_request};
 use crate::layout::{self, Layout};
 use crate::proposal::{self, Operation, Proposal};
+use crate::propose::{propose, sign_request};
 use crate::shared::Shared;
 use crate::tenants;
 
