@@ -20,9 +20,10 @@ use crate::error::SessionError;
 use crate::frame::Frame;
 use crate::keys;
 use crate::meta::{Operation, SessionMeta};
-use crate::node::{Inner, KeyMetadata, SessionHooks};
 use crate::report::Reporter;
+use crate::runtime::{Inner, SessionHooks};
 use crate::wire::Wire;
+use tessera_storage::KeyMetadata;
 
 /// One keygen: a new key of `key_type` for `wallet_id`, shared by `participants`.
 #[derive(Clone, Debug)]

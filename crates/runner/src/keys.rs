@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use tessera_types::{NodeId, PublicIdentity, SessionId};
 
 use crate::error::SessionError;
-use crate::node::Inner;
+use crate::runtime::Inner;
 
 /// Every player's identity (this node's own included), in player order.
 pub(crate) fn resolve(

@@ -14,6 +14,7 @@
 //!
 //! Modules:
 //! - [`node`]: [`Node`], a node's runtime handle; starts sessions.
+//! - `runtime`: what a node's sessions share (`Inner`) and the steps each session takes with it.
 //! - [`keygen`], [`sign`]: the two operations.
 //! - [`directory`]: peer identities from this node's configuration.
 //! - `keys`: each player's key for a session (static wins over dynamic).
@@ -39,6 +40,7 @@ pub mod node;
 pub mod options;
 pub mod report;
 pub mod running;
+pub(crate) mod runtime;
 pub mod sign;
 pub(crate) mod wire;
 

@@ -7,40 +7,25 @@ use std::sync::Arc;
 use tessera_registry::Registry;
 use tessera_security::NodeIdentity;
 use tessera_storage::Store;
-use tessera_transport::{SessionLink, Transport};
-use tessera_types::{NodeId, PublicIdentity, SessionConfig, SessionId};
-use tokio::time::Instant;
+use tessera_transport::Transport;
+use tessera_types::{NodeId, PublicIdentity, SessionId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::ctx::Ctx;
 use crate::directory::Directory;
 use crate::error::SessionError;
 use crate::keygen::{keygen, KeygenRequest};
-use crate::meta::SessionMeta;
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
 use crate::running::RunningSession;
+use crate::runtime::Inner;
 use crate::sign::{sign, SignRequest, Signature};
-use crate::wire::Wire;
 
 pub use tessera_storage::KeyMetadata;
 
 #[derive(Clone, Debug)]
 pub struct Node {
     inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) identity: Arc<NodeIdentity>,
-    pub(crate) transport: Transport,
-    pub(crate) store: Store,
-    pub(crate) directory: Directory,
-    pub(crate) registry: Option<Registry>,
-    pub(crate) options: RunnerOptions,
-    cancel: CancellationToken,
-    tracker: TaskTracker,
 }
 
 impl Node {
@@ -158,82 +143,5 @@ impl Node {
         if let Some(r) = &self.inner.registry {
             r.shutdown().await;
         }
-    }
-}
-
-/// What a session needs from its caller besides the request.
-pub(crate) struct SessionHooks {
-    pub(crate) reporter: Reporter,
-    pub(crate) cancel: CancellationToken,
-    /// The session's overall deadline.
-    pub(crate) deadline: Instant,
-}
-
-impl Inner {
-    /// Opens the transport link of a session with `peers`.
-    pub(crate) async fn open_link(
-        &self,
-        session_id: &SessionId,
-        peers: Vec<PublicIdentity>,
-    ) -> Result<SessionLink, SessionError> {
-        self.transport
-            .open(session_id.clone(), peers)
-            .await
-            .map_err(|source| SessionError::Transport {
-                session_id: session_id.clone(),
-                source,
-            })
-    }
-
-    /// Wraps an open link with the session context for `config`.
-    pub(crate) fn wire(
-        &self,
-        link: SessionLink,
-        config: &SessionConfig,
-        meta: SessionMeta,
-        hooks: SessionHooks,
-    ) -> Wire {
-        let ctx = Ctx {
-            session_id: config.session_id.clone(),
-            me: self.identity.node_id().clone(),
-            players: config.players().to_vec(),
-            options: self.options.clone(),
-            deadline: hooks.deadline,
-            meta,
-            reporter: hooks.reporter,
-            cancel: hooks.cancel,
-            ready: self.registry.as_ref().map(Registry::subscribe),
-        };
-        Wire::new(link, ctx)
-    }
-
-    /// Opens the transport link for `config` and wraps it with the session context.
-    pub(crate) async fn open_wire(
-        &self,
-        config: &SessionConfig,
-        peers: Vec<PublicIdentity>,
-        meta: SessionMeta,
-        hooks: SessionHooks,
-    ) -> Result<Wire, SessionError> {
-        let link = self.open_link(&config.session_id, peers).await?;
-        Ok(self.wire(link, config, meta, hooks))
-    }
-
-    /// Closes a finished session's link without making the caller wait for the
-    /// server to confirm it (node shutdown still waits for it).
-    pub(crate) fn close_in_background(&self, wire: Wire) {
-        self.tracker.spawn(wire.close());
-    }
-
-    /// Runs a blocking store call off the async threads.
-    pub(crate) async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, tessera_storage::StorageError> + Send + 'static,
-    ) -> Result<T, SessionError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| SessionError::Internal(format!("storage task: {e}")))?
-            .map_err(SessionError::Storage)
     }
 }

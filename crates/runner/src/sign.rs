@@ -21,8 +21,9 @@ use crate::frame::Frame;
 use crate::keygen::session;
 use crate::keys;
 use crate::meta::{Operation, SessionMeta};
-use crate::node::{Inner, KeyMetadata, SessionHooks};
 use crate::report::Reporter;
+use crate::runtime::{Inner, SessionHooks};
+use tessera_storage::KeyMetadata;
 
 /// One signing: `signers` (t+1 participants of the key for ECDSA, at least t+1
 /// for EdDSA) sign `message` (a 32-byte digest for secp256k1) under the key's

@@ -1,0 +1,113 @@
+//! What a node's sessions share (`Inner`, behind `Node`): identity, transport,
+//! share store, peer directory, registry and options, and the steps every
+//! session takes with them (open its link and context, close it, use the store).
+//! Keygen and signing use it; `Node` owns it. A module of its own, so the
+//! session kinds and the node do not import each other.
+
+use std::sync::Arc;
+
+use tessera_registry::Registry;
+use tessera_security::NodeIdentity;
+use tessera_storage::Store;
+use tessera_transport::{SessionLink, Transport};
+use tessera_types::{PublicIdentity, SessionConfig, SessionId};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::ctx::Ctx;
+use crate::directory::Directory;
+use crate::error::SessionError;
+use crate::meta::SessionMeta;
+use crate::options::RunnerOptions;
+use crate::report::Reporter;
+use crate::wire::Wire;
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) identity: Arc<NodeIdentity>,
+    pub(crate) transport: Transport,
+    pub(crate) store: Store,
+    pub(crate) directory: Directory,
+    pub(crate) registry: Option<Registry>,
+    pub(crate) options: RunnerOptions,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+}
+
+/// What a session needs from its caller besides the request.
+pub(crate) struct SessionHooks {
+    pub(crate) reporter: Reporter,
+    pub(crate) cancel: CancellationToken,
+    /// The session's overall deadline.
+    pub(crate) deadline: Instant,
+}
+
+impl Inner {
+    /// Opens the transport link of a session with `peers`.
+    pub(crate) async fn open_link(
+        &self,
+        session_id: &SessionId,
+        peers: Vec<PublicIdentity>,
+    ) -> Result<SessionLink, SessionError> {
+        self.transport
+            .open(session_id.clone(), peers)
+            .await
+            .map_err(|source| SessionError::Transport {
+                session_id: session_id.clone(),
+                source,
+            })
+    }
+
+    /// Wraps an open link with the session context for `config`.
+    pub(crate) fn wire(
+        &self,
+        link: SessionLink,
+        config: &SessionConfig,
+        meta: SessionMeta,
+        hooks: SessionHooks,
+    ) -> Wire {
+        let ctx = Ctx {
+            session_id: config.session_id.clone(),
+            me: self.identity.node_id().clone(),
+            players: config.players().to_vec(),
+            options: self.options.clone(),
+            deadline: hooks.deadline,
+            meta,
+            reporter: hooks.reporter,
+            cancel: hooks.cancel,
+            ready: self.registry.as_ref().map(Registry::subscribe),
+        };
+        Wire::new(link, ctx)
+    }
+
+    /// Opens the transport link for `config` and wraps it with the session context.
+    pub(crate) async fn open_wire(
+        &self,
+        config: &SessionConfig,
+        peers: Vec<PublicIdentity>,
+        meta: SessionMeta,
+        hooks: SessionHooks,
+    ) -> Result<Wire, SessionError> {
+        let link = self.open_link(&config.session_id, peers).await?;
+        Ok(self.wire(link, config, meta, hooks))
+    }
+
+    /// Closes a finished session's link without making the caller wait for the
+    /// server to confirm it (node shutdown still waits for it).
+    pub(crate) fn close_in_background(&self, wire: Wire) {
+        self.tracker.spawn(wire.close());
+    }
+
+    /// Runs a blocking store call off the async threads.
+    pub(crate) async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, tessera_storage::StorageError> + Send + 'static,
+    ) -> Result<T, SessionError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| SessionError::Internal(format!("storage task: {e}")))?
+            .map_err(SessionError::Storage)
+    }
+}
