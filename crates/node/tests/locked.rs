@@ -252,29 +252,28 @@ async fn a_locked_down_cluster_serves_its_clients_and_refuses_everything_else() 
     // Request expiry: published while every node is down.
     cluster.terminate_all();
     let mut raw = RawClient::connect_with(&cluster.client_access(Some(RAW_ID)), Some(RAW_ID)).await;
-    let old_digest: [u8; 32] = Sha256::digest(b"old").into();
-    let old = SignFields {
-        key_type: "secp256k1",
-        wallet: WALLET,
-        tx_id: "stale-old",
-        tx: &old_digest,
+    // An ECDSA request for `tx_id` over sha256(`text`), as an mpcium client writes it.
+    let publish = |tx_id: &'static str, text: &'static [u8]| {
+        let (raw, key) = (&raw, &key);
+        async move {
+            let digest: [u8; 32] = Sha256::digest(text).into();
+            let f = SignFields {
+                key_type: "secp256k1",
+                wallet: WALLET,
+                tx_id,
+                tx: &digest,
+            };
+            raw.publish_sign(tx_id, raw::sign(key, &f, &[])).await;
+            digest
+        }
     };
-    raw.publish_sign("stale-old", raw::sign(&key, &old, &[]))
-        .await;
+    publish("stale-old", b"old").await;
     // Let it age past the limit (the condition under test is its age).
     tokio::time::sleep_until(tokio::time::Instant::from_std(
         Instant::now() + MAX_AGE + Duration::from_millis(500),
     ))
     .await;
-    let young_digest: [u8; 32] = Sha256::digest(b"young").into();
-    let young = SignFields {
-        key_type: "secp256k1",
-        wallet: WALLET,
-        tx_id: "stale-young",
-        tx: &young_digest,
-    };
-    raw.publish_sign("stale-young", raw::sign(&key, &young, &[]))
-        .await;
+    let young_digest = publish("stale-young", b"young").await;
     cluster.start_all().await;
     let mut seen = std::collections::BTreeMap::new();
     while seen.len() < 2 {

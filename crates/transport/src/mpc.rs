@@ -219,11 +219,10 @@ pub async fn ensure_streams(
         // Two creators racing: the loser's create fails, its next lookup finds the stream.
         for _ in 0..3 {
             match js.get_or_create_stream(config.clone()).await {
-                Ok(mut stream) => {
+                Ok(stream) => {
                     last = None;
-                    if let Ok(info) = stream.info().await {
-                        warn_if_different(&config, &info.config);
-                    }
+                    // The lookup's answer already holds the settings: no second round trip.
+                    warn_if_different(&config, &stream.cached_info().config);
                     break;
                 }
                 Err(e) => last = Some(e.to_string()),
