@@ -4,30 +4,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use tessera_runner::Node;
-use tessera_transport::async_nats::jetstream::{self, consumer::pull, AckKind};
+use tessera_transport::async_nats::jetstream;
 use tessera_transport::{mpc, subjects};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ConsumerConfig;
-use crate::coordinator::{self, Served};
 use crate::error::RequestError;
+use crate::intake;
 use crate::ledger::Ledger;
 use crate::player;
-use crate::results;
+use crate::request::Kind;
 use crate::shared::Shared;
-use crate::stale::{age_of, Stale};
 use crate::streams::StreamHealth;
 use crate::tenants;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Keygen,
-    Sign,
-}
 
 /// Pulls requests and serves them until shut down. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -36,10 +28,6 @@ pub struct EventConsumer {
     streams: StreamHealth,
     cancel: CancellationToken,
     tracker: TaskTracker,
-}
-
-fn js_err(what: &str) -> impl Fn(String) -> RequestError + '_ {
-    move |e| RequestError::JetStream(format!("{what}: {e}"))
 }
 
 impl EventConsumer {
@@ -140,11 +128,11 @@ impl EventConsumer {
             .tracker
             .spawn(health.watch(js, STREAM_CHECK_INTERVAL, cancel));
         for kind in [Kind::Keygen, Kind::Sign] {
-            let messages = consumer.messages(kind).await?;
-            let this = consumer.clone();
+            let messages = intake::messages(&consumer.shared, kind).await?;
+            let (shared, cancel) = (consumer.shared.clone(), consumer.cancel.clone());
             consumer
                 .tracker
-                .spawn(async move { this.pull_loop(kind, messages).await });
+                .spawn(intake::pull_loop(shared, kind, messages, cancel));
         }
         tracing::info!(node_id = %consumer.shared.me(), "event consumer started");
         Ok(consumer)
@@ -159,75 +147,6 @@ impl EventConsumer {
         &self.streams
     }
 
-    async fn messages(&self, kind: Kind) -> Result<pull::Stream, RequestError> {
-        let (stream, name, concurrency) = match kind {
-            Kind::Keygen => (
-                mpc::KEYGEN_STREAM,
-                mpc::KEYGEN_CONSUMER,
-                self.shared.config.keygen_concurrency,
-            ),
-            Kind::Sign => (
-                mpc::SIGNING_STREAM,
-                mpc::SIGNING_CONSUMER,
-                self.shared.config.signing_concurrency,
-            ),
-        };
-        let stream = self
-            .shared
-            .js
-            .get_stream(stream)
-            .await
-            .map_err(|e| RequestError::JetStream(format!("stream {stream}: {e}")))?;
-        let consumer = stream
-            .get_or_create_consumer(
-                name,
-                pull::Config {
-                    durable_name: Some(name.to_string()),
-                    ack_wait: self.shared.config.ack_wait,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| js_err("consumer")(e.to_string()))?;
-        consumer
-            .stream()
-            .max_messages_per_batch(concurrency.clamp(1, 256))
-            .messages()
-            .await
-            .map_err(|e| js_err("pull")(e.to_string()))
-    }
-
-    async fn pull_loop(self, kind: Kind, mut messages: pull::Stream) {
-        let permits = match kind {
-            Kind::Keygen => self.shared.keygen_permits.clone(),
-            Kind::Sign => self.shared.signing_permits.clone(),
-        };
-        loop {
-            let permit = tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-            };
-            let next = tokio::select! {
-                _ = self.cancel.cancelled() => return,
-                m = messages.next() => m,
-            };
-            let msg = match next {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => {
-                    tracing::warn!(?kind, "pulling requests failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-                None => return,
-            };
-            let shared = self.shared.clone();
-            self.tracker.spawn(async move {
-                handle(&shared, kind, msg).await;
-                drop(permit);
-            });
-        }
-    }
-
     /// Stops taking requests, then waits for those in flight.
     pub async fn shutdown(&self) {
         self.cancel.cancel();
@@ -239,116 +158,6 @@ impl EventConsumer {
 /// How often the request streams are checked for `/readyz`.
 const STREAM_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
-/// How soon a copy of a request that is being served elsewhere comes back.
-const IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
-
 fn node_stale_after(config: &ConsumerConfig) -> Duration {
     config.ack_wait.max(Duration::from_secs(120))
-}
-
-/// Serves one request message: result published once, then acked.
-async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
-    let client_id = msg
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(mpc::CLIENT_ID_HEADER))
-        .map(|v| v.as_str().to_string())
-        .filter(|c| mpc::valid_client_id(c));
-    let info = msg.info().ok();
-    let seq = info.as_ref().map(|i| i.stream_sequence);
-    let age = info.as_ref().map(|i| age_of(i.published));
-    let stale = age
-        .filter(|a| *a > shared.config.max_request_age)
-        .map(|age| Stale {
-            age,
-            limit: shared.config.max_request_age,
-        });
-    let subject = msg.subject.to_string();
-    let serve = async {
-        match kind {
-            Kind::Keygen => {
-                crate::keygen::serve_keygen(
-                    shared,
-                    &msg.payload,
-                    &subject,
-                    client_id.as_deref(),
-                    stale,
-                )
-                .await
-            }
-            Kind::Sign => {
-                coordinator::serve_sign(shared, &msg.payload, &subject, client_id.as_deref(), stale)
-                    .await
-            }
-        }
-    };
-    tokio::pin!(serve);
-    // First tick one period from now: an immediate first tick would still wait
-    // for the timer wheel's next millisecond before serving starts.
-    let period = shared.config.progress_interval;
-    let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    let served = loop {
-        tokio::select! {
-            o = &mut serve => break o,
-            _ = progress.tick() => { let _ = msg.ack_with(AckKind::Progress).await; }
-        }
-    };
-    let Some(Served { outcome, claim }) = served else {
-        // The same request is being served by a live node (or by this one),
-        // or the ledger cannot be asked right now: keep this copy until that
-        // one is done (then it is answered from the ledger) or the ledger is
-        // back. Acking it now would lose it if that node died.
-        let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
-        return;
-    };
-    let kind_name = if kind == Kind::Keygen {
-        "keygen"
-    } else {
-        "sign"
-    };
-    // The request's stream sequence names the result once. Without it (never
-    // for a pull consumer's message) the request's own bytes do: a fixed
-    // fallback would make JetStream drop other results as duplicates.
-    let msg_id = match seq {
-        Some(seq) => format!("{kind_name}:{seq}"),
-        None => format!(
-            "{kind_name}:sha256:{}",
-            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&msg.payload))
-        ),
-    };
-    // Recording the result in the ledger and publishing it are independent
-    // (a repeat finds either the record or, until it lands, a claim in
-    // progress), so they go out together; the ack waits for both.
-    let record = async {
-        let Some(c) = &claim else { return true };
-        match shared
-            .ledger
-            .finish(&c.key, &c.digest, c.revision, &outcome.json)
-            .await
-        {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(subject = %outcome.subject, "could not record the result, request will come back to record it: {e}");
-                false
-            }
-        }
-    };
-    let (recorded, published) =
-        tokio::join!(record, results::publish(&shared.js, &outcome, &msg_id));
-    if published.is_ok() && !recorded {
-        // The ledger keeps the result in memory; the copy that comes back
-        // records it and is answered with it (deduplicated by `msg_id`).
-        let _ = msg.ack_with(AckKind::Nak(Some(IN_PROGRESS_RETRY))).await;
-        return;
-    }
-    if let Err(e) = published {
-        tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
-        let _ = msg
-            .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-            .await;
-        return;
-    }
-    if let Err(e) = msg.ack().await {
-        tracing::warn!("ack failed: {e}");
-    }
 }

@@ -132,8 +132,10 @@ impl Ledger {
         })
     }
 
-    fn encode(record: &Record) -> bytes::Bytes {
-        serde_json::to_vec(record).unwrap_or_default().into()
+    fn encode(record: &Record) -> Result<bytes::Bytes, RequestError> {
+        serde_json::to_vec(record)
+            .map(Into::into)
+            .map_err(|e| RequestError::JetStream(format!("ledger record encoding: {e}")))
     }
 
     /// Claims `key` for a request with `digest`. A claim still in progress is
@@ -170,7 +172,7 @@ impl Ledger {
         if self.serving().contains(key) {
             return Ok(Claim::InProgress);
         }
-        match self.store.create(key, Self::encode(&pending)).await {
+        match self.store.create(key, Self::encode(&pending)?).await {
             Ok(revision) => {
                 self.serving().insert(key.to_string());
                 return Ok(Claim::Fresh {
@@ -203,7 +205,7 @@ impl Ledger {
             // Only one taker wins: the update expects the revision we read.
             let revision = self
                 .store
-                .update(key, Self::encode(&pending), entry.revision)
+                .update(key, Self::encode(&pending)?, entry.revision)
                 .await
                 .map_err(js_err)?;
             self.serving().insert(key.to_string());
@@ -234,12 +236,15 @@ impl Ledger {
         };
         let recorded = match crate::fault::ledger_finish_fails(key) {
             true => Err(RequestError::JetStream("injected ledger failure".into())),
-            false => self
-                .store
-                .update(key, Self::encode(&done), revision)
-                .await
-                .map(drop)
-                .map_err(js_err),
+            false => match Self::encode(&done) {
+                Ok(bytes) => self
+                    .store
+                    .update(key, bytes, revision)
+                    .await
+                    .map(drop)
+                    .map_err(js_err),
+                Err(e) => Err(e),
+            },
         };
         match &recorded {
             Ok(()) => {

@@ -8,48 +8,56 @@
 //! The result (or a typed error) is published with an idempotency key, stored,
 //! and only then is the request acked.
 //!
+//! The request path, one way (see docs/architecture.md):
+//! [`consumer`] (start, shutdown) → `intake` (pull, parse once, ledger claim,
+//! record, publish, ack) → `coordinate` (`plan`, `propose`, `sessions`,
+//! retry) → the runner. Players answer proposals in `player`, with the same
+//! `request` checks, `plan` and `sessions`.
+//!
 //! Modules:
 //! - [`config`]: what the consumer needs from the node's configuration.
-//! - [`consumer`]: [`EventConsumer`]: start, the pull loops, shutdown.
-//! - [`error`]: [`RequestError`] and its `ErrorCode`.
-//! - [`request`]: checking a client request (signatures, ids, sizes, paths).
-//! - [`ledger`]: the cluster-wide record of served requests (JetStream KV).
-//! - [`proposal`]: signed session proposals between nodes.
-//! - [`results`]: result events and publishing them once.
-//! - `coordinator`, `keygen`, `player`, `shared`: serving a pulled signing or
-//!   keygen request; answering proposals.
-//! - `subset`: picking t+1 ready signers, and the one retry without failed ones.
-//! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
-//! - `fault` (debug builds): injected ledger failures for end-to-end tests.
-//! - `stale`: request expiry (`ERROR_SESSION_STALE` for requests older than the limit).
-//! - `layout`: who plays (servers and tenants) and under which session id.
+//! - [`consumer`]: [`EventConsumer`]: start, shutdown.
+//! - `intake`: the pull loops and one request from pull to ack.
+//! - [`request`]: checking a client request into a typed [`request::Request`].
+//! - `coordinate`: serving a checked request: plan, then run, delegate or ask the key's holders.
+//! - `plan`: who plays, decided without I/O from the request, the key and a readiness snapshot.
+//! - `sessions`: this node's runner sessions for a request (keygen's two, or one signing).
+//! - `propose`: proposing a session to its players; [`proposal`]: signed proposals.
+//! - `player`: answering proposals; `delegated`: serving a request another node handed
+//!   here; `delegate`: handing one to another node.
 //! - `tenants`: tenant (device) keys given with a request or registered per session id.
-//! - `delegate`: handing a request to a player when the node that pulled it is not one;
-//!   `delegated`: serving a request another node handed to this one.
-//! - `propose`: proposing a session to its players; the runner request every player makes.
+//! - [`ledger`]: the cluster-wide record of served requests (JetStream KV).
+//! - [`results`]: result events and publishing them once.
+//! - [`error`]: [`RequestError`], [`ServeError`]; `refused`: [`Refused`], refusals by policy or quorum.
+//! - `stale`: request expiry (`ERROR_SESSION_STALE`).
+//! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
+//! - `shared`: what every task of the consumer shares.
+//! - `fault` (debug builds): injected ledger failures for end-to-end tests.
 
 pub mod config;
 pub mod consumer;
-pub(crate) mod coordinator;
+pub(crate) mod coordinate;
 pub(crate) mod delegate;
 pub(crate) mod delegated;
 pub mod error;
 mod fault;
-pub(crate) mod keygen;
-pub(crate) mod layout;
+pub(crate) mod intake;
 pub mod ledger;
+pub(crate) mod plan;
 pub(crate) mod player;
 pub mod proposal;
 pub(crate) mod propose;
+pub mod refused;
 pub mod request;
 pub mod results;
+pub(crate) mod sessions;
 pub(crate) mod shared;
-pub(crate) mod stale;
+pub mod stale;
 pub mod streams;
-pub(crate) mod subset;
 pub(crate) mod tenants;
 
 pub use config::{AuthorizerPolicy, ConsumerConfig, DEFAULT_MAX_REQUEST_AGE};
 pub use consumer::EventConsumer;
-pub use error::RequestError;
+pub use error::{RequestError, ServeError};
+pub use refused::Refused;
 pub use streams::StreamHealth;

@@ -49,13 +49,21 @@ pub enum Reply {
     },
     /// A delegated request was served: the success result's JSON, or why not.
     Served {
-        result: Result<Vec<u8>, (ErrorCode, String)>,
+        result: Result<Vec<u8>, RemoteError>,
     },
 }
 
+/// Why a delegated request failed, as the delegate answers it: its code and
+/// reason, passed on to the client as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteError {
+    pub code: ErrorCode,
+    pub reason: String,
+}
+
 impl Reply {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+    pub fn to_bytes(&self) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_allocvec(self)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -100,10 +108,10 @@ pub fn now_unix() -> u64 {
 }
 
 /// Signs and encodes a proposal.
-pub fn seal(identity: &NodeIdentity, proposal: &Proposal) -> Vec<u8> {
-    let body = postcard::to_allocvec(proposal).unwrap_or_default();
+pub fn seal(identity: &NodeIdentity, proposal: &Proposal) -> Result<Vec<u8>, postcard::Error> {
+    let body = postcard::to_allocvec(proposal)?;
     let signature = identity.sign(&signing_input(&body)).to_vec();
-    postcard::to_allocvec(&Signed { body, signature }).unwrap_or_default()
+    postcard::to_allocvec(&Signed { body, signature })
 }
 
 fn signing_input(body: &[u8]) -> Vec<u8> {
@@ -165,7 +173,7 @@ mod tests {
             request: b"{}".to_vec(),
             issued_at_unix: now_unix(),
         };
-        let bytes = seal(&a, &p);
+        let bytes = seal(&a, &p).unwrap();
         let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
         assert_eq!(open(&bytes, &id("b"), known).unwrap(), p);
         assert!(matches!(
@@ -177,7 +185,7 @@ mod tests {
             Err(ProposalError::UnknownCoordinator(_))
         ));
         // Signed by someone else under a's name.
-        let forged = seal(&b, &p);
+        let forged = seal(&b, &p).unwrap();
         assert!(matches!(
             open(&forged, &id("b"), known),
             Err(ProposalError::BadSignature(_))
@@ -187,7 +195,7 @@ mod tests {
             ..p.clone()
         };
         assert!(matches!(
-            open(&seal(&a, &old), &id("b"), known),
+            open(&seal(&a, &old).unwrap(), &id("b"), known),
             Err(ProposalError::Stale(_))
         ));
         let mut tampered = bytes.clone();
@@ -204,7 +212,7 @@ mod tests {
             session_id: SessionId::new("s".repeat(tessera_types::ids::MAX_ID_LEN)).unwrap(),
             ..p.clone()
         };
-        let e = open(&seal(&a, &long), &id("b"), known).unwrap_err();
+        let e = open(&seal(&a, &long).unwrap(), &id("b"), known).unwrap_err();
         assert!(matches!(e, ProposalError::SessionIdTooLong { .. }), "{e}");
         assert_eq!(e.code(), ErrorCode::MsgValidation);
         assert!(tessera_types::wire::keygen_session_id(
@@ -238,7 +246,7 @@ mod tests {
             Err(ProposalError::Malformed)
         ));
         assert_eq!(
-            Reply::from_bytes(&Reply::Joined.to_bytes()),
+            Reply::from_bytes(&Reply::Joined.to_bytes().unwrap()),
             Some(Reply::Joined)
         );
     }

@@ -1,31 +1,22 @@
-//! Proposing a session to its players, and the runner's request every player
-//! makes from the same checked client request: shared by the signing
-//! coordinator, the subset picker, keygen and the players.
+//! Proposing a session to its players: a signed proposal to each server
+//! player, all of which must join.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::future::join_all;
-use tessera_runner::SignRequest;
-use tessera_session::derive::DerivationPath;
 use tessera_transport::subjects;
-use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, WalletId};
 
+use crate::error::{NotJoined, ServeError};
 use crate::proposal::{self, Proposal, Reply};
 use crate::shared::Shared;
-
-/// Why a request ended without running to its own result: the code and the reason.
-type Refusal = (ErrorCode, String);
 
 /// How long a player has to answer a proposal.
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A proposal some player did not accept: the code, the reason, and that player.
-pub(crate) type ProposalFailure = (ErrorCode, String, NodeId);
-
-/// Sends the proposal to every other player; all must join.
-pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), ProposalFailure> {
-    let sealed = proposal::seal(shared.node.identity(), p);
+/// Sends the proposal to every other server player; all must join.
+pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), ServeError> {
+    let sealed = proposal::seal(shared.node.identity(), p)
+        .map_err(|e| ServeError::Bug(format!("proposal encoding: {e}")))?;
     // Tenants are not asked: they join the session by its id on their own.
     let asks = p
         .players
@@ -40,38 +31,21 @@ pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), Proposa
                     Ok(Ok(m)) => Reply::from_bytes(&m.payload),
                     Ok(Err(_)) | Err(_) => None,
                 };
-                match answer {
-                    Some(Reply::Joined) => Ok(()),
-                    Some(Reply::Refused { code, reason }) => {
-                        Err((code, format!("{n} refused: {reason}"), n.clone()))
-                    }
-                    Some(Reply::Served { .. }) | None => Err((
-                        ErrorCode::PeerUnavailable,
-                        format!("{n} did not answer the session proposal"),
-                        n.clone(),
-                    )),
-                }
+                let player = n.clone();
+                let not_joined = match answer {
+                    Some(Reply::Joined) => return Ok(()),
+                    Some(Reply::Refused { code, reason }) => NotJoined::Refused {
+                        player,
+                        code,
+                        reason,
+                    },
+                    Some(Reply::Served { .. }) | None => NotJoined::Silent { player },
+                };
+                Err(ServeError::NotJoined {
+                    session_id: p.session_id.clone(),
+                    answer: not_joined,
+                })
             }
         });
     join_all(asks).await.into_iter().collect()
-}
-
-/// The runner's request for a checked client request (used by coordinator and players).
-pub(crate) fn sign_request(
-    session_id: &SessionId,
-    m: &tessera_types::wire::SignTxMessage,
-    players: Vec<NodeId>,
-    dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
-) -> Result<SignRequest, Refusal> {
-    let wallet_id =
-        WalletId::new(&m.wallet_id).map_err(|e| (ErrorCode::MsgValidation, e.to_string()))?;
-    Ok(SignRequest {
-        session_id: session_id.clone(),
-        wallet_id,
-        key_type: m.key_type,
-        signers: players,
-        message: m.tx.clone(),
-        path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
-        dynamic_keys,
-    })
 }

@@ -6,9 +6,9 @@
 
 use tessera_security::SignatureError;
 use tessera_types::wire::{
-    GenerateKeyMessage, InitiatorMessage, SessionSpec, SignTxMessage, WireError,
+    CheckedSession, GenerateKeyMessage, InitiatorMessage, SessionSpec, SignTxMessage, WireError,
 };
-use tessera_types::ErrorCode;
+use tessera_types::{ErrorCode, WalletId};
 
 use crate::config::ConsumerConfig;
 
@@ -97,6 +97,94 @@ fn check_session(
         .initiator
         .verify(&signed(), sig)
         .map_err(|_| InvalidRequest::UnauthenticatedSession)
+}
+
+/// The two kinds of request, as pulled from their streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Keygen,
+    Sign,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Keygen => "keygen",
+            Kind::Sign => "sign",
+        }
+    }
+}
+
+/// A client request that passed every check, parsed once: the node that
+/// pulled it, a delegate and every player hold the same typed value.
+#[derive(Clone, Debug)]
+pub enum Request {
+    Keygen(Keygen),
+    Sign(Sign),
+}
+
+#[derive(Clone, Debug)]
+pub struct Keygen {
+    pub message: GenerateKeyMessage,
+    pub wallet: WalletId,
+    pub session: CheckedSession,
+}
+
+#[derive(Clone, Debug)]
+pub struct Sign {
+    pub message: SignTxMessage,
+    pub wallet: WalletId,
+    pub session: CheckedSession,
+}
+
+impl Request {
+    /// Checks `raw` as a request of `kind`: size, JSON, fields, signatures.
+    pub fn parse(kind: Kind, raw: &[u8], config: &ConsumerConfig) -> Result<Self, InvalidRequest> {
+        Ok(match kind {
+            Kind::Keygen => Request::Keygen(parse_keygen(raw, config)?),
+            Kind::Sign => Request::Sign(parse_sign(raw, config)?),
+        })
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Request::Keygen(_) => Kind::Keygen,
+            Request::Sign(_) => Kind::Sign,
+        }
+    }
+
+    pub fn session(&self) -> &CheckedSession {
+        match self {
+            Request::Keygen(k) => &k.session,
+            Request::Sign(s) => &s.session,
+        }
+    }
+
+    /// The request's id for logs and the ledger: the wallet (keygen) or the tx id.
+    pub fn id(&self) -> &str {
+        match self {
+            Request::Keygen(k) => &k.message.wallet_id,
+            Request::Sign(s) => &s.message.tx_id,
+        }
+    }
+}
+
+fn parse_keygen(raw: &[u8], config: &ConsumerConfig) -> Result<Keygen, InvalidRequest> {
+    let message = keygen(raw, config)?;
+    Ok(Keygen {
+        wallet: message.parse_wallet_id()?,
+        session: message.checked_session()?,
+        message,
+    })
+}
+
+fn parse_sign(raw: &[u8], config: &ConsumerConfig) -> Result<Sign, InvalidRequest> {
+    let message = sign(raw, config)?;
+    Ok(Sign {
+        wallet: message.parse_wallet_id()?,
+        session: message.checked_session()?,
+        message,
+    })
 }
 
 /// A keygen request that passed every check.

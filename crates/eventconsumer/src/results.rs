@@ -1,19 +1,65 @@
 //! Result events as mpcium clients read them, and publishing them once.
 
-use tessera_runner::Signature;
+use tessera_runner::{KeyMetadata, Signature};
 use tessera_transport::async_nats::jetstream;
 use tessera_transport::async_nats::HeaderMap;
 use tessera_transport::mpc;
-use tessera_types::wire::{KeygenResultEvent, SigningIds, SigningResultEvent};
+use tessera_types::wire::{KeygenResultEvent, SigningIds, SigningResultEvent, WireError};
 use tessera_types::ErrorCode;
 
-use crate::error::RequestError;
+use crate::error::{RequestError, ServeError};
+use crate::request::{Kind, Request};
 
 /// A result ready to publish: the subject and the event's JSON.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub subject: String,
     pub json: Vec<u8>,
+}
+
+/// What a request's result names: its ids, read from the checked request or,
+/// for a refused one, from hints in its JSON.
+#[derive(Clone, Debug, Default)]
+pub struct ResultIds {
+    pub wallet_id: String,
+    pub tx_id: String,
+    pub network_internal_code: String,
+}
+
+impl ResultIds {
+    pub fn of(request: &Request) -> Self {
+        match request {
+            Request::Keygen(k) => ResultIds {
+                wallet_id: k.message.wallet_id.clone(),
+                ..Default::default()
+            },
+            Request::Sign(s) => ResultIds {
+                wallet_id: s.message.wallet_id.clone(),
+                tx_id: s.message.tx_id.clone(),
+                network_internal_code: s.message.network_internal_code.clone(),
+            },
+        }
+    }
+
+    fn signing(&self) -> SigningIds {
+        SigningIds {
+            wallet_id: self.wallet_id.clone(),
+            tx_id: self.tx_id.clone(),
+            network_internal_code: self.network_internal_code.clone(),
+        }
+    }
+}
+
+/// The result subject: per client, and for keygen per wallet.
+pub fn subject(kind: Kind, client_id: Option<&str>, ids: &ResultIds) -> String {
+    match kind {
+        Kind::Keygen => mpc::keygen_result(client_id, &ids.wallet_id),
+        Kind::Sign => mpc::signing_result(client_id),
+    }
+}
+
+fn encoded(json: Result<Vec<u8>, WireError>) -> Result<Vec<u8>, ServeError> {
+    json.map_err(|e| ServeError::Bug(format!("result encoding: {e}")))
 }
 
 /// mpcium's 64-byte X‖Y form of a SEC1 secp256k1 key.
@@ -23,32 +69,56 @@ pub fn ecdsa_xy(sec1: &[u8]) -> Option<[u8; 64]> {
     point.as_bytes()[1..].try_into().ok()
 }
 
-pub fn keygen_json(event: &KeygenResultEvent) -> Vec<u8> {
-    event.to_json().unwrap_or_default()
+/// The error result of a request of `kind`.
+pub fn error(
+    kind: Kind,
+    ids: &ResultIds,
+    code: ErrorCode,
+    reason: String,
+) -> Result<Vec<u8>, ServeError> {
+    match kind {
+        Kind::Keygen => encoded(KeygenResultEvent::error(&ids.wallet_id, code, reason).to_json()),
+        Kind::Sign => {
+            let timeout = matches!(
+                code,
+                ErrorCode::SessionTimeout
+                    | ErrorCode::SessionJoinTimeout
+                    | ErrorCode::NetworkTimeout
+            );
+            let event =
+                SigningResultEvent::error(ids.signing(), code, reason).with_timeout(timeout);
+            encoded(event.to_json())
+        }
+    }
 }
 
-pub fn keygen_error(wallet: &str, code: ErrorCode, reason: impl Into<String>) -> Vec<u8> {
-    keygen_json(&KeygenResultEvent::error(wallet, code, reason))
-}
-
-pub fn signing_json(event: &SigningResultEvent) -> Vec<u8> {
-    event.to_json().unwrap_or_default()
-}
-
-pub fn signing_error(ids: SigningIds, code: ErrorCode, reason: impl Into<String>) -> Vec<u8> {
-    let timeout = matches!(
-        code,
-        ErrorCode::SessionTimeout | ErrorCode::SessionJoinTimeout | ErrorCode::NetworkTimeout
-    );
-    signing_json(&SigningResultEvent::error(ids, code, reason).with_timeout(timeout))
-}
-
-pub fn signing_success(ids: SigningIds, sig: &Signature) -> Vec<u8> {
+/// A successful signature.
+pub fn signing_success(ids: &ResultIds, sig: &Signature) -> Result<Vec<u8>, ServeError> {
+    let ids = ids.signing();
     let event = match sig {
         Signature::Ecdsa(s) => SigningResultEvent::ecdsa_success(ids, s.r, s.s, s.recovery_id),
         Signature::Eddsa(s) => SigningResultEvent::eddsa_success(ids, s.signature),
     };
-    signing_json(&event)
+    encoded(event.to_json())
+}
+
+/// A new wallet's two keys, in mpcium's encoding.
+pub fn keygen_success(
+    wallet_id: &str,
+    ecdsa: &KeyMetadata,
+    eddsa: &KeyMetadata,
+) -> Result<Vec<u8>, ServeError> {
+    let xy = ecdsa_xy(&ecdsa.public_key).ok_or(ServeError::KeyEncoding("bad ecdsa public key"))?;
+    let ed: [u8; 32] = eddsa
+        .public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| ServeError::KeyEncoding("bad eddsa public key"))?;
+    let chain_code = ecdsa
+        .chain_code
+        .ok_or(ServeError::KeyEncoding("ecdsa key without chain code"))?;
+    let event = KeygenResultEvent::success(wallet_id, xy, ed).with_ecdsa_chain_code(chain_code);
+    encoded(event.to_json())
 }
 
 /// Publishes `outcome` with `msg_id` as JetStream's idempotency key and waits

@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ConsumerConfig;
 use crate::ledger::Ledger;
+use crate::plan::Snapshot;
 
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -57,26 +58,27 @@ impl Shared {
         NodeId::new(id).is_ok_and(|n| !self.ready_among(&[n]).is_empty())
     }
 
-    /// `ERROR_CLUSTER_NOT_READY` when this node's readiness view is older
-    /// than the registry TTL (Consul unreachable): a stale view is not trusted
-    /// to pick players or judge quorum.
-    pub(crate) fn check_view_fresh(&self) -> Result<(), (tessera_types::ErrorCode, String)> {
-        let Some(r) = self.node.registry() else {
-            return Ok(());
-        };
-        if r.is_fresh(r.ttl()) {
-            return Ok(());
-        }
-        let age = r.view_age().map_or("never answered".to_string(), |a| {
-            format!("{} ms old", a.as_millis())
+    /// What planning needs of the cluster, taken now.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let servers = self.config.participants.clone();
+        let ready = self.ready_among(&servers).into_iter().collect();
+        let stale_view = self.node.registry().and_then(|r| {
+            if r.is_fresh(r.ttl()) {
+                return None;
+            }
+            let age = r.view_age().map_or("never answered".to_string(), |a| {
+                format!("{} ms old", a.as_millis())
+            });
+            Some((age, r.ttl().as_millis()))
         });
-        Err((
-            tessera_types::ErrorCode::ClusterNotReady,
-            format!(
-                "readiness view is stale ({age}, TTL {} ms): Consul unreachable?",
-                r.ttl().as_millis()
-            ),
-        ))
+        Snapshot {
+            me: self.me().clone(),
+            servers,
+            ready,
+            stale_view,
+            threshold: self.config.threshold,
+            retry_signing: self.config.retry_signing,
+        }
     }
 
     /// Records a delegation; `false` if it was served already (a replay).

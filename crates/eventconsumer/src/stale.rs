@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use tessera_types::ErrorCode;
-
-use crate::error::RequestError;
+use crate::error::{RequestError, ServeError, Unavailable};
+use crate::refused::Refused;
 
 /// How long ago JetStream stored a message (zero if its clock is ahead of ours).
 pub(crate) fn age_of(published: time::OffsetDateTime) -> Duration {
@@ -16,13 +15,13 @@ pub(crate) fn age_of(published: time::OffsetDateTime) -> Duration {
 
 /// A request older than the configured limit: it is answered, never started.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Stale {
-    pub(crate) age: Duration,
-    pub(crate) limit: Duration,
+pub struct Stale {
+    pub age: Duration,
+    pub limit: Duration,
 }
 
 impl Stale {
-    pub(crate) fn reason(&self) -> String {
+    pub fn reason(&self) -> String {
         format!(
             "request is {} s old, older than the {} s limit (limits.max_request_age); it was not started",
             self.age.as_secs(),
@@ -35,12 +34,12 @@ impl Stale {
 /// `None`: nothing yet. The ledger's stream is electing a leader, or NATS is
 /// away; the request stays in JetStream and comes back (until it is stale).
 pub(crate) fn ledger_unavailable(
-    e: &RequestError,
+    e: RequestError,
     stale: Option<Stale>,
     id: &str,
-) -> Option<(ErrorCode, String)> {
+) -> Option<ServeError> {
     match stale {
-        Some(stale) => Some((ErrorCode::SessionStale, stale.reason())),
+        Some(stale) => Some(Refused::Stale(stale).into()),
         None if e.is_transient() => {
             tracing::warn!(
                 id,
@@ -48,7 +47,7 @@ pub(crate) fn ledger_unavailable(
             );
             None
         }
-        None => Some((e.code(), e.to_string())),
+        None => Some(Unavailable::Ledger(e).into()),
     }
 }
 

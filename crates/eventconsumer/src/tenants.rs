@@ -14,12 +14,12 @@ use tessera_security::InitiatorKey;
 use tessera_transport::async_nats::jetstream::kv;
 use tessera_transport::mpc;
 use tessera_types::wire::{CheckedSession, TenantKeyRegistration};
-use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
+use tessera_types::{NodeId, PublicIdentity, SessionId};
 
+use crate::error::{ServeError, Unavailable};
+use crate::refused::Refused;
+use crate::request::Request;
 use crate::shared::Shared;
-
-/// Why a session cannot start: the code and the reason.
-type Refusal = (ErrorCode, String);
 
 /// A registration from the bucket, checked: signed by the initiator, for this
 /// session id and player.
@@ -48,6 +48,15 @@ pub(crate) enum Missing {
     UsesStored,
 }
 
+impl Missing {
+    pub(crate) fn for_request(request: &Request) -> Self {
+        match request {
+            Request::Keygen(_) => Missing::Fails,
+            Request::Sign(_) => Missing::UsesStored,
+        }
+    }
+}
+
 /// The dynamic keys for a session of `players`: the request's keys for every
 /// player that has one (a node's configured key still wins, see the runner),
 /// and for each player this node has no configuration for and the request no
@@ -59,35 +68,31 @@ pub(crate) async fn dynamic_keys(
     session_id: &SessionId,
     players: &[NodeId],
     missing_key: Missing,
-) -> Result<BTreeMap<NodeId, PublicIdentity>, Refusal> {
+) -> Result<BTreeMap<NodeId, PublicIdentity>, ServeError> {
     let mut keys = session.dynamic_identities();
     for p in players {
         if p == shared.me() || shared.node.directory().get(p).is_some() || keys.contains_key(p) {
             continue;
         }
-        let missing = |why: &str| {
-            (
-                ErrorCode::DynamicKeyMissing,
-                format!(
-                    "no public key for player {p}: it is not configured here, the request gives none and {why}"
-                ),
-            )
+        let missing = |why: String| Refused::DynamicKeyMissing {
+            player: p.clone(),
+            why,
         };
         let entry = mpc::tenant_key_entry(session_id.as_str(), p.as_str());
         let bytes = match shared.tenant_keys.get(&entry).await {
             Ok(Some(bytes)) => bytes,
             Ok(None) if missing_key == Missing::UsesStored => continue,
             Ok(None) => {
-                return Err(missing(&format!(
-                    "none is registered for session {session_id}"
-                )))
+                return Err(missing(format!("none is registered for session {session_id}")).into())
             }
             // An outage is not a missing key: the client may simply ask again.
             Err(e) => {
-                return Err((
-                    ErrorCode::NetworkConnection,
-                    format!("cannot read the tenant key of {p} for session {session_id}: {e}"),
-                ))
+                return Err(Unavailable::TenantKeys {
+                    player: p.clone(),
+                    session_id: session_id.clone(),
+                    reason: e.to_string(),
+                }
+                .into())
             }
         };
         match checked(&bytes, session_id, p, &shared.config.initiator) {
@@ -97,9 +102,10 @@ pub(crate) async fn dynamic_keys(
             }
             Err(e) => {
                 tracing::warn!(%session_id, player = %p, "tenant key registration refused: {e}");
-                return Err(missing(&format!(
+                return Err(missing(format!(
                     "the one registered for session {session_id} is invalid ({e})"
-                )));
+                ))
+                .into());
             }
         }
     }

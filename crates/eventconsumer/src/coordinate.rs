@@ -1,0 +1,157 @@
+//! Coordinating a checked request: plan who plays, then run the session(s)
+//! here, hand the request to a player, or ask the nodes that hold the key.
+//! One path for keygen and signing; they differ as data (`sessions`).
+//!
+//! A session runs as: this node's part starts (loading its share, opening the
+//! session's link) while the signed proposal is in flight; its join waits
+//! for the players', so nothing is signed unless every player accepted. If
+//! one refuses, this node's sessions are cancelled, which tells those that
+//! accepted. A signing session that fails because of identified players is
+//! retried once without them when the plan allows it (no client-chosen
+//! session id: its other parties know only that one).
+
+use tessera_types::{NodeId, SessionId};
+
+use crate::error::{ServeError, Unavailable};
+use crate::plan::{self, KeyFacts, Plan, Players};
+use crate::proposal::{self, Operation, Proposal};
+use crate::propose::propose;
+use crate::request::Request;
+use crate::sessions;
+use crate::shared::Shared;
+use crate::tenants::{self, Missing};
+
+/// What this node's store says of the request's key (read while the ledger
+/// is asked, used once the claim is ours).
+pub(crate) async fn key_facts(shared: &Shared, request: &Request) -> Result<KeyFacts, ServeError> {
+    let store = shared.node.store().clone();
+    let read = match request {
+        Request::Keygen(k) => {
+            let wallet = k.wallet.clone();
+            tokio::task::spawn_blocking(move || {
+                store
+                    .has_wallet(&wallet)
+                    .map(|exists| KeyFacts::Wallet { exists })
+            })
+            .await
+        }
+        Request::Sign(s) => {
+            let (wallet, key_type) = (s.wallet.clone(), s.message.key_type);
+            tokio::task::spawn_blocking(move || {
+                store
+                    .get_metadata(&wallet, key_type)
+                    .map(|meta| KeyFacts::Key(meta.map(Box::new)))
+            })
+            .await
+        }
+    };
+    read.map_err(|e| ServeError::Bug(format!("key store task: {e}")))?
+        .map_err(|e| Unavailable::Store(e).into())
+}
+
+/// Serves `request` (its client JSON is `raw`): the success result's JSON.
+/// `delegated`: another node handed it here, so it is never handed on.
+pub(crate) async fn serve(
+    shared: &Shared,
+    request: &Request,
+    raw: &[u8],
+    facts: Result<KeyFacts, ServeError>,
+    delegated: bool,
+) -> Result<Vec<u8>, ServeError> {
+    match plan::plan(&shared.snapshot(), request, facts?, delegated)? {
+        Plan::Run(players) => run(shared, request, raw, players).await,
+        Plan::Delegate(to) => crate::delegate::ask(shared, &to, request.kind(), raw).await,
+        Plan::AskHolders {
+            candidates,
+            not_found,
+        } => {
+            for to in candidates {
+                match crate::delegate::ask(shared, &to, request.kind(), raw).await {
+                    Err(ServeError::Delegate { error, .. })
+                        if error.code == tessera_types::ErrorCode::KeyNotFound =>
+                    {
+                        continue
+                    }
+                    answer => return answer,
+                }
+            }
+            Err(not_found.into())
+        }
+    }
+}
+
+/// Runs the planned session, and once more without its culprits if it failed
+/// because of them and the plan allows a retry.
+async fn run(
+    shared: &Shared,
+    request: &Request,
+    raw: &[u8],
+    plan: Players,
+) -> Result<Vec<u8>, ServeError> {
+    let session_id = plan
+        .session_id
+        .clone()
+        .unwrap_or_else(|| shared.new_session_id());
+    let keys = tenants::dynamic_keys(
+        shared,
+        request.session(),
+        &session_id,
+        &plan.players,
+        Missing::for_request(request),
+    )
+    .await?;
+    let attempt = |players: Vec<NodeId>, session_id: SessionId| {
+        let keys = keys.clone();
+        async move {
+            let p = Proposal {
+                session_id: session_id.clone(),
+                operation: operation(request),
+                coordinator: shared.me().clone(),
+                players: players.clone(),
+                request: raw.to_vec(),
+                issued_at_unix: proposal::now_unix(),
+            };
+            let running = sessions::start(
+                &shared.node,
+                request,
+                &session_id,
+                players,
+                plan.threshold,
+                keys,
+            )?;
+            if let Err(e) = propose(shared, &p).await {
+                running.cancel().await;
+                return Err(e);
+            }
+            running.result().await
+        }
+    };
+    let first = match attempt(plan.players.clone(), session_id).await {
+        Ok(json) => return Ok(json),
+        Err(e) => e,
+    };
+    let Some(pick) = &plan.retry else {
+        return Err(first);
+    };
+    let blamed = first.blame().players;
+    if blamed.is_empty() || blamed.contains(shared.me()) {
+        return Err(first);
+    }
+    let Ok(players) = plan::pick(&shared.snapshot(), &pick.servers, pick.needed, &blamed) else {
+        return Err(first);
+    };
+    tracing::warn!(
+        id = %request.id(),
+        code = %first.code(),
+        blamed = ?blamed,
+        "signing failed ({first}); retrying without {blamed:?} with players {players:?}"
+    );
+    attempt(players, shared.new_session_id()).await
+}
+
+fn operation(request: &Request) -> Operation {
+    match request {
+        Request::Keygen(_) => Operation::Keygen,
+        Request::Sign(_) => Operation::Sign,
+    }
+}

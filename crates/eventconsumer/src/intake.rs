@@ -1,0 +1,366 @@
+//! The request path from pull to ack, for both kinds of request:
+//!
+//! 1. pull from the shared durable consumer, one permit per request in flight;
+//! 2. parse once into a checked [`Request`] (size first);
+//! 3. claim it in the ledger while the store is read for its key: a repeat is
+//!    answered from the ledger, a copy served elsewhere goes back;
+//! 4. refuse a stale one, else `coordinate::serve` (plan, propose, run);
+//! 5. record the result in the ledger and publish it once (`Nats-Msg-Id`
+//!    `<kind>:<stream sequence>`), and only then ack.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tessera_transport::async_nats::jetstream::{self, consumer::pull, AckKind};
+use tessera_transport::mpc;
+use tokio_util::sync::CancellationToken;
+
+use crate::coordinate;
+use crate::error::{RequestError, ServeError};
+use crate::ledger::{self, Claim};
+use crate::refused::Refused;
+use crate::request::{Kind, Request};
+use crate::results::{self, Outcome, ResultIds};
+use crate::shared::Shared;
+use crate::stale::{age_of, ledger_unavailable, Stale};
+
+/// How soon a copy of a request that is being served elsewhere comes back.
+const IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
+
+/// Binds the shared durable consumer of `kind`'s stream.
+pub(crate) async fn messages(shared: &Shared, kind: Kind) -> Result<pull::Stream, RequestError> {
+    let (stream, name, concurrency) = match kind {
+        Kind::Keygen => (
+            mpc::KEYGEN_STREAM,
+            mpc::KEYGEN_CONSUMER,
+            shared.config.keygen_concurrency,
+        ),
+        Kind::Sign => (
+            mpc::SIGNING_STREAM,
+            mpc::SIGNING_CONSUMER,
+            shared.config.signing_concurrency,
+        ),
+    };
+    let js_err = |what: &str, e: String| RequestError::JetStream(format!("{what}: {e}"));
+    let stream = shared
+        .js
+        .get_stream(stream)
+        .await
+        .map_err(|e| js_err(&format!("stream {stream}"), e.to_string()))?;
+    let consumer = stream
+        .get_or_create_consumer(
+            name,
+            pull::Config {
+                durable_name: Some(name.to_string()),
+                ack_wait: shared.config.ack_wait,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| js_err("consumer", e.to_string()))?;
+    consumer
+        .stream()
+        .max_messages_per_batch(concurrency.clamp(1, 256))
+        .messages()
+        .await
+        .map_err(|e| js_err("pull", e.to_string()))
+}
+
+/// Pulls requests of `kind` and serves each in a tracked task, at most the
+/// configured number at once, until cancelled.
+pub(crate) async fn pull_loop(
+    shared: Arc<Shared>,
+    kind: Kind,
+    mut messages: pull::Stream,
+    cancel: CancellationToken,
+) {
+    let permits = match kind {
+        Kind::Keygen => shared.keygen_permits.clone(),
+        Kind::Sign => shared.signing_permits.clone(),
+    };
+    loop {
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return,
+            m = messages.next() => m,
+        };
+        let msg = match next {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
+                tracing::warn!(kind = kind.as_str(), "pulling requests failed: {e}");
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                continue;
+            }
+            None => return,
+        };
+        let task = shared.clone();
+        shared.tracker.spawn(async move {
+            handle(&task, kind, msg).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Where a request came from: what its result needs besides the request.
+struct Delivery {
+    kind: Kind,
+    client_id: Option<String>,
+    subject: String,
+    stale: Option<Stale>,
+}
+
+/// A served request: the result to publish and, when this node claimed the
+/// request in the ledger, the claim to record the result under.
+struct Served {
+    outcome: Outcome,
+    claim: Option<Claimed>,
+}
+
+/// A ledger entry this node claimed: what `Ledger::finish` needs.
+struct Claimed {
+    key: String,
+    digest: String,
+    revision: u64,
+}
+
+/// Serves one request message: result recorded and published once, then acked.
+async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
+    let client_id = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(mpc::CLIENT_ID_HEADER))
+        .map(|v| v.as_str().to_string())
+        .filter(|c| mpc::valid_client_id(c));
+    let info = msg.info().ok();
+    let seq = info.as_ref().map(|i| i.stream_sequence);
+    let limit = shared.config.max_request_age;
+    let stale = info
+        .as_ref()
+        .map(|i| age_of(i.published))
+        .filter(|age| *age > limit)
+        .map(|age| Stale { age, limit });
+    let delivery = Delivery {
+        kind,
+        client_id,
+        subject: msg.subject.to_string(),
+        stale,
+    };
+    let serve = serve(shared, &msg.payload, &delivery);
+    tokio::pin!(serve);
+    // First tick one period from now: an immediate first tick would still wait
+    // for the timer wheel's next millisecond before serving starts.
+    let period = shared.config.progress_interval;
+    let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let served = loop {
+        tokio::select! {
+            o = &mut serve => break o,
+            _ = progress.tick() => { let _ = msg.ack_with(AckKind::Progress).await; }
+        }
+    };
+    let served = match served {
+        Ok(Some(served)) => served,
+        // The same request is being served by a live node (or by this one),
+        // or the ledger cannot be asked right now: keep this copy until that
+        // one is done (then it is answered from the ledger) or the ledger is
+        // back. Acking it now would lose it if that node died.
+        Ok(None) => return nak(&msg, IN_PROGRESS_RETRY).await,
+        Err(e) => {
+            tracing::error!(subject = %delivery.subject, "no result to publish, request will come back: {e}");
+            return nak(&msg, IN_PROGRESS_RETRY).await;
+        }
+    };
+    // The request's stream sequence names the result once. Without it (never
+    // for a pull consumer's message) the request's own bytes do: a fixed
+    // fallback would make JetStream drop other results as duplicates.
+    let msg_id = match seq {
+        Some(seq) => format!("{}:{seq}", kind.as_str()),
+        None => format!("{}:sha256:{}", kind.as_str(), ledger::digest(&msg.payload)),
+    };
+    finish(shared, &msg, served, &msg_id).await;
+}
+
+/// Records and publishes a result together (a repeat finds either the record
+/// or, until it lands, this node's claim in progress); the ack waits for both.
+async fn finish(shared: &Shared, msg: &jetstream::Message, served: Served, msg_id: &str) {
+    let Served { outcome, claim } = served;
+    let record = async {
+        let Some(c) = &claim else { return true };
+        match shared
+            .ledger
+            .finish(&c.key, &c.digest, c.revision, &outcome.json)
+            .await
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(subject = %outcome.subject, "could not record the result, request will come back to record it: {e}");
+                false
+            }
+        }
+    };
+    let (recorded, published) =
+        tokio::join!(record, results::publish(&shared.js, &outcome, msg_id));
+    if let Err(e) = published {
+        tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
+        return nak(msg, Duration::from_secs(1)).await;
+    }
+    if !recorded {
+        // The ledger keeps the result in memory; the copy that comes back
+        // records it and is answered with it (deduplicated by `msg_id`).
+        return nak(msg, IN_PROGRESS_RETRY).await;
+    }
+    if let Err(e) = msg.ack().await {
+        tracing::warn!("ack failed: {e}");
+    }
+}
+
+async fn nak(msg: &jetstream::Message, after: Duration) {
+    let _ = msg.ack_with(AckKind::Nak(Some(after))).await;
+}
+
+/// Serves a request: `Ok(None)` when it is served elsewhere right now or the
+/// ledger cannot be asked (it comes back), `Err` only if no result can be
+/// encoded at all.
+async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Served>, ServeError> {
+    let request = match Request::parse(d.kind, raw, &shared.config) {
+        Ok(r) => r,
+        Err(e) => {
+            let ids = hints(raw, d, shared.config.max_request_bytes);
+            let id = if d.kind == Kind::Sign {
+                &ids.tx_id
+            } else {
+                &ids.wallet_id
+            };
+            tracing::warn!(id = %id, code = %e.code(), "{} request refused: {e}", name(d.kind));
+            return refusal(d, &ids, &e.into()).map(Some);
+        }
+    };
+    let ids = ResultIds::of(&request);
+    let (key, digest) = match &request {
+        Request::Keygen(k) => (
+            ledger::key("keygen", &[&k.message.wallet_id]),
+            ledger::digest(&k.message.signing_bytes()),
+        ),
+        Request::Sign(s) => (
+            ledger::key("sign", &[&s.message.wallet_id, &s.message.tx_id]),
+            ledger::digest(&s.message.path_signing_bytes()),
+        ),
+    };
+    let alive = |n: &str| shared.is_ready(n);
+    let (claim, facts) = tokio::join!(
+        shared.ledger.claim(&key, &digest, alive),
+        coordinate::key_facts(shared, &request)
+    );
+    let id = request.id();
+    let revision = match (claim, d.kind) {
+        (
+            Ok(Claim::Fresh {
+                revision,
+                taken_from,
+            }),
+            _,
+        ) => {
+            if let Some(from) = taken_from {
+                tracing::warn!(id = %id, from = %from, "took over {} request {id}: {from} claimed it and is gone", name(d.kind));
+            }
+            revision
+        }
+        (Ok(Claim::Done(json)), Kind::Sign) => {
+            tracing::info!(tx_id = %id, "repeated signing request: stored result returned");
+            return Ok(Some(served(d, &ids, json.into_bytes(), None)));
+        }
+        (Ok(Claim::Done(_)) | Ok(Claim::Conflict), Kind::Keygen) => {
+            return refusal(d, &ids, &Refused::KeyExists(id.to_string()).into()).map(Some)
+        }
+        (Ok(Claim::Conflict), Kind::Sign) => {
+            return refusal(d, &ids, &Refused::Conflict.into()).map(Some)
+        }
+        (Ok(Claim::InProgress), _) => {
+            tracing::info!(id = %id, "{} request already being served elsewhere", name(d.kind));
+            return Ok(None);
+        }
+        (Err(e), _) => match ledger_unavailable(e, d.stale, id) {
+            Some(e) => return refusal(d, &ids, &e).map(Some),
+            None => return Ok(None),
+        },
+    };
+    if let Some(stale) = d.stale {
+        // Claimed only to learn that it was never served: give the claim back.
+        shared.ledger.release(&key, revision).await;
+        tracing::warn!(id = %id, age_s = stale.age.as_secs(), "stale {} request not started", name(d.kind));
+        return refusal(d, &ids, &Refused::Stale(stale).into()).map(Some);
+    }
+    match coordinate::serve(shared, &request, raw, facts, false).await {
+        Ok(json) => {
+            let claim = Claimed {
+                key,
+                digest,
+                revision,
+            };
+            Ok(Some(served(d, &ids, json, Some(claim))))
+        }
+        Err(e) => {
+            // A failure is not recorded: the client may ask again.
+            shared.ledger.release(&key, revision).await;
+            refusal(d, &ids, &e).map(Some)
+        }
+    }
+}
+
+fn name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Keygen => "keygen",
+        Kind::Sign => "signing",
+    }
+}
+
+fn served(d: &Delivery, ids: &ResultIds, json: Vec<u8>, claim: Option<Claimed>) -> Served {
+    Served {
+        outcome: Outcome {
+            subject: results::subject(d.kind, d.client_id.as_deref(), ids),
+            json,
+        },
+        claim,
+    }
+}
+
+/// The error result for a request that ends without its own result.
+fn refusal(d: &Delivery, ids: &ResultIds, e: &ServeError) -> Result<Served, ServeError> {
+    let json = results::error(d.kind, ids, e.code(), e.to_string())?;
+    Ok(served(d, ids, json, None))
+}
+
+/// The ids of a refused request, for its error result and log line. Read
+/// only for a refused request, in one parse, and not at all from a request
+/// over the size limit (it is not parsed for anything else either).
+fn hints(raw: &[u8], d: &Delivery, max_bytes: usize) -> ResultIds {
+    let json: Option<serde_json::Value> = (raw.len() <= max_bytes)
+        .then(|| serde_json::from_slice(raw).ok())
+        .flatten();
+    let get =
+        |name: &str| -> Option<String> { json.as_ref()?.get(name)?.as_str().map(str::to_string) };
+    // The last subject token names the request, unless it is mpcium's literal `*`.
+    let from_subject = d
+        .subject
+        .rsplit('.')
+        .next()
+        .filter(|t| *t != "*" && !t.is_empty())
+        .map(str::to_string);
+    match d.kind {
+        Kind::Keygen => ResultIds {
+            wallet_id: get("wallet_id").or(from_subject).unwrap_or_default(),
+            ..Default::default()
+        },
+        Kind::Sign => ResultIds {
+            wallet_id: get("wallet_id").unwrap_or_default(),
+            tx_id: get("tx_id").or(from_subject).unwrap_or_default(),
+            network_internal_code: get("network_internal_code").unwrap_or_default(),
+        },
+    }
+}
