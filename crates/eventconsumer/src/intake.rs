@@ -17,13 +17,13 @@ use tessera_transport::mpc;
 use tokio_util::sync::CancellationToken;
 
 use crate::coordinate;
-use crate::error::{RequestError, ServeError};
+use crate::error::{RequestError, ServeError, Unavailable};
 use crate::ledger::{self, Claim};
 use crate::refused::Refused;
 use crate::request::{Kind, Request};
 use crate::results::{self, Outcome, ResultIds};
 use crate::shared::Shared;
-use crate::stale::{age_of, ledger_unavailable, Stale};
+use crate::stale::{age_of, Stale};
 
 /// How soon a copy of a request that is being served elsewhere comes back.
 const IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
@@ -362,5 +362,22 @@ fn hints(raw: &[u8], d: &Delivery, max_bytes: usize) -> ResultIds {
             tx_id: get("tx_id").or(from_subject).unwrap_or_default(),
             network_internal_code: get("network_internal_code").unwrap_or_default(),
         },
+    }
+}
+
+/// What to answer when the ledger could not be asked about request `id`.
+/// `None`: nothing yet. The ledger's stream is electing a leader, or NATS is
+/// away; the request stays in JetStream and comes back (until it is stale).
+fn ledger_unavailable(e: RequestError, stale: Option<Stale>, id: &str) -> Option<ServeError> {
+    match stale {
+        Some(stale) => Some(Refused::Stale(stale).into()),
+        None if e.is_transient() => {
+            tracing::warn!(
+                id,
+                "request ledger unavailable, request will be retried: {e}"
+            );
+            None
+        }
+        None => Some(Unavailable::Ledger(e).into()),
     }
 }

@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-use crate::error::{RequestError, ServeError, Unavailable};
-use crate::refused::Refused;
-
 /// How long ago JetStream stored a message (zero if its clock is ahead of ours).
 pub(crate) fn age_of(published: time::OffsetDateTime) -> Duration {
     let age = time::OffsetDateTime::now_utc() - published;
@@ -27,27 +24,6 @@ impl Stale {
             self.age.as_secs(),
             self.limit.as_secs()
         )
-    }
-}
-
-/// What to answer when the ledger could not be asked about request `id`.
-/// `None`: nothing yet. The ledger's stream is electing a leader, or NATS is
-/// away; the request stays in JetStream and comes back (until it is stale).
-pub(crate) fn ledger_unavailable(
-    e: RequestError,
-    stale: Option<Stale>,
-    id: &str,
-) -> Option<ServeError> {
-    match stale {
-        Some(stale) => Some(Refused::Stale(stale).into()),
-        None if e.is_transient() => {
-            tracing::warn!(
-                id,
-                "request ledger unavailable, request will be retried: {e}"
-            );
-            None
-        }
-        None => Some(Unavailable::Ledger(e).into()),
     }
 }
 
