@@ -7,6 +7,8 @@ use tessera_storage::StorageError;
 use tessera_transport::TransportError;
 use tessera_types::{ErrorCode, NodeId, SessionId};
 
+use crate::meta::MetaField;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error(
@@ -52,7 +54,7 @@ pub enum SessionError {
     MetadataMismatch {
         session_id: SessionId,
         peer: NodeId,
-        field: String,
+        field: MetaField,
     },
     /// A player is in no configuration here and no key was given or registered for it.
     #[error("session {session_id}: no public key for player {player}: it is not configured here and no dynamic key was given with the session or registered for its session id")]
@@ -119,6 +121,15 @@ pub(crate) fn names(ids: &[NodeId]) -> String {
         .join(", ")
 }
 
+/// Codes a peer's abort passes on as they are: the peer found the session
+/// misconfigured, and every party reports the same finding.
+fn passes_through(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::SessionMismatch | ErrorCode::PublicKeyMismatch | ErrorCode::DynamicKeyMissing
+    )
+}
+
 impl SessionError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -126,19 +137,24 @@ impl SessionError {
             SessionError::PeerUnavailable { .. } => ErrorCode::PeerUnavailable,
             // A peer that found the session misconfigured passes its finding on:
             // every party reports the same code.
-            SessionError::PeerAborted { code, .. } => match code {
-                ErrorCode::SessionMismatch
-                | ErrorCode::PublicKeyMismatch
-                | ErrorCode::DynamicKeyMissing => *code,
-                _ => ErrorCode::PeerAborted,
-            },
-            SessionError::MetadataMismatch { field, .. } => {
-                if field.starts_with(crate::meta::KEY_FIELD) {
-                    ErrorCode::PublicKeyMismatch
+            SessionError::PeerAborted { code, .. } => {
+                if passes_through(*code) {
+                    *code
                 } else {
-                    ErrorCode::SessionMismatch
+                    ErrorCode::PeerAborted
                 }
             }
+            SessionError::MetadataMismatch { field, .. } => match field {
+                MetaField::PlayerKey(_) => ErrorCode::PublicKeyMismatch,
+                MetaField::Operation
+                | MetaField::KeyType
+                | MetaField::Threshold
+                | MetaField::Wallet
+                | MetaField::Players
+                | MetaField::Message
+                | MetaField::DerivationPath
+                | MetaField::Other(_) => ErrorCode::SessionMismatch,
+            },
             SessionError::DynamicKeyMissing { .. } => ErrorCode::DynamicKeyMissing,
             SessionError::Protocol { abort, .. } => abort.code(),
             SessionError::Rejected { error, .. } => error.code(),
@@ -169,7 +185,22 @@ impl SessionError {
             SessionError::PeerAborted { peer, .. }
             | SessionError::PeerKeyMismatch { peer, .. }
             | SessionError::MetadataMismatch { peer, .. } => Some(peer.clone()),
-            _ => None,
+            SessionError::JoinTimeout { .. }
+            | SessionError::PeerUnavailable { .. }
+            | SessionError::Protocol { .. }
+            | SessionError::DynamicKeyMissing { .. }
+            | SessionError::KeygenMismatch { .. }
+            | SessionError::Transport { .. }
+            | SessionError::ConnectionLost { .. }
+            | SessionError::Storage(_)
+            | SessionError::Deadline { .. }
+            | SessionError::Cancelled { .. }
+            | SessionError::Config { .. }
+            | SessionError::UnknownPeer { .. }
+            | SessionError::PublicKeyMismatch { .. }
+            | SessionError::KeyExists { .. }
+            | SessionError::KeyNotFound { .. }
+            | SessionError::Internal(_) => None,
         }
     }
 

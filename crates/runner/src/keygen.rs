@@ -12,17 +12,16 @@ use tessera_session::{KeyShare, RoundProtocol, Session};
 use tessera_types::{
     KeyType, NodeId, PublicIdentity, SessionConfig, SessionId, Threshold, WalletId,
 };
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{barrier, confirm_keygen, run_protocol, Compute};
+use crate::compute::Compute;
 use crate::error::SessionError;
-use crate::frame::Frame;
 use crate::keys;
 use crate::meta::{Operation, SessionMeta};
 use crate::report::Reporter;
 use crate::runtime::{Inner, SessionHooks};
-use crate::wire::Wire;
+use crate::session_loop::SessionLoop;
 use tessera_storage::KeyMetadata;
 
 /// One keygen: a new key of `key_type` for `wallet_id`, shared by `participants`.
@@ -89,8 +88,8 @@ pub(crate) async fn keygen(
         &identities,
     );
     let peers = keys::peers_of(&identities, &me);
-    let mut wire = node.open_wire(&config, peers, meta, hooks).await?;
-    match keygen_on(&mut wire, &config, &me, req.key_type).await {
+    let mut io = node.open_session(&config, peers, meta, hooks).await?;
+    match keygen_on(&mut io, &config, &me, req.key_type).await {
         Ok(share) => {
             let info = share.info();
             let meta = KeyMetadata {
@@ -109,26 +108,29 @@ pub(crate) async fn keygen(
             let version = match node.with_store(move |s| s.put_key(&stored, &bytes)).await {
                 Ok(version) => version,
                 Err(e) => {
-                    wire.abort(&e).await;
+                    io.abort(&e).await;
                     return Err(e);
                 }
             };
-            await_stored(&mut wire).await;
-            wire.close().await;
+            // The coordinator publishes the keygen result when this returns, so a
+            // client that signs at once finds the key on every player rather
+            // than on the fastest ones.
+            io.await_stored(STORED_WAIT).await;
+            io.close().await;
             Ok(KeyMetadata {
                 share_version: version,
                 ..meta
             })
         }
         Err(e) => {
-            wire.abort(&e).await;
+            io.abort(&e).await;
             Err(e)
         }
     }
 }
 
 async fn keygen_on(
-    wire: &mut Wire,
+    io: &mut SessionLoop,
     config: &SessionConfig,
     me: &NodeId,
     key_type: KeyType,
@@ -137,54 +139,34 @@ async fn keygen_on(
         session_id: config.session_id.clone(),
         abort,
     };
-    barrier(wire).await?;
+    io.barrier().await?;
     let share = match key_type {
         KeyType::Secp256k1 => {
             let p = EcdsaKeygen::new(config.clone(), me.clone()).map_err(protocol_err)?;
-            KeyShare::Ecdsa(run_protocol(wire, session(config, me, p)?, Compute::Blocking).await?)
+            KeyShare::Ecdsa(
+                io.run_protocol(session(config, me, p)?, Compute::Blocking)
+                    .await?,
+            )
         }
         KeyType::Ed25519 => {
             let p = EddsaKeygen::new(config.clone(), me.clone()).map_err(protocol_err)?;
-            KeyShare::Eddsa(run_protocol(wire, session(config, me, p)?, Compute::Blocking).await?)
+            KeyShare::Eddsa(
+                io.run_protocol(session(config, me, p)?, Compute::Blocking)
+                    .await?,
+            )
         }
     };
     let info = share.info();
     let mut h = Sha256::new();
     h.update(&info.public_key);
     h.update(info.chain_code);
-    confirm_keygen(wire, h.finalize().into()).await?;
+    io.confirm_keygen(h.finalize().into()).await?;
     Ok(share)
 }
 
 /// How long a node that stored its share waits for its peers to say they
 /// stored theirs.
 const STORED_WAIT: Duration = Duration::from_secs(2);
-
-/// Says this node stored its share (`Finished`) and waits, briefly, until every
-/// peer said the same. The coordinator publishes the keygen result when this
-/// returns, so a client that signs at once finds the key on every player rather
-/// than on the fastest ones. A peer that aborts or stays silent only ends the
-/// wait: this node's key is stored either way.
-async fn await_stored(wire: &mut Wire) {
-    if wire.broadcast(&Frame::Finished).await.is_err() {
-        return;
-    }
-    let until = (Instant::now() + STORED_WAIT).min(wire.ctx.deadline);
-    while wire.peers().iter().any(|p| !wire.left.contains(p)) {
-        tokio::select! {
-            inbound = wire.link.recv() => {
-                if wire.accept(inbound).is_err() {
-                    break;
-                }
-            }
-            _ = sleep_until(until) => {
-                let missing: Vec<_> = wire.peers().into_iter().filter(|p| !wire.left.contains(p)).collect();
-                tracing::warn!(session_id = %wire.ctx.session_id, ?missing, "peers did not confirm storing their share");
-                break;
-            }
-        }
-    }
-}
 
 pub(crate) fn session<P: RoundProtocol>(
     config: &SessionConfig,

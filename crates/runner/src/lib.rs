@@ -24,12 +24,17 @@
 //! - [`report`]: the per-session error channel.
 //! - [`running`]: [`RunningSession`], a background session's handle.
 //! - [`frame`]: what travels inside an envelope.
-//! - `ctx`, `wire`, `driver`: one session's state, link and phases.
+//! - `connection`: one session's connection logic, a sans-IO state machine
+//!   (`peers`: what was heard from whom; `rejections`: rejected envelopes;
+//!   `ready`: what it asks of the I/O loop).
+//! - `session_loop`: the one async loop that owns a session's I/O and drives it;
+//!   `compute`: protocol rounds on the blocking pool or inline; `readiness`:
+//!   the registry's ready set.
 //! - `fault`: a debug-build-only delay for fault-injection tests.
 
-pub(crate) mod ctx;
+pub(crate) mod compute;
+pub(crate) mod connection;
 pub mod directory;
-pub(crate) mod driver;
 pub mod error;
 pub(crate) mod fault;
 pub mod frame;
@@ -38,11 +43,15 @@ pub(crate) mod keys;
 pub mod meta;
 pub mod node;
 pub mod options;
+pub(crate) mod peers;
+pub(crate) mod readiness;
+pub(crate) mod ready;
+pub(crate) mod rejections;
 pub mod report;
 pub mod running;
 pub(crate) mod runtime;
+pub(crate) mod session_loop;
 pub mod sign;
-pub(crate) mod wire;
 
 pub use directory::Directory;
 pub use error::SessionError;

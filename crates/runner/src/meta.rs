@@ -9,15 +9,72 @@
 //! given with the session), so two players holding different keys for a third
 //! see it here, before any secret-dependent message is sent.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tessera_types::{KeyType, PublicIdentity, SessionConfig, WalletId};
+use tessera_types::{KeyType, NodeId, PublicIdentity, SessionConfig, WalletId};
 
 /// Field name prefix of a player's public keys.
-pub(crate) const KEY_FIELD: &str = "public key of ";
+const KEY_FIELD: &str = "public key of ";
 
-/// One field: its name and the digest of its value.
-pub(crate) type Field = (String, [u8; 32]);
+/// One field of the session's metadata. Its `Display` text is the field's name,
+/// which is also what travels in the join frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetaField {
+    Operation,
+    KeyType,
+    Threshold,
+    Wallet,
+    Players,
+    /// The signing and agreement keys of one player.
+    PlayerKey(NodeId),
+    Message,
+    DerivationPath,
+    /// A field this build does not know (a peer running another version): its name as sent.
+    Other(String),
+}
+
+impl MetaField {
+    /// The field a name in a join frame stands for.
+    fn from_name(name: &str) -> Self {
+        let fixed = [
+            MetaField::Operation,
+            MetaField::KeyType,
+            MetaField::Threshold,
+            MetaField::Wallet,
+            MetaField::Players,
+            MetaField::Message,
+            MetaField::DerivationPath,
+        ];
+        if let Some(f) = fixed.into_iter().find(|f| f.to_string() == name) {
+            return f;
+        }
+        match name.strip_prefix(KEY_FIELD).map(NodeId::new) {
+            Some(Ok(player)) => MetaField::PlayerKey(player),
+            _ => MetaField::Other(name.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for MetaField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetaField::Operation => f.write_str("operation"),
+            MetaField::KeyType => f.write_str("key type"),
+            MetaField::Threshold => f.write_str("threshold"),
+            MetaField::Wallet => f.write_str("wallet"),
+            MetaField::Players => f.write_str("players"),
+            MetaField::PlayerKey(player) => write!(f, "{KEY_FIELD}{player}"),
+            MetaField::Message => f.write_str("message"),
+            MetaField::DerivationPath => f.write_str("derivation path"),
+            MetaField::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+/// One field: its name (a [`MetaField`]'s text) and the digest of its value.
+type Field = (String, [u8; 32]);
 
 /// What one player believes the session is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +87,10 @@ pub struct SessionMeta {
 pub(crate) enum Operation<'a> {
     Keygen,
     Sign { message: &'a [u8], path: &'a [u32] },
+}
+
+fn field(name: MetaField, value: [u8; 32]) -> Field {
+    (name.to_string(), value)
 }
 
 fn digest(parts: &[&[u8]]) -> [u8; 32] {
@@ -60,17 +121,14 @@ impl SessionMeta {
             .map(|p| p.as_str().as_bytes())
             .collect();
         let mut fields = vec![
-            ("operation".to_string(), digest(&[name.as_bytes()])),
-            (
-                "key type".to_string(),
-                digest(&[key_type.as_str().as_bytes()]),
-            ),
-            (
-                "threshold".to_string(),
+            field(MetaField::Operation, digest(&[name.as_bytes()])),
+            field(MetaField::KeyType, digest(&[key_type.as_str().as_bytes()])),
+            field(
+                MetaField::Threshold,
                 digest(&[&config.threshold.0.to_be_bytes()]),
             ),
-            ("wallet".to_string(), digest(&[wallet.as_str().as_bytes()])),
-            ("players".to_string(), digest(&players)),
+            field(MetaField::Wallet, digest(&[wallet.as_str().as_bytes()])),
+            field(MetaField::Players, digest(&players)),
         ];
         for p in config.players() {
             let keys = identities
@@ -78,36 +136,36 @@ impl SessionMeta {
                 .find(|i| i.node_id == *p)
                 .map(|i| digest(&[&i.signing_key, &i.agreement_key]))
                 .unwrap_or_default();
-            fields.push((format!("{KEY_FIELD}{p}"), keys));
+            fields.push(field(MetaField::PlayerKey(p.clone()), keys));
         }
         if let Operation::Sign { message, path } = operation {
             let path: Vec<u8> = path.iter().flat_map(|i| i.to_be_bytes()).collect();
-            fields.push(("message".to_string(), digest(&[message])));
-            fields.push(("derivation path".to_string(), digest(&[&path])));
+            fields.push(field(MetaField::Message, digest(&[message])));
+            fields.push(field(MetaField::DerivationPath, digest(&[&path])));
         }
         Self { fields }
     }
 
-    /// The first field on which `other` differs from this view, by name.
-    pub(crate) fn first_difference(&self, other: &SessionMeta) -> Option<String> {
+    /// The first field on which `other` differs from this view.
+    pub(crate) fn first_difference(&self, other: &SessionMeta) -> Option<MetaField> {
         for (name, value) in &self.fields {
             match other.fields.iter().find(|(n, _)| n == name) {
                 Some((_, v)) if v == value => {}
-                _ => return Some(name.clone()),
+                _ => return Some(MetaField::from_name(name)),
             }
         }
         other
             .fields
             .iter()
             .find(|(n, _)| !self.fields.iter().any(|(m, _)| m == n))
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| MetaField::from_name(n))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_types::{NodeId, SessionId, Threshold};
+    use tessera_types::{SessionId, Threshold};
 
     fn id(name: &str, k: u8) -> PublicIdentity {
         PublicIdentity {
@@ -149,10 +207,9 @@ mod tests {
             &w,
             &[id("a", 1), id("b", 3)],
         );
-        assert_eq!(
-            base.first_difference(&other_key).as_deref(),
-            Some("public key of b")
-        );
+        let diff = base.first_difference(&other_key);
+        assert_eq!(diff, Some(MetaField::PlayerKey(NodeId::new("b").unwrap())));
+        assert_eq!(diff.unwrap().to_string(), "public key of b");
         let other_msg = SessionMeta::new(
             sign(b"x"),
             &config(&["a", "b"], 1),
@@ -160,10 +217,7 @@ mod tests {
             &w,
             &ids,
         );
-        assert_eq!(
-            base.first_difference(&other_msg).as_deref(),
-            Some("message")
-        );
+        assert_eq!(base.first_difference(&other_msg), Some(MetaField::Message));
         let keygen = SessionMeta::new(
             Operation::Keygen,
             &config(&["a", "b"], 1),
@@ -171,7 +225,7 @@ mod tests {
             &w,
             &ids,
         );
-        assert_eq!(base.first_difference(&keygen).as_deref(), Some("operation"));
+        assert_eq!(base.first_difference(&keygen), Some(MetaField::Operation));
         let more = SessionMeta::new(
             sign(b"m"),
             &config(&["a", "b", "c"], 1),
@@ -179,7 +233,7 @@ mod tests {
             &w,
             &[id("a", 1), id("b", 2), id("c", 3)],
         );
-        assert_eq!(base.first_difference(&more).as_deref(), Some("players"));
+        assert_eq!(base.first_difference(&more), Some(MetaField::Players));
         let t2 = SessionMeta::new(
             sign(b"m"),
             &config(&["a", "b"], 2).clone(),
@@ -187,6 +241,26 @@ mod tests {
             &w,
             &ids,
         );
-        assert_eq!(base.first_difference(&t2).as_deref(), Some("threshold"));
+        assert_eq!(base.first_difference(&t2), Some(MetaField::Threshold));
+    }
+
+    #[test]
+    fn field_names_are_the_texts_on_the_wire() {
+        let b = NodeId::new("b").unwrap();
+        let fields = [
+            (MetaField::Operation, "operation"),
+            (MetaField::KeyType, "key type"),
+            (MetaField::Threshold, "threshold"),
+            (MetaField::Wallet, "wallet"),
+            (MetaField::Players, "players"),
+            (MetaField::PlayerKey(b), "public key of b"),
+            (MetaField::Message, "message"),
+            (MetaField::DerivationPath, "derivation path"),
+            (MetaField::Other("colour".into()), "colour"),
+        ];
+        for (field, name) in fields {
+            assert_eq!(field.to_string(), name);
+            assert_eq!(MetaField::from_name(name), field);
+        }
     }
 }

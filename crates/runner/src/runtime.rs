@@ -15,13 +15,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::ctx::Ctx;
+use crate::connection::Connection;
 use crate::directory::Directory;
 use crate::error::SessionError;
 use crate::meta::SessionMeta;
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
-use crate::wire::Wire;
+use crate::session_loop::SessionLoop;
 
 #[derive(Debug)]
 pub(crate) struct Inner {
@@ -59,44 +59,43 @@ impl Inner {
             })
     }
 
-    /// Wraps an open link with the session context for `config`.
-    pub(crate) fn wire(
+    /// The session loop for `config` over an open link: a fresh connection
+    /// state machine with this node's view of the session (`meta`).
+    pub(crate) fn session_loop(
         &self,
         link: SessionLink,
         config: &SessionConfig,
         meta: SessionMeta,
         hooks: SessionHooks,
-    ) -> Wire {
-        let ctx = Ctx {
-            session_id: config.session_id.clone(),
-            me: self.identity.node_id().clone(),
-            players: config.players().to_vec(),
-            options: self.options.clone(),
-            deadline: hooks.deadline,
+    ) -> SessionLoop {
+        let conn = Connection::new(
+            config.session_id.clone(),
+            self.identity.node_id(),
+            config.players(),
+            self.options.clone(),
+            hooks.deadline.into_std(),
             meta,
-            reporter: hooks.reporter,
-            cancel: hooks.cancel,
-            ready: self.registry.as_ref().map(Registry::subscribe),
-        };
-        Wire::new(link, ctx)
+        );
+        let ready = self.registry.as_ref().map(Registry::subscribe);
+        SessionLoop::new(link, conn, hooks.reporter, hooks.cancel, ready)
     }
 
-    /// Opens the transport link for `config` and wraps it with the session context.
-    pub(crate) async fn open_wire(
+    /// Opens the transport link for `config` and starts its session loop.
+    pub(crate) async fn open_session(
         &self,
         config: &SessionConfig,
         peers: Vec<PublicIdentity>,
         meta: SessionMeta,
         hooks: SessionHooks,
-    ) -> Result<Wire, SessionError> {
+    ) -> Result<SessionLoop, SessionError> {
         let link = self.open_link(&config.session_id, peers).await?;
-        Ok(self.wire(link, config, meta, hooks))
+        Ok(self.session_loop(link, config, meta, hooks))
     }
 
     /// Closes a finished session's link without making the caller wait for the
     /// server to confirm it (node shutdown still waits for it).
-    pub(crate) fn close_in_background(&self, wire: Wire) {
-        self.tracker.spawn(wire.close());
+    pub(crate) fn close_in_background(&self, session: SessionLoop) {
+        self.tracker.spawn(session.close());
     }
 
     /// Runs a blocking store call off the async threads.

@@ -15,9 +15,8 @@ use tessera_transport::SessionLink;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{barrier, run_protocol, Compute};
+use crate::compute::Compute;
 use crate::error::SessionError;
-use crate::frame::Frame;
 use crate::keygen::session;
 use crate::keys;
 use crate::meta::{Operation, SessionMeta};
@@ -74,7 +73,7 @@ pub(crate) async fn sign(
     let sid = req.session_id.clone();
     let me = node.identity.node_id().clone();
     let (config, share, link, meta) = prepare(node, &req, &me).await?;
-    let mut wire = node.wire(link, &config, meta, hooks);
+    let mut io = node.session_loop(link, &config, meta, hooks);
     let opened = started.elapsed();
     let protocol_err = |abort: Abort| SessionError::Protocol {
         session_id: sid.clone(),
@@ -87,9 +86,9 @@ pub(crate) async fn sign(
                 let p = EcdsaSign::new(&config, share, &req.message, &req.path)
                     .map_err(protocol_err)?;
                 let s = session(&config, &me, p)?;
-                barrier(&mut wire).await?;
+                io.barrier().await?;
                 joined = started.elapsed();
-                let sig = run_protocol(&mut wire, s, Compute::Blocking).await?;
+                let sig = io.run_protocol(s, Compute::Blocking).await?;
                 let digest: [u8; 32] = req.message.as_slice().try_into().map_err(|_| {
                     protocol_err(Abort::BadDigest {
                         len: req.message.len(),
@@ -105,11 +104,11 @@ pub(crate) async fn sign(
                     .map_err(protocol_err)?;
                 drop(share);
                 let s = session(&config, &me, p)?;
-                barrier(&mut wire).await?;
+                io.barrier().await?;
                 joined = started.elapsed();
                 // FROST rounds take well under a millisecond: a trip through the
                 // blocking pool would cost more than the computation.
-                let sig = run_protocol(&mut wire, s, Compute::Inline).await?;
+                let sig = io.run_protocol(s, Compute::Inline).await?;
                 if !verify_ed25519(&sig.public_key, &req.message, &sig.signature) {
                     return Err(protocol_err(Abort::InvalidSignature));
                 }
@@ -128,12 +127,12 @@ pub(crate) async fn sign(
     match outcome {
         Ok(sig) => {
             // Peers still finishing should not take our silence for a crash.
-            let _ = wire.broadcast(&Frame::Finished).await;
-            node.close_in_background(wire);
+            io.finish().await;
+            node.close_in_background(io);
             Ok(sig)
         }
         Err(e) => {
-            wire.abort(&e).await;
+            io.abort(&e).await;
             Err(e)
         }
     }
