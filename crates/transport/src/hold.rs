@@ -118,7 +118,9 @@ impl HoldQueue {
             );
         }
         let limits = self.limits;
-        let session = self.sessions.get_mut(session_id).expect("inserted above");
+        let Some(session) = self.sessions.get_mut(session_id) else {
+            return Push::Dropped;
+        };
         if session.senders.len() < MAX_SENDERS {
             session.senders.insert(sender.clone());
         }
@@ -149,18 +151,20 @@ impl HoldQueue {
     /// Drops every session whose hold period ended by `now`.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<Expired> {
         let mut out = Vec::new();
-        while let Some((deadline, _)) = self.expiry.front() {
-            if *deadline > now {
+        while self.expiry.front().is_some_and(|(deadline, _)| *deadline <= now) {
+            let Some((deadline, session_id)) = self.expiry.pop_front() else {
                 break;
-            }
-            let (deadline, session_id) = self.expiry.pop_front().expect("front exists");
+            };
             // A session released and held again has a later deadline of its own.
-            if self
+            let current = self
                 .sessions
                 .get(&session_id)
-                .is_some_and(|s| s.deadline == deadline)
-            {
-                let session = self.sessions.remove(&session_id).expect("checked");
+                .is_some_and(|s| s.deadline == deadline);
+            let removed = match current {
+                true => self.sessions.remove(&session_id),
+                false => None,
+            };
+            if let Some(session) = removed {
                 self.bytes_total -= session.bytes;
                 out.push(Expired::Session {
                     session_id,

@@ -51,10 +51,9 @@ pub(crate) async fn confirm(
     let mut seen = vec![false; targets.len()];
     let deadline = Instant::now() + timeout;
     let mut republish_at = Instant::now();
-    while seen.iter().any(|s| !s) {
+    while let Some(i) = seen.iter().position(|s| !s) {
         let now = Instant::now();
         if now >= deadline {
-            let i = seen.iter().position(|s| !s).expect("one is unconfirmed");
             return Err(TransportError::SubscriptionNotConfirmed {
                 subject: targets[i].subject.clone(),
                 waited: timeout,
