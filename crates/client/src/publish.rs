@@ -8,10 +8,12 @@
 
 use std::time::Duration;
 
+use backon::Retryable;
 use tessera_transport::async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use tessera_transport::async_nats::jetstream::Context;
 use tessera_transport::async_nats::HeaderMap;
 use tessera_transport::mpc;
+use tessera_types::backoff;
 use tokio::time::Instant;
 
 use crate::ClientError;
@@ -37,7 +39,9 @@ fn retryable(e: &PublishError) -> bool {
     )
 }
 
-/// Publishes `payload` to `subject` until JetStream acks it or `within` has passed.
+/// Publishes `payload` to `subject` until JetStream acks it or `within` has
+/// passed: pauses from [`BACKOFF_MIN`] to [`BACKOFF_MAX`] ([`backoff::jittered`]),
+/// and no attempt whose pause would end at or after the deadline.
 pub(crate) async fn publish(
     js: &Context,
     subject: &str,
@@ -47,32 +51,36 @@ pub(crate) async fn publish(
 ) -> Result<(), ClientError> {
     let msg_id = new_msg_id();
     let deadline = Instant::now() + within;
-    let mut backoff = BACKOFF_MIN;
-    loop {
+    let payload = &payload;
+    let attempt = || {
         let mut headers = HeaderMap::new();
         if let Some(cid) = client_id {
             headers.insert(mpc::CLIENT_ID_HEADER, cid);
         }
         headers.insert(mpc::MSG_ID_HEADER, msg_id.as_str());
-        let attempt = async {
+        async move {
             js.publish_with_headers(subject.to_string(), headers, payload.clone().into())
                 .await?
                 .await
-        };
-        let err = match attempt.await {
-            Ok(_) => return Ok(()),
-            Err(e) => e,
-        };
-        if !retryable(&err) || Instant::now() + backoff >= deadline {
-            return Err(ClientError::Publish {
-                subject: subject.to_string(),
-                reason: err.to_string(),
-            });
         }
-        tracing::debug!(%subject, "publish failed, retrying: {err}");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-    }
+    };
+    attempt
+        .retry(backoff::jittered(BACKOFF_MIN, BACKOFF_MAX))
+        .when(retryable)
+        .adjust(|_, pause| before(deadline, pause))
+        .notify(|err, _| tracing::debug!(%subject, "publish failed, retrying: {err}"))
+        .await
+        .map(drop)
+        .map_err(|err| ClientError::Publish {
+            subject: subject.to_string(),
+            reason: err.to_string(),
+        })
+}
+
+/// `pause`, if it ends before `deadline` (for backon's `adjust`: `None` stops
+/// retrying with the last error).
+pub(crate) fn before(deadline: Instant, pause: Option<Duration>) -> Option<Duration> {
+    pause.filter(|p| Instant::now() + *p < deadline)
 }
 
 #[cfg(test)]
@@ -84,6 +92,15 @@ mod tests {
         let (a, b) = (new_msg_id(), new_msg_id());
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn no_pause_ends_at_or_after_the_deadline() {
+        let hour = Duration::from_secs(3600);
+        let deadline = Instant::now() + hour;
+        assert_eq!(before(deadline, Some(hour / 2)), Some(hour / 2));
+        assert_eq!(before(deadline, Some(hour)), None);
+        assert_eq!(before(deadline, None), None);
     }
 
     #[test]

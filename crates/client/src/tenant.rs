@@ -9,17 +9,19 @@
 
 use std::time::Duration;
 
+use backon::Retryable;
 use tessera_security::InitiatorSigner;
 use tessera_transport::async_nats::connection::State;
 use tessera_transport::async_nats::jetstream::kv::{PutErrorKind, Store};
 use tessera_transport::async_nats::jetstream::Context;
 use tessera_transport::mpc;
+use tessera_types::backoff;
 use tessera_types::wire::TenantKeyRegistration;
 use tessera_types::PublicIdentity;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::publish::{BACKOFF_MAX, BACKOFF_MIN};
+use crate::publish::{before, BACKOFF_MAX, BACKOFF_MIN};
 use crate::session::check_session_id;
 use crate::ClientError;
 
@@ -48,8 +50,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Puts `reg` under `tenant_key_entry(session_id, player)`, opening the bucket
 /// (once, through `bucket`) on first use, and retrying through lost
-/// connections until `within` has passed. Writing the same registration
-/// twice is harmless (the bucket keeps one value per entry).
+/// connections until `within` has passed (pauses as [`publish`](crate::publish)
+/// makes them). Writing the same registration twice is harmless (the bucket
+/// keeps one value per entry).
 pub(crate) async fn put(
     js: &Context,
     bucket: &OnceCell<Store>,
@@ -60,43 +63,48 @@ pub(crate) async fn put(
     let entry = mpc::tenant_key_entry(&reg.session_id, &reg.player);
     let payload = reg.to_json()?;
     let deadline = Instant::now() + within;
-    let mut backoff = BACKOFF_MIN;
-    loop {
-        // Nothing is sent while disconnected: it would only wait for a timeout.
-        if js.client().connection_state() != State::Connected {
-            if Instant::now() + BACKOFF_MIN >= deadline {
-                return Err(ClientError::TenantKey {
-                    entry,
-                    reason: "not connected to nats".to_string(),
-                });
-            }
-            tokio::time::sleep(BACKOFF_MIN).await;
-            continue;
-        }
-        // (retryable, reason)
-        let attempt = async {
+    let (entry_ref, payload) = (&entry, &payload);
+    // Fails with (retryable, reason).
+    let attempt = || async move {
+        connected(js, deadline).await?;
+        let put = async {
             let store = bucket
                 .get_or_try_init(|| mpc::tenant_keys(js, settings))
                 .await
                 .map_err(|e| (true, e.to_string()))?;
             store
-                .put(&entry, payload.clone().into())
+                .put(entry_ref, payload.clone().into())
                 .await
                 .map_err(|e| (e.kind() != PutErrorKind::InvalidKey, e.to_string()))
         };
         let attempt_deadline = deadline.min(Instant::now() + ATTEMPT_TIMEOUT);
-        let (retryable, reason) = match tokio::time::timeout_at(attempt_deadline, attempt).await {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) => e,
-            Err(_) => (true, "no answer in time".to_string()),
-        };
-        if !retryable || Instant::now() + backoff >= deadline {
-            return Err(ClientError::TenantKey { entry, reason });
+        match tokio::time::timeout_at(attempt_deadline, put).await {
+            Ok(r) => r.map(drop),
+            Err(_) => Err((true, "no answer in time".to_string())),
         }
-        tracing::debug!(%entry, "tenant key registration failed, retrying: {reason}");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+    };
+    attempt
+        .retry(backoff::jittered(BACKOFF_MIN, BACKOFF_MAX))
+        .when(|(retryable, _)| *retryable)
+        .adjust(|_, pause| before(deadline, pause))
+        .notify(|(_, reason), _| {
+            tracing::debug!(%entry, "tenant key registration failed, retrying: {reason}")
+        })
+        .await
+        .map_err(|(_, reason)| ClientError::TenantKey { entry, reason })
+}
+
+/// Waits, checking every [`BACKOFF_MIN`], until `js` is connected: nothing is
+/// sent while disconnected, it would only wait for a timeout. Fails for good
+/// when the next check would come at or after `deadline`.
+async fn connected(js: &Context, deadline: Instant) -> Result<(), (bool, String)> {
+    while js.client().connection_state() != State::Connected {
+        if Instant::now() + BACKOFF_MIN >= deadline {
+            return Err((false, "not connected to nats".to_string()));
+        }
+        tokio::time::sleep(BACKOFF_MIN).await;
     }
+    Ok(())
 }
 
 #[cfg(test)]

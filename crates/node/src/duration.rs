@@ -1,6 +1,11 @@
-//! Durations in configuration: `"500ms"`, `"10s"`, `"2m"`, `"1h"`, or a sum of
-//! such parts (`"1m30s"`). A unit is required, so `"10"` is never guessed at.
-//! A few lines here instead of a dependency.
+//! Durations in configuration, read by [`humantime`]: `"500ms"`, `"10s"`,
+//! `"2m"`, `"1h"`, or a sum of such parts (`"1m30s"`, `"1h 30m"`). Longer unit
+//! names (`"10sec"`, `"2min"`), fractions (`"1.5s"`) and days or weeks
+//! (`"2d"`) work too. Units are case-sensitive: `m` is minutes, `M` months.
+//!
+//! A unit is required, right after its number: `"10"` is never guessed at, and
+//! `"5 s"` (which humantime would take) is refused like before, so a value is
+//! written the one way the configuration documents.
 
 use std::time::Duration;
 
@@ -8,60 +13,33 @@ use serde::Deserializer;
 
 /// Why a duration string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: {reason} (write e.g. \"500ms\", \"10s\", \"2m\", \"1h\", \"1m30s\")")]
+#[error("invalid duration {input:?}: {reason} (write e.g. \"500ms\", \"10s\", \"2m\", \"1h\", \"1h 30m\")")]
 pub struct DurationError {
     pub input: String,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
-/// Parses `<number><unit>` parts (units `ms`, `s`, `m`, `h`) and adds them up.
+/// Parses a duration with [`humantime::parse_duration`]: `<number><unit>`
+/// parts, added up.
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let err = |reason| DurationError {
+    let err = |reason: String| DurationError {
         input: input.to_string(),
         reason,
     };
-    let s = input.trim();
-    if s.is_empty() {
-        return Err(err("empty"));
+    // Every space-separated part ends with its unit ("1h 30m", not "5 s").
+    if input
+        .split_whitespace()
+        .any(|part| part.ends_with(|c: char| c.is_ascii_digit()))
+    {
+        return Err(err("missing unit (write it right after the number)".into()));
     }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(err("expected a number"));
-        }
-        let value: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| err("number too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let part = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value.checked_mul(60).ok_or_else(|| err("too large"))?),
-            "h" => Duration::from_secs(value.checked_mul(3600).ok_or_else(|| err("too large"))?),
-            "" => return Err(err("missing unit")),
-            _ => return Err(err("unknown unit (use ms, s, m or h)")),
-        };
-        rest = &rest[unit_len..];
-        total = total.checked_add(part).ok_or_else(|| err("too large"))?;
-    }
-    Ok(total)
+    humantime::parse_duration(input.trim()).map_err(|e| err(e.to_string()))
 }
 
-/// Formats a duration the way [`parse_duration`] reads it (for messages and defaults).
+/// Formats a duration the way [`parse_duration`] reads it (for messages and
+/// defaults), with [`humantime::format_duration`]: `"1500ms"` is `"1s 500ms"`.
 pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if !ms.is_multiple_of(1000) {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(3_600_000) && ms > 0 {
-        format!("{}h", ms / 3_600_000)
-    } else if ms.is_multiple_of(60_000) && ms > 0 {
-        format!("{}m", ms / 60_000)
-    } else {
-        format!("{}s", ms / 1000)
-    }
+    humantime::format_duration(d).to_string()
 }
 
 /// `#[serde(deserialize_with = "...")]` for a duration string.
@@ -96,19 +74,41 @@ mod tests {
 
     #[test]
     fn refuses_missing_or_unknown_units() {
-        for bad in ["", "10", "s", "10 s", "1.5s", "10sec", "-1s", "5d", "10s5"] {
+        for bad in [
+            "", " ", "10", "s", "10 s", "2 hours", "-1s", "10s5", "5x", "1,5s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
-        let e = parse_duration("10").unwrap_err();
-        assert!(e.to_string().contains("missing unit"), "{e}");
+        for no_unit in ["10", "10 s", "1h 30"] {
+            let e = parse_duration(no_unit).unwrap_err();
+            assert!(e.to_string().contains("missing unit"), "{e}");
+        }
+        let e = parse_duration("5x").unwrap_err();
+        assert!(e.to_string().contains("unknown time unit"), "{e}");
+        assert!(e.to_string().contains("\"5x\""), "{e}");
         assert!(parse_duration("99999999999999999999s").is_err());
         assert!(parse_duration("18446744073709551615h").is_err());
     }
 
     #[test]
+    fn reads_humantime_forms() {
+        let secs = Duration::from_secs;
+        assert_eq!(parse_duration("1h 30m"), Ok(secs(5400)));
+        assert_eq!(parse_duration("2min 5sec"), Ok(secs(125)));
+        assert_eq!(parse_duration(" 1m  30s "), Ok(secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1d"), Ok(secs(86_400)));
+        assert_eq!(parse_duration("1w"), Ok(secs(7 * 86_400)));
+    }
+
+    #[test]
     fn formats_back() {
-        for s in ["1500ms", "10s", "2m", "1h", "90s"] {
-            assert_eq!(format_duration(parse_duration(s).unwrap()), s);
+        for s in ["1500ms", "10s", "2m", "1h", "90s", "1h 30m", "0s"] {
+            let d = parse_duration(s).unwrap();
+            assert_eq!(parse_duration(&format_duration(d)), Ok(d), "{s}");
         }
+        assert_eq!(format_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m 30s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1s 500ms");
     }
 }

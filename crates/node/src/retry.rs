@@ -6,57 +6,45 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rand_core::{OsRng, RngCore};
+use backon::Retryable;
+use tessera_types::backoff;
 
-/// First pause after a failed attempt.
+/// First pause after a failed attempt (at most; the jitter shortens it).
 const FIRST: Duration = Duration::from_millis(200);
 /// Longest pause between attempts.
 pub const MAX_DELAY: Duration = Duration::from_secs(5);
 
-/// The pause after failed attempt `attempt` (1-based): doubling from 200 ms,
-/// at most [`MAX_DELAY`], each between 75 % and 100 % of its step so nodes
-/// started together do not retry in lockstep.
-pub fn delay(attempt: u32) -> Duration {
-    let step = FIRST.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
-    let step = step.min(MAX_DELAY);
-    let jitter = 0.75 + 0.25 * (f64::from(OsRng.next_u32()) / f64::from(u32::MAX));
-    step.mul_f64(jitter)
-}
-
-/// Runs `attempt` until it succeeds or fails for good (`transient` false).
+/// Runs `attempt` until it succeeds or fails for good (`transient` false),
+/// pausing as [`backoff::jittered`] says: doubling from 200 ms, at most
+/// [`MAX_DELAY`], jittered so nodes started together do not retry in lockstep.
 /// Each transient failure is logged once with `what` and the next delay.
 pub async fn until_up<T, E, F, Fut>(
     what: &str,
     transient: impl Fn(&E) -> bool,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<T, E>
 where
     E: std::fmt::Display,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut n: u32 = 0;
-    loop {
-        n = n.saturating_add(1);
-        match attempt().await {
-            Ok(v) => {
-                if n > 1 {
-                    tracing::info!(attempts = n, "{what} reachable");
-                }
-                return Ok(v);
-            }
-            Err(e) if transient(&e) => {
-                let wait = delay(n);
-                tracing::warn!(
-                    attempt = n,
-                    retry_in_ms = wait.as_millis() as u64,
-                    "{what} not reachable yet: {e}"
-                );
-                tokio::time::sleep(wait).await;
-            }
-            Err(e) => return Err(e),
-        }
+    let mut failed: u32 = 0;
+    let v = attempt
+        .retry(backoff::jittered(FIRST, MAX_DELAY))
+        .when(transient)
+        .notify(|e, wait| {
+            failed = failed.saturating_add(1);
+            tracing::warn!(
+                attempt = failed,
+                retry_in_ms = wait.as_millis() as u64,
+                "{what} not reachable yet: {e}"
+            );
+        })
+        .await?;
+    if failed > 0 {
+        tracing::info!(attempts = failed.saturating_add(1), "{what} reachable");
     }
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -65,10 +53,15 @@ mod tests {
 
     #[test]
     fn delays_grow_and_stay_capped() {
-        assert!(delay(1) <= FIRST && delay(1) >= FIRST.mul_f64(0.75));
-        assert!(delay(3) >= Duration::from_millis(600));
-        for n in [8, 20, u32::MAX] {
-            assert!(delay(n) <= MAX_DELAY && delay(n) >= MAX_DELAY.mul_f64(0.75));
+        use backon::BackoffBuilder;
+        let delays: Vec<Duration> = backoff::jittered(FIRST, MAX_DELAY)
+            .build()
+            .take(40)
+            .collect();
+        assert!(delays[0] <= FIRST && delays[0] >= FIRST / 2);
+        assert!(delays[2] >= Duration::from_millis(400));
+        for d in &delays[8..] {
+            assert!(*d <= MAX_DELAY && *d >= MAX_DELAY / 2, "{d:?}");
         }
     }
 

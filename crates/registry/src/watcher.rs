@@ -5,7 +5,8 @@
 //!
 //! On a Consul error it keeps the last nodes, leaves `fresh_at` alone (so the
 //! view ages and [`ReadyView::is_fresh`] turns false), backs off from 200 ms to
-//! 2 s, and resumes by itself when Consul answers again.
+//! 2 s (jittered, [`tessera_types::backoff`]), and resumes by itself when
+//! Consul answers again.
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use tessera_types::backoff::Backoff;
 use tessera_types::NodeId;
 
 use crate::consul::{BlockingQuery, ConsulClient};
@@ -82,7 +84,7 @@ pub(crate) async fn run(
 ) {
     let dir = keys.ready_prefix();
     let mut warned = HashSet::new();
-    let mut backoff = BACKOFF_MIN;
+    let mut pauses = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut failing = false;
     loop {
         let query = BlockingQuery { index, wait };
@@ -97,7 +99,7 @@ pub(crate) async fn run(
                 if recovered {
                     info!("consul answers again; ready view is current");
                 }
-                backoff = BACKOFF_MIN;
+                pauses.reset();
                 index = next_index(index, answered);
                 let nodes = ready_nodes(&dir, &entries, &mut warned);
                 // `fresh_at` advances silently; subscribers wake when the set
@@ -113,6 +115,7 @@ pub(crate) async fn run(
                 });
             }
             Err(e) => {
+                let backoff = pauses.next_delay();
                 if !failing {
                     warn!(error = %e, "consul watch failed; keeping the last ready view");
                     failing = true;
@@ -124,7 +127,6 @@ pub(crate) async fn run(
                     _ = cancel.cancelled() => break,
                     _ = tokio::time::sleep(backoff) => {}
                 }
-                backoff = (backoff * 2).min(BACKOFF_MAX);
                 // The agent may have come back with a fresh raft index.
                 index = 0;
             }

@@ -5,12 +5,14 @@
 //! This crate has no I/O and no async runtime; every other crate depends on it.
 //!
 //! Modules:
+//! - [`backoff`]: capped, jittered exponential pauses between retries (backon).
 //! - [`ids`]: wallet, transaction, session and node identifiers.
 //! - [`identity`]: a party's public signing and agreement keys.
 //! - [`session_config`]: who takes part in one protocol run, and with which threshold.
 //! - [`error_code`]: the `ERROR_*` strings clients match on.
 //! - [`wire`]: mpcium-compatible requests, result events and signed bytes.
 
+pub mod backoff;
 pub mod error_code;
 pub mod identity;
 pub mod ids;
