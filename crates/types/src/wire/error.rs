@@ -50,10 +50,17 @@ impl WireError {
             WireError::UnknownKeyType { .. } => ErrorCode::InvalidSessionType,
             WireError::DigestLength { .. } => ErrorCode::MsgValidation,
             WireError::DerivationPath { .. } => ErrorCode::InvalidDerivationPath,
-            WireError::Session(e) => match e {
-                super::session_spec::SessionSpecError::ZeroThreshold => ErrorCode::InvalidThreshold,
-                _ => ErrorCode::MsgValidation,
-            },
+            WireError::Session(e) => {
+                use super::session_spec::SessionSpecError as S;
+                match e {
+                    S::ZeroThreshold => ErrorCode::InvalidThreshold,
+                    S::SessionId(_)
+                    | S::Player(_)
+                    | S::DuplicatePlayer(_)
+                    | S::PlayerCount(_)
+                    | S::KeyForNonPlayer(_) => ErrorCode::MsgValidation,
+                }
+            }
             WireError::Reshare(e) => match e {
                 SessionConfigError::InvalidThreshold { .. } => ErrorCode::InvalidThreshold,
                 SessionConfigError::DuplicatePlayer(_)
