@@ -250,4 +250,20 @@ mod tests {
             Some(Reply::Joined)
         );
     }
+
+    /// A delegation's error answer keeps the bytes of the `(code, reason)`
+    /// pair older nodes send and read.
+    #[test]
+    fn a_remote_error_has_the_bytes_of_the_old_code_and_reason_pair() {
+        let old: Result<Vec<u8>, (ErrorCode, String)> =
+            Err((ErrorCode::KeyNotFound, "no key".to_string()));
+        let new: Result<Vec<u8>, RemoteError> = Err(RemoteError {
+            code: ErrorCode::KeyNotFound,
+            reason: "no key".to_string(),
+        });
+        assert_eq!(
+            postcard::to_allocvec(&old).unwrap(),
+            postcard::to_allocvec(&new).unwrap()
+        );
+    }
 }

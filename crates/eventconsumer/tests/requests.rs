@@ -23,7 +23,7 @@ use tessera_types::wire::{
 use tessera_types::{ErrorCode, Threshold};
 
 struct Env {
-    _cluster: Cluster,
+    cluster: Cluster,
     consumers: Vec<EventConsumer>,
     initiator: InitiatorSigner,
     js: jetstream::Context,
@@ -71,7 +71,7 @@ async fn env_with(kind: InitiatorKeyKind) -> Env {
     let keygen_results = reader("mpc_keygen_result", "mpc.mpc_keygen_result.*").await;
     let signing_results = reader("mpc_signing_result", "mpc.mpc_signing_result.complete").await;
     Env {
-        _cluster: cluster,
+        cluster,
         consumers,
         initiator,
         js,
@@ -381,6 +381,75 @@ async fn a_p256_initiator_and_client_ids_route_results_to_their_own_subjects() {
         leaked.is_err(),
         "a scoped result leaked to the unscoped subject"
     );
+    for c in &env.consumers {
+        c.shutdown().await;
+    }
+}
+
+/// An authenticated node proposes sessions whose ids cannot be used: each is
+/// refused with a typed error naming why, and the node that got them keeps
+/// serving (it still plays the next keygen and signature).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn proposals_with_unusable_session_ids_are_refused_and_the_node_keeps_serving() {
+    use tessera_eventconsumer::proposal::{self, Operation, Proposal, Reply};
+    use tessera_types::SessionId;
+
+    let mut env = env().await;
+    let ids = env.cluster.ids();
+    let (coordinator, target) = (&env.cluster.identities[0], ids[1].clone());
+    let client = async_nats::connect(env.cluster.nats.url()).await.unwrap();
+    let ask = |bytes: Vec<u8>| {
+        let client = client.clone();
+        let subject = tessera_transport::subjects::node_proposal(&target);
+        async move {
+            let answer = client.request(subject, bytes.into()).await.expect("answer");
+            Reply::from_bytes(&answer.payload).expect("a reply")
+        }
+    };
+    // Valid as an id, but without room for a keygen's `-secp256k1` suffix.
+    let long = Proposal {
+        session_id: SessionId::new("s".repeat(tessera_types::ids::MAX_ID_LEN)).unwrap(),
+        operation: Operation::Keygen,
+        coordinator: ids[0].clone(),
+        players: ids.clone(),
+        request: env.keygen_request("wallet-long"),
+        issued_at_unix: proposal::now_unix(),
+    };
+    let sealed = proposal::seal(coordinator, &long).unwrap();
+    match ask(sealed).await {
+        Reply::Refused { code, reason } => {
+            assert_eq!(code, ErrorCode::MsgValidation, "{reason}");
+            assert!(reason.contains("session id is longer than"), "{reason}");
+        }
+        other => panic!("over-long session id accepted: {other:?}"),
+    }
+    // Bytes that are no proposal at all.
+    match ask(b"\x05not a proposal".to_vec()).await {
+        Reply::Refused { code, .. } => assert_eq!(code, ErrorCode::MessageFormat),
+        other => panic!("junk accepted: {other:?}"),
+    }
+
+    // The node still plays: a keygen needs every node, then a signature.
+    env.publish(
+        mpc::keygen_request("wallet-after"),
+        env.keygen_request("wallet-after"),
+    )
+    .await;
+    let kg = env.next_keygen().await;
+    assert_eq!(kg.result_type, ResultType::Success, "{kg:?}");
+    let digest: [u8; 32] = Sha256::digest(b"after bad proposals").into();
+    let m = env.sign_request(
+        KeyType::Secp256k1,
+        "wallet-after",
+        "tx-after",
+        &digest,
+        None,
+    );
+    env.publish(mpc::signing_request("tx-after"), m.to_json().unwrap())
+        .await;
+    let ev = env.next_signing(Duration::from_secs(30)).await;
+    assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
+    check_ecdsa(kg.ecdsa_pub_key.as_ref().unwrap(), &digest, &ev);
     for c in &env.consumers {
         c.shutdown().await;
     }
