@@ -104,6 +104,14 @@ pub(crate) async fn keygen(
             };
             let bytes = share.to_bytes();
             drop(share);
+            let bytes = match bytes {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let e = SessionError::Internal(e.to_string());
+                    io.abort(&e).await;
+                    return Err(e);
+                }
+            };
             let stored = meta.clone();
             let version = match node.with_store(move |s| s.put_key(&stored, &bytes)).await {
                 Ok(version) => version,

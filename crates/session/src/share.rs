@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::ecdsa::EcdsaKeyShare;
 use crate::eddsa::EddsaKeyShare;
-pub use crate::share_info::{ShareDecodeError, ShareInfo};
+pub use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo};
 
 const MAGIC: &[u8; 4] = b"TSKS";
 /// Current share format version.
@@ -36,17 +36,17 @@ impl KeyShare {
     }
 
     /// Serialises the share (secret) into the versioned format.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
         let (scheme, body) = match self {
-            KeyShare::Ecdsa(s) => (1u8, s.body_bytes()),
-            KeyShare::Eddsa(s) => (2u8, s.body_bytes()),
+            KeyShare::Ecdsa(s) => (1u8, s.body_bytes()?),
+            KeyShare::Eddsa(s) => (2u8, s.body_bytes()?),
         };
         let mut out = Zeroizing::new(Vec::with_capacity(6 + body.len()));
         out.extend_from_slice(MAGIC);
         out.push(SHARE_FORMAT_VERSION);
         out.push(scheme);
         out.extend_from_slice(&body);
-        out
+        Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ShareDecodeError> {

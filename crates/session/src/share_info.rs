@@ -21,6 +21,12 @@ pub struct ShareInfo {
     pub chain_code: [u8; 32],
 }
 
+/// Why a share could not be written out (nothing is stored then: an empty or
+/// partial share must never reach the store).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("key share not encodable: {0}")]
+pub struct ShareEncodeError(pub String);
+
 /// Why share bytes could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ShareDecodeError {

@@ -184,8 +184,8 @@ fn key_shares_survive_serialisation_and_still_sign() {
     let mut restored_e = std::collections::BTreeMap::new();
     let mut restored_d = std::collections::BTreeMap::new();
     for id in nodes(3) {
-        let eb = KeyShare::Ecdsa(e[&id].clone()).to_bytes();
-        let db = KeyShare::Eddsa(d[&id].clone()).to_bytes();
+        let eb = KeyShare::Ecdsa(e[&id].clone()).to_bytes().unwrap();
+        let db = KeyShare::Eddsa(d[&id].clone()).to_bytes().unwrap();
         // Sizes are recorded in docs/protocols.md; print them for the record.
         println!(
             "share sizes for {id}: ecdsa {} bytes, eddsa {} bytes",

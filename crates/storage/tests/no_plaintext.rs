@@ -114,7 +114,7 @@ fn real_protocol_shares_round_trip_and_stay_sealed() {
         let store = Store::open(&db_dir, key()).unwrap();
         for (kt, share) in &shares {
             let m = metadata("wallet-1", *kt, share.info());
-            store.put_key(&m, &share.to_bytes()).unwrap();
+            store.put_key(&m, &share.to_bytes().unwrap()).unwrap();
         }
         store
             .backup(&backup, b"backup pw", KdfParams::insecure_for_tests())
@@ -122,14 +122,14 @@ fn real_protocol_shares_round_trip_and_stay_sealed() {
     }
     let store = Store::open(&db_dir, key()).unwrap();
     for (kt, share) in &shares {
-        let bytes = share.to_bytes();
+        let bytes = share.to_bytes().unwrap();
         // The scan would find an unsealed copy.
         assert!(contains_any_window(&bytes, &bytes));
         let got = store.get_share(&wallet("wallet-1"), *kt).unwrap().unwrap();
         assert_eq!(got.plaintext.as_slice(), bytes.as_slice());
         let decoded = KeyShare::from_bytes(got.plaintext.as_slice()).unwrap();
         assert_eq!(decoded.info(), share.info());
-        assert_eq!(decoded.to_bytes().as_slice(), bytes.as_slice());
+        assert_eq!(decoded.to_bytes().unwrap().as_slice(), bytes.as_slice());
         assert_not_in_files(&db_dir, &backup, &bytes);
     }
 }

@@ -5,7 +5,7 @@ use dkls23::protocols::Party;
 use zeroize::Zeroizing;
 
 use super::Curve;
-use crate::share_info::{ShareDecodeError, ShareInfo};
+use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo};
 
 /// One participant's ECDSA share. Zeroized on drop (by `Party`'s own `Drop`).
 pub struct EcdsaKeyShare {
@@ -28,8 +28,10 @@ impl EcdsaKeyShare {
         &self.info.public_key
     }
 
-    pub(crate) fn body_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(postcard::to_allocvec(&(&self.info, &self.party)).unwrap_or_default())
+    pub(crate) fn body_bytes(&self) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
+        postcard::to_allocvec(&(&self.info, &self.party))
+            .map(Zeroizing::new)
+            .map_err(|e| ShareEncodeError(e.to_string()))
     }
 
     pub(crate) fn from_body(body: &[u8]) -> Result<Self, ShareDecodeError> {

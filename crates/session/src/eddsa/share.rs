@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use crate::derive::ed25519::derive;
 use crate::derive::DerivationPath;
 use crate::error::Abort;
-use crate::share_info::{ShareDecodeError, ShareInfo};
+use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo};
 
 /// One participant's EdDSA share. `KeyPackage` zeroizes itself on drop.
 #[derive(Clone)]
@@ -37,10 +37,20 @@ impl EddsaKeyShare {
         out
     }
 
-    pub(crate) fn body_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let kp = Zeroizing::new(self.key_package.serialize().unwrap_or_default());
-        let pp = self.public_package.serialize().unwrap_or_default();
-        Zeroizing::new(postcard::to_allocvec(&(&self.info, &*kp, &pp)).unwrap_or_default())
+    pub(crate) fn body_bytes(&self) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
+        let fail = |e: String| ShareEncodeError(e);
+        let kp = Zeroizing::new(
+            self.key_package
+                .serialize()
+                .map_err(|e| fail(e.to_string()))?,
+        );
+        let pp = self
+            .public_package
+            .serialize()
+            .map_err(|e| fail(e.to_string()))?;
+        postcard::to_allocvec(&(&self.info, &*kp, &pp))
+            .map(Zeroizing::new)
+            .map_err(|e| fail(e.to_string()))
     }
 
     pub(crate) fn from_body(body: &[u8]) -> Result<Self, ShareDecodeError> {
