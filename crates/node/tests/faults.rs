@@ -16,7 +16,12 @@ use common::check;
 use common::queue::RawClient;
 use common::raw::{self, RawSigner, SignFields};
 use common::{ClusterOptions, ProcCluster};
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
+use tessera_runner::frame::CONTROL_ROUND;
+use tessera_security::Envelope;
+use tessera_testkit::wait::{poll_until, POLL};
+use tessera_transport::async_nats;
 use tessera_types::wire::{KeygenResultEvent, ResultType, SigningResultEvent};
 use tessera_types::ErrorCode;
 use tokio::sync::Mutex;
@@ -123,6 +128,12 @@ impl Env {
     /// Waits for the line of the node that joined `tx_id`'s session as a
     /// player: (that node, the coordinator's index).
     async fn session_players(&self, tx_id: &str) -> (usize, usize) {
+        let (player, coordinator, _) = self.joined(tx_id).await;
+        (player, coordinator)
+    }
+
+    /// [`Env::session_players`], with the session id.
+    async fn joined(&self, tx_id: &str) -> (usize, usize, String) {
         let needle = format!("tx_id={tx_id}");
         let (player, line) = self
             .cluster
@@ -135,7 +146,62 @@ impl Env {
             .split_whitespace()
             .find_map(|w| w.strip_prefix("coordinator="))
             .expect("coordinator field");
-        (player, self.cluster.index_of(coordinator))
+        let session_id = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("session_id="))
+            .expect("session_id field");
+        (
+            player,
+            self.cluster.index_of(coordinator),
+            session_id.to_string(),
+        )
+    }
+}
+
+/// Every session's subjects as a node sees them (node0's credential): tells
+/// when a player has sent its first protocol message, i.e. is inside the
+/// protocol (joins travel on control subjects; heartbeats and other control
+/// frames carry round [`CONTROL_ROUND`]).
+struct SessionTap {
+    _nc: async_nats::Client,
+    sub: async_nats::Subscriber,
+}
+
+impl SessionTap {
+    /// Subscribes before the request is published, so nothing is missed.
+    async fn open(cluster: &ProcCluster) -> Self {
+        let access = cluster.node_access(0);
+        let nc = access
+            .apply(async_nats::ConnectOptions::new())
+            .expect("node credential files")
+            .connect(access.addrs().expect("nats urls"))
+            .await
+            .expect("tap connects");
+        let sub = nc.subscribe("tessera.session.>").await.unwrap();
+        // The server has the subscription once it answered the flush's ping.
+        nc.flush().await.unwrap();
+        Self { _nc: nc, sub }
+    }
+
+    /// Waits until node `sender` sent a protocol message in `session_id`.
+    async fn protocol_sent(&mut self, session_id: &str, sender: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.sub.next())
+                .await
+                .unwrap_or_else(|_| panic!("{sender} sent no protocol message in {session_id}"))
+                .expect("tap subscription open");
+            let Ok(envelope) = Envelope::from_bytes(&msg.payload) else {
+                continue;
+            };
+            let h = envelope.header();
+            if h.session_id.as_str() == session_id
+                && h.sender.as_str() == sender
+                && h.round != CONTROL_ROUND
+            {
+                return;
+            }
+        }
     }
 }
 
@@ -192,9 +258,13 @@ async fn signer_killed_mid_session(key_type: &'static str) {
 
     // Three nodes: the coordinator retries with the third.
     let p = Payload::new(key_type, "kill-1");
+    let mut tap = SessionTap::open(&env.cluster).await;
     env.publish("kill-1", &p).await;
-    let (player, coordinator) = env.session_players("kill-1").await;
-    tokio::time::sleep(Duration::from_millis(600)).await; // into the protocol
+    let (player, coordinator, session) = env.joined("kill-1").await;
+    // Into the protocol: the player's first protocol message is out (with the
+    // injected delay, each further step takes 400 ms).
+    tap.protocol_sent(&session, &format!("node{player}")).await;
+    drop(tap);
     env.cluster.kill(player);
     let ev = env.client.next_signing(RESULT_WAIT).await.expect("result");
     assert_eq!(ev.tx_id, "kill-1");
@@ -222,9 +292,11 @@ async fn signer_killed_mid_session(key_type: &'static str) {
 
     // Two nodes: nobody to retry with.
     let p = Payload::new(key_type, "kill-2");
+    let mut tap = SessionTap::open(&env.cluster).await;
     env.publish("kill-2", &p).await;
-    let (player, _) = env.session_players("kill-2").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (player, _, session) = env.joined("kill-2").await;
+    tap.protocol_sent(&session, &format!("node{player}")).await;
+    drop(tap);
     env.cluster.kill(player);
     let killed_at = Instant::now();
     let ev = env.client.next_signing(RESULT_WAIT).await.expect("result");
@@ -319,7 +391,26 @@ async fn nats_restart_loses_no_request_and_answers_each_once() {
             .map(|(tx_id, p)| publish(client, key, tx_id, p)),
     );
     let restart = async {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // NATS stays down until the outage is seen on both sides: every node
+        // lost its connection, and each of the 50 later requests was refused
+        // at least once (so it is stored by a retry, after the restart).
+        for i in 0..3 {
+            let noticed = cluster
+                .wait_for_log_of(i, Duration::from_secs(20), |l| {
+                    l.contains("disconnected from nats")
+                })
+                .await;
+            assert!(noticed, "node{i} did not notice the outage");
+        }
+        let refused = poll_until(Duration::from_secs(60), POLL, || {
+            client.refused_subjects() >= 50
+        })
+        .await;
+        assert!(
+            refused,
+            "only {} requests were refused",
+            client.refused_subjects()
+        );
         cluster.nats.restart().await.expect("nats-server restarts");
         println!("NATS back after {:?}", killed_at.elapsed());
     };
@@ -407,12 +498,15 @@ async fn consul_outage_finishes_running_sessions_refuses_new_ones_and_heals() {
     env.publish("consul-1", &p).await;
     env.session_players("consul-1").await;
     env.cluster.consul.kill();
-    let killed_at = Instant::now();
     let ev = env.client.next_signing(RESULT_WAIT).await.expect("result");
     env.verify(&p, &ev);
-    // Once every node's view is older than the TTL (2 s), new requests are refused.
-    let stale = Duration::from_secs(3).saturating_sub(killed_at.elapsed());
-    tokio::time::sleep(stale).await;
+    // Once every node's view is older than the TTL (2 s), new requests are
+    // refused: wait until each node's /readyz names its Consul view as failed.
+    for i in 0..3 {
+        env.cluster
+            .wait_readyz(i, Duration::from_secs(10), |b| b.contains("\"consul\""))
+            .await;
+    }
     for key_type in ["secp256k1", "ed25519"] {
         let tx_id = format!("consul-down-{key_type}");
         let started = Instant::now();

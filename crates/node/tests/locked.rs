@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::check;
 use common::queue::RawClient;
@@ -23,6 +23,7 @@ use common::raw::{self, RawSigner, SignFields};
 use common::{ClusterOptions, ProcCluster};
 use sha2::{Digest, Sha256};
 use tessera_client::{KeyType, SignRequest};
+use tessera_testkit::wait;
 use tessera_transport::async_nats::{self, jetstream, Event};
 use tessera_transport::mpc;
 use tessera_types::wire::ResultType;
@@ -112,28 +113,8 @@ async fn refused(
     }
 }
 
-async fn readyz(cluster: &ProcCluster, i: usize) -> String {
-    let url = format!("http://127.0.0.1:{}/readyz", cluster.health_port(i));
-    match reqwest::get(&url).await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(e) => format!("unreachable: {e}"),
-    }
-}
-
 async fn wait_readyz(cluster: &ProcCluster, i: usize, pred: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let body = readyz(cluster, i).await;
-        if pred(&body) {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "readyz of node{i} stayed {body}; log:\n{}",
-            cluster.log_tail(i)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    cluster.wait_readyz(i, WAIT, pred).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -268,11 +249,14 @@ async fn a_locked_down_cluster_serves_its_clients_and_refuses_everything_else() 
         }
     };
     publish("stale-old", b"old").await;
-    // Let it age past the limit (the condition under test is its age).
-    tokio::time::sleep_until(tokio::time::Instant::from_std(
-        Instant::now() + MAX_AGE + Duration::from_millis(500),
-    ))
+    // Let it age past the limit (the condition under test is its age): poll
+    // the age JetStream's timestamp gives it until it is over the limit.
+    let raw_ref = &raw;
+    let aged = wait::wait_until(MAX_AGE + WAIT, Duration::from_millis(100), || async move {
+        raw_ref.newest_request_age(mpc::SIGNING_STREAM).await > MAX_AGE + Duration::from_millis(500)
+    })
     .await;
+    assert!(aged, "the request did not age past {MAX_AGE:?}");
     let young_digest = publish("stale-young", b"young").await;
     cluster.start_all().await;
     let mut seen = std::collections::BTreeMap::new();

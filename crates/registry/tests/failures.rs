@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{client, config, config_at, consul, ids, node, prefix, start, within, Proxy};
 use tessera_registry::{ReadyView, Registry, RegistryError};
+use tessera_testkit::wait::{poll_until, wait_until, POLL};
 use tessera_types::ErrorCode;
 
 const TTL: Duration = Duration::from_secs(1);
@@ -65,6 +66,9 @@ async fn same_node_id_restarts_after_crash_and_after_shutdown() {
 
     // After a crash the old session holds the key until Consul expires it;
     // start() waits for that instead of failing.
+    let key = b.keys().ready_key(&node("node-b"));
+    let old = client(&consul).kv_get(&key).await.unwrap().unwrap();
+    let old = old.session.expect("the ready key is held by a session");
     within(5, b.abandon()).await;
     let t0 = Instant::now();
     let b = start(&consul, &p, "node-b", TTL).await;
@@ -79,8 +83,23 @@ async fn same_node_id_restarts_after_crash_and_after_shutdown() {
         .wait_until(|v| v.nodes == both, Duration::from_secs(2))
         .await
         .is_some());
-    // The new instance stays ready past the old session's expiry.
-    tokio::time::sleep(2 * TTL).await;
+    // The new instance stays ready past the old session's expiry: once Consul
+    // no longer knows the old session, node-b must not leave node-a's view for
+    // another 2×TTL (a bounded wait for something that must not happen: its
+    // own session is renewed, so it outlives its TTL).
+    let (agent, old) = (&consul, &old);
+    let expired = wait_until(2 * TTL + WATCH_SLACK, POLL, || async move {
+        !agent
+            .session_exists(old.as_str())
+            .await
+            .expect("consul answers")
+    })
+    .await;
+    assert!(expired, "the old session outlived 2×TTL");
+    let left = a
+        .wait_until(|v| !v.contains(&node("node-b")), 2 * TTL)
+        .await;
+    assert!(left.is_none(), "node-b left node-a's view: {left:?}");
     assert!(a.is_ready(&node("node-b")) && b.is_ready(&node("node-b")));
 
     within(5, a.shutdown()).await;
@@ -136,12 +155,8 @@ async fn consul_unreachable_keeps_the_view_but_it_goes_stale() {
     consul.kill();
     let t0 = Instant::now();
     // Freshness lapses once no answer came for one TTL; the nodes stay.
-    within(5, async {
-        while a.is_fresh(TTL) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
+    let stale = poll_until(Duration::from_secs(5), POLL, || !a.is_fresh(TTL)).await;
+    assert!(stale, "the view stayed fresh for 5 s");
     eprintln!("consul down: view stale after {:?}", t0.elapsed());
     assert_eq!(a.ready_nodes(), both);
     assert!(a.are_majority_ready(1));

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{client, consul, prefix, within};
 use tessera_registry::{BlockingQuery, SessionBehavior};
+use tessera_testkit::wait::still_pending;
 
 #[tokio::test]
 async fn put_get_list_cas_delete() {
@@ -129,7 +130,7 @@ async fn blocking_query_returns_promptly_on_change() {
         assert_eq!(same, index);
 
         // A write under the prefix wakes a 10 s blocking read at once.
-        let watcher = {
+        let mut watcher = {
             let c = c.clone();
             let dir = dir.clone();
             tokio::spawn(async move {
@@ -145,7 +146,12 @@ async fn blocking_query_returns_promptly_on_change() {
                 (r, Instant::now())
             })
         };
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Must not happen: the blocking read returning before anything was
+        // written (this window also lets it reach Consul and park there).
+        assert!(
+            still_pending(Duration::from_millis(300), &mut watcher).await,
+            "the blocking read returned before the write"
+        );
         let written = Instant::now();
         assert!(c.kv_put(&format!("{dir}k"), b"v", None).await.unwrap());
         let (result, woke) = watcher.await.unwrap();

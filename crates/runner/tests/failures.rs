@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tessera_runner::frame::{Frame, CONTROL_ROUND};
 use tessera_runner::{KeygenRequest, RunnerOptions, SessionReport, SignRequest};
 
-use tessera_security::{seal, EnvelopeHeader, NodeIdentity};
+use tessera_security::{seal, Envelope, EnvelopeHeader, NodeIdentity};
 use tessera_session::derive::DerivationPath;
 use tessera_types::{ErrorCode, KeyType, NodeId, Threshold, WalletId};
 
@@ -142,6 +142,13 @@ async fn a_player_dropped_mid_protocol_is_reported_unavailable_within_two_second
     let cluster = Cluster::start(3, RunnerOptions::default()).await;
     let session = sid("drop");
     let wallet = "w-drop";
+    let raw = async_nats::connect(cluster.nats.url()).await.unwrap();
+    let mut tap = raw_subscribe(
+        &raw,
+        &format!("tessera.session.{session}.>"),
+        &format!("tessera.session.{session}.probe"),
+    )
+    .await;
     // ECDSA keygen runs for seconds here: long enough to kill a player in the middle.
     let mut running: Vec<_> = cluster
         .nodes
@@ -156,7 +163,12 @@ async fn a_player_dropped_mid_protocol_is_reported_unavailable_within_two_second
         })
         .collect();
     let victim = running.pop().unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // In the middle: node-c has sent its first protocol message (keygen has
+    // more rounds to go).
+    next_envelope(&mut tap, &session, |_, h| {
+        h.sender == id("node-c") && h.round != CONTROL_ROUND
+    })
+    .await;
     let killed_at = Instant::now();
     victim.kill();
     for mut r in running {
@@ -184,13 +196,18 @@ async fn a_player_dropped_mid_protocol_is_reported_unavailable_within_two_second
     }
 }
 
-/// Subscribes a raw NATS client and waits until the server delivers to it.
-async fn raw_subscribe(client: &async_nats::Client, subject: &str) -> async_nats::Subscriber {
-    let mut sub = client.subscribe(subject.to_string()).await.unwrap();
+/// Subscribes a raw NATS client to `pattern` and waits until the server
+/// delivers to it (a "probe" on `probe_subject`, which `pattern` matches).
+async fn raw_subscribe(
+    client: &async_nats::Client,
+    pattern: &str,
+    probe_subject: &str,
+) -> async_nats::Subscriber {
+    let mut sub = client.subscribe(pattern.to_string()).await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             client
-                .publish(subject.to_string(), "probe".into())
+                .publish(probe_subject.to_string(), "probe".into())
                 .await
                 .unwrap();
             if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await
@@ -206,6 +223,29 @@ async fn raw_subscribe(client: &async_nats::Client, subject: &str) -> async_nats
     sub
 }
 
+/// The header of the next envelope of `session` on a raw subscription whose
+/// subject and header pass `wanted`, waited for up to 10 s.
+async fn next_envelope(
+    sub: &mut async_nats::Subscriber,
+    session: &tessera_types::SessionId,
+    wanted: impl Fn(&str, &EnvelopeHeader) -> bool,
+) -> EnvelopeHeader {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = sub.next().await.expect("raw subscription open");
+            let Ok(envelope) = Envelope::from_bytes(&m.payload) else {
+                continue; // a probe
+            };
+            let h = envelope.header();
+            if &h.session_id == session && wanted(m.subject.as_str(), h) {
+                return h.clone();
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no such message in {session}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature_is_good() {
     let cluster = Cluster::start(2, RunnerOptions::default()).await;
@@ -213,7 +253,7 @@ async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature
     let public_key = keygen_all(&[a, b], "w-hostile", KeyType::Ed25519, 1).await;
     let raw = async_nats::connect(cluster.nats.url()).await.unwrap();
     let b_control = "tessera.node.node-b.control";
-    let mut tap = raw_subscribe(&raw, b_control).await;
+    let mut tap = raw_subscribe(&raw, b_control, b_control).await;
 
     let session = sid("hostile");
     let message = b"transfer 3 ETH".to_vec();
@@ -260,13 +300,31 @@ async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature
     .await
     .unwrap();
     raw.flush().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // node-a has taken the stranger's envelope: its rejection is on node-a's
+    // error channel. (node-b's two copies went out on the same connection
+    // before it; node-b holds them until it opens, or takes them live.)
+    let mut reports_a = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let r = run_a
+                .reports()
+                .recv()
+                .await
+                .expect("node-a's error channel");
+            let stranger = r.sender.as_ref() == Some(&id("mallory"));
+            reports_a.push(r);
+            if stranger {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("node-a reports the stranger's envelope");
 
     // node-b opens; the session completes with a good signature.
     let run_b = b.start_sign(request);
     let (res_b, reports_b) = run_b.wait_with_reports().await;
     let sig_b = res_b.expect("node-b signs");
-    let mut reports_a = Vec::new();
     while let Ok(r) = run_a.reports().try_recv() {
         reports_a.push(r);
     }
@@ -310,10 +368,19 @@ async fn a_player_that_aborts_is_named_with_its_reason() {
     let cluster = Cluster::start(3, RunnerOptions::default()).await;
     let session = sid("abort");
     let request = keygen_request(&session, "w-abort", KeyType::Ed25519, &cluster.ids());
+    let raw = async_nats::connect(cluster.nats.url()).await.unwrap();
+    let controls = "tessera.node.*.control";
+    let mut tap = raw_subscribe(&raw, controls, "tessera.node.nobody.control").await;
     // node-c never opens the session, so the barrier holds until node-b gives up.
     let run_a = cluster.nodes[0].start_keygen(request.clone());
     let run_b = cluster.nodes[1].start_keygen(request);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both are in the barrier: each announced its join to the other.
+    let pair = ["tessera.node.node-a.control", "tessera.node.node-b.control"];
+    let mut announced = std::collections::BTreeSet::new();
+    while announced.len() < 2 {
+        let h = next_envelope(&mut tap, &session, |subject, _| pair.contains(&subject)).await;
+        announced.insert(h.sender);
+    }
     let cancelled_at = Instant::now();
     let err_b = run_b.cancel().await.unwrap_err();
     assert_eq!(err_b.code(), ErrorCode::ContextCancelled);

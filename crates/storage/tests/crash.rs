@@ -37,6 +37,8 @@ fn a_killed_writer_leaves_every_key_whole() {
             }
         }
         assert_eq!(written, 5, "child stopped early");
+        // Not a wait for anything: the kill lands at a different point of the
+        // write stream each round (fault injection at a time, on purpose).
         std::thread::sleep(Duration::from_millis(20 + 37 * round));
         child.kill().unwrap();
         child.wait().unwrap();

@@ -175,6 +175,20 @@ impl Consul {
         self.tls.as_ref().is_some_and(|t| t.probe.is_some())
     }
 
+    /// Whether the agent still knows session `id`: false once it expired or
+    /// was destroyed. An agent that does not answer is an error.
+    pub async fn session_exists(&self, id: &str) -> Result<bool, TestkitError> {
+        let client = probe_client(self.tls.as_ref())?;
+        let resp = client
+            .get(format!("{}/v1/session/info/{id}", self.addr()))
+            .send()
+            .await
+            .map_err(probe_err)?;
+        // A list with the session, or an empty list (`null` on old agents).
+        let body: serde_json::Value = resp.json().await.map_err(probe_err)?;
+        Ok(body.as_array().is_some_and(|a| !a.is_empty()))
+    }
+
     /// Kills the agent (SIGKILL): Consul becomes unreachable.
     pub fn kill(&mut self) {
         if let Some(mut s) = self.service.take() {

@@ -24,9 +24,14 @@
 //!   kill and restart one, find a stream's leader, wait until healthy.
 //! - `nats_monitor` (private): reading the monitoring endpoint's JSON.
 //! - [`consul`]: [`Consul`], a single-node dev agent with a short session TTL floor.
+//! - [`ids`]: node ids, generated identities, labels unique to a test run.
+//! - [`signatures`]: checking signatures with `k256` and `ed25519-dalek`.
+//! - [`wait`]: polling a condition with a deadline, and windows in which
+//!   something must not happen (no fixed sleeps in tests).
 
 pub mod certs;
 pub mod consul;
+pub mod ids;
 pub mod nats;
 pub mod nats_cluster;
 mod nats_monitor;
@@ -34,7 +39,9 @@ pub mod nats_perms;
 pub mod nats_security;
 pub mod ports;
 pub mod process;
+pub mod signatures;
 pub mod tools;
+pub mod wait;
 
 pub use certs::{CertFiles, TestCa};
 pub use consul::Consul;

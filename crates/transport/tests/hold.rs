@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use tessera_testkit::wait::{holds_for, POLL};
 use tessera_testkit::Nats;
 use tessera_transport::{HoldLimits, TransportOptions};
 
@@ -66,8 +67,9 @@ async fn held_control_messages_are_delivered_when_the_session_opens_in_time() {
     let mut la = open(&ta, &s, &peers).await;
     la.send_control(b.node_id(), 0, b"proposal").await.unwrap();
     la.send_control(b.node_id(), 0, b"follow-up").await.unwrap();
-    // b opens well within the (default, 2 s) hold period.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // b's router has them (held), and b opens well within the (default, 2 s)
+    // hold period.
+    control_barrier(&ta, &tb, &peers).await;
     let mut lb = open(&tb, &s, &peers).await;
     assert_eq!(next_message(&mut lb).await.payload.as_slice(), b"proposal");
     assert_eq!(next_message(&mut lb).await.payload.as_slice(), b"follow-up");
@@ -91,11 +93,23 @@ async fn control_messages_for_a_session_never_opened_are_dropped_with_one_warnin
     for i in 0..3u16 {
         la.send_control(b.node_id(), i, b"too early").await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(tb.dropped_unopened(), 0, "dropped before the hold period");
+    control_barrier(&ta, &tb, &peers).await;
+    // Must not happen: b's router has the three, and drops none of them for a
+    // while (the hold period is 1 s).
+    assert!(
+        holds_for(Duration::from_millis(100), POLL, || tb.dropped_unopened()
+            == 0)
+        .await,
+        "dropped before the hold period"
+    );
     eventually(WAIT, "held messages dropped", || tb.dropped_unopened() == 3).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(tb.dropped_unopened(), 3);
+    // Must not happen: any further drop.
+    assert!(
+        holds_for(Duration::from_millis(300), POLL, || tb.dropped_unopened()
+            == 3)
+        .await,
+        "dropped more than the three"
+    );
     // One line for the three messages, with the code, the session id and the sender.
     let lines = logs.lines_with(&["WARN", s.as_str()]);
     assert_eq!(lines.len(), 1, "{lines:#?}");

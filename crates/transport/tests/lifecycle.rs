@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_nats::RequestErrorKind;
 use bytes::Bytes;
 use common::*;
+use tessera_testkit::wait::{holds_for, POLL};
 use tessera_testkit::Nats;
 use tessera_transport::{subjects, Transport, TransportError, TransportOptions};
 use tessera_types::ErrorCode;
@@ -65,8 +66,15 @@ async fn close_and_drop_remove_every_subscription_and_route() {
     lb.send_control(a.node_id(), 5, b"late abort")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(ta.dropped_unopened(), 0);
+    // a's router has taken it; must not happen: it being held, and dropped
+    // (counted) when its 200 ms hold runs out.
+    control_barrier(&tb, &ta, &peers).await;
+    assert!(
+        holds_for(Duration::from_millis(500), POLL, || ta.dropped_unopened()
+            == 0)
+        .await,
+        "the late message was held"
+    );
     lb.close().await;
     eventually_no_interest(&raw, bcast.clone()).await;
 

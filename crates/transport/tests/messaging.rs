@@ -149,14 +149,21 @@ async fn opening_while_a_peer_sends_yields_an_unbroken_run() {
     let peers = publics(&[&a, &b]);
     let s = sid("early");
     let mut la = open(&ta, &s, &peers).await;
+    let (sending, started) = tokio::sync::oneshot::channel();
     let sender = tokio::spawn(async move {
+        let mut sending = Some(sending);
         for i in 0..200u16 {
             la.send(None, i, &i.to_be_bytes()).await.unwrap();
+            if i == 10 {
+                let _ = sending.take().map(|tx| tx.send(()));
+            }
+            // Paces the run so that b opens in the middle of it.
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         la
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // a is already sending: ten messages are out.
+    started.await.unwrap();
     let mut lb = open(&tb, &s, &peers).await;
     let _la = sender.await.unwrap();
     // Whatever b got must be a contiguous run ending at the last message.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tessera_client::{Client, ClientConfig};
 use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+use tessera_testkit::wait::{self, wait_until, POLL};
 use tessera_testkit::Nats;
 use tessera_transport::async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use tessera_transport::async_nats::{self, HeaderMap};
@@ -17,11 +18,11 @@ use tessera_transport::mpc;
 pub const WAIT: Duration = Duration::from_secs(10);
 /// How long we wait for a result that must not arrive.
 pub const QUIET: Duration = Duration::from_millis(400);
+/// How long a call must keep waiting (not fail) while NATS is down.
+pub const OUTAGE: Duration = Duration::from_millis(1500);
 
 pub async fn within<F: IntoFuture>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(WAIT, f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} timed out"))
+    wait::within(WAIT, what, f).await
 }
 
 pub async fn nats() -> Nats {
@@ -95,23 +96,19 @@ impl Node {
     /// Waits until every message of the result stream has been consumed
     /// (work-queue retention deletes acked messages).
     pub async fn result_stream_drained(&self) {
-        within("result stream drained", async {
-            loop {
-                let info = self
-                    .js
-                    .get_stream(mpc::RESULT_STREAM)
-                    .await
-                    .unwrap()
-                    .get_info()
-                    .await
-                    .unwrap();
-                if info.state.messages == 0 {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        let drained = wait_until(WAIT, POLL, || async move {
+            let info = self
+                .js
+                .get_stream(mpc::RESULT_STREAM)
+                .await
+                .unwrap()
+                .get_info()
+                .await
+                .unwrap();
+            info.state.messages == 0
         })
-        .await
+        .await;
+        assert!(drained, "result stream drained timed out");
     }
 }
 

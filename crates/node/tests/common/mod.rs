@@ -21,6 +21,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tessera_testkit::ports::free_ports;
 use tessera_testkit::process::Service;
+use tessera_testkit::wait;
 use tessera_testkit::Consul;
 use tessera_transport::NatsAccess;
 
@@ -344,6 +345,41 @@ impl ProcCluster {
         );
     }
 
+    /// Node `i`'s `/readyz` body (or why it could not be read).
+    pub async fn readyz(&self, i: usize) -> String {
+        let url = format!("http://127.0.0.1:{}/readyz", self.health_port(i));
+        match reqwest::get(&url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(e) => format!("unreachable: {e}"),
+        }
+    }
+
+    /// Polls node `i`'s `/readyz` until its body satisfies `pred`, and returns
+    /// it; panics with the node's log after `within`.
+    pub async fn wait_readyz(
+        &self,
+        i: usize,
+        within: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let last = std::cell::RefCell::new(String::new());
+        let (last_ref, pred) = (&last, &pred);
+        let fits = wait::wait_for(within, Duration::from_millis(50), || async move {
+            let body = self.readyz(i).await;
+            let fits = pred(&body);
+            *last_ref.borrow_mut() = body.clone();
+            fits.then_some(body)
+        })
+        .await;
+        fits.unwrap_or_else(|| {
+            panic!(
+                "readyz of node{i} stayed {}; log:\n{}",
+                last.borrow(),
+                self.log_tail(i)
+            )
+        })
+    }
+
     /// SIGTERM to node `i`, waiting for its graceful shutdown.
     pub fn terminate(&mut self, i: usize) {
         if let Some(mut s) = self.nodes[i].service.take() {
@@ -400,18 +436,13 @@ impl ProcCluster {
         within: Duration,
         pred: impl Fn(&str) -> bool,
     ) -> Option<(usize, String)> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            for i in 0..self.nodes.len() {
-                if let Some(line) = self.log(i).lines().find(|l| pred(l)) {
-                    return Some((i, line.to_string()));
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let found = || {
+            (0..self.nodes.len()).find_map(|i| {
+                let line = self.log(i).lines().find(|l| pred(l))?.to_string();
+                Some((i, line))
+            })
+        };
+        wait::wait_for(within, wait::POLL, || std::future::ready(found())).await
     }
 
     /// Resident memory of node `i` in KiB (Linux `/proc`).
@@ -513,16 +544,7 @@ impl ProcCluster {
         within: Duration,
         pred: impl Fn(&str) -> bool,
     ) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if self.log(i).lines().any(&pred) {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait::poll_until(within, wait::POLL, || self.log(i).lines().any(&pred)).await
     }
 
     /// Every log line any run of node `i` wrote.

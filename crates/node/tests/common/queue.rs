@@ -2,6 +2,8 @@
 //! client does: JetStream publish (with an optional `ClientID` header) and a
 //! durable pull consumer per result kind, named and filtered as mpcium names them.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -16,6 +18,8 @@ pub struct RawClient {
     client_id: Option<String>,
     keygen: pull::Stream,
     signing: pull::Stream,
+    /// Subjects a publish to was refused at least once (NATS down, say).
+    refused: Mutex<HashSet<String>>,
 }
 
 impl RawClient {
@@ -57,7 +61,32 @@ impl RawClient {
             client_id: client_id.map(str::to_string),
             keygen,
             signing,
+            refused: Mutex::default(),
         }
+    }
+
+    /// How many subjects a publish was refused on at least once.
+    pub fn refused_subjects(&self) -> usize {
+        self.refused.lock().unwrap().len()
+    }
+
+    /// How long ago the newest message of request stream `stream` was stored,
+    /// by JetStream's own timestamp (what a node measures a request's age by).
+    pub async fn newest_request_age(&self, stream: &str) -> Duration {
+        let info = self
+            .js
+            .get_stream(stream)
+            .await
+            .expect("request stream")
+            .get_info()
+            .await
+            .expect("request stream info");
+        let stored = info.state.last_timestamp.unix_timestamp_nanos();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128;
+        Duration::from_nanos((now - stored).max(0) as u64)
     }
 
     /// Publishes until JetStream acks (retrying through a NATS outage for up
@@ -80,7 +109,9 @@ impl RawClient {
             match attempt.await {
                 Ok(_) => return,
                 Err(e) if tokio::time::Instant::now() < deadline => {
+                    self.refused.lock().unwrap().insert(subject.clone());
                     note_retry(&subject, &e);
+                    // Back-off between retries, not a wait for an event.
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => panic!("JetStream did not store {subject}: {e}"),

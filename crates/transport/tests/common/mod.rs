@@ -2,7 +2,6 @@
 //! connected transport per node, and receives bounded by timeouts.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,20 +15,8 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// How long we watch for a message that must not arrive.
 pub const QUIET: Duration = Duration::from_millis(300);
 
-pub fn node(name: &str) -> NodeId {
-    NodeId::new(name).unwrap()
-}
-
-pub fn identity(name: &str) -> Arc<NodeIdentity> {
-    Arc::new(NodeIdentity::generate(node(name)))
-}
-
-/// A session id no other test in this process uses.
-pub fn sid(prefix: &str) -> SessionId {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    SessionId::new(format!("{prefix}-{}-{n}", std::process::id())).unwrap()
-}
+#[allow(unused_imports)] // each test binary uses its own part
+pub use tessera_testkit::ids::{identity, node_id as node, session_id as sid};
 
 pub fn publics(ids: &[&Arc<NodeIdentity>]) -> Vec<PublicIdentity> {
     ids.iter().map(|id| id.public()).collect()
@@ -93,12 +80,25 @@ pub async fn assert_quiet(link: &mut SessionLink) {
 }
 
 /// Polls `cond` every 20 ms until it holds, panicking after `within`.
-pub async fn eventually(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + within;
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+pub async fn eventually(within: Duration, what: &str, cond: impl FnMut() -> bool) {
+    assert!(
+        tessera_testkit::wait::poll_until(within, Duration::from_millis(20), cond).await,
+        "timed out: {what}"
+    );
+}
+
+/// Returns once `to`'s control router has taken every control message `from`
+/// sent it before this call: a marker sent after them on the same connection
+/// and control subject, for a session both open, has arrived (the router
+/// handles its subscription's messages in order).
+pub async fn control_barrier(from: &Transport, to: &Transport, peers: &[PublicIdentity]) {
+    let s = sid("barrier");
+    let mut lf = open(from, &s, peers).await;
+    let mut lt = open(to, &s, peers).await;
+    lf.send_control(to.node_id(), 0, b"barrier").await.unwrap();
+    assert_eq!(next_message(&mut lt).await.payload.as_slice(), b"barrier");
+    lf.close().await;
+    lt.close().await;
 }
 
 /// A raw NATS client, for publishing bytes no honest node would send.
