@@ -3,11 +3,15 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tessera_registry::{ConsulClient, ConsulTls, Registry, RegistryConfig, SessionBehavior};
+use tessera_testkit::wait::{self, wait_for};
 use tessera_testkit::Consul;
 use tessera_types::NodeId;
+
+#[allow(unused_imports)] // each test binary uses its own part
+pub use tessera_testkit::ids::node_id as node;
 
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
@@ -26,32 +30,25 @@ pub async fn consul() -> Consul {
     init_tracing();
     let consul = within(60, Consul::start()).await.expect("consul starts");
     let c = client(&consul);
-    within(20, async {
-        loop {
-            match c
-                .session_create("probe", Duration::from_secs(10), SessionBehavior::Delete)
+    let c = &c;
+    let usable = wait_for(
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || async move {
+            c.session_create("probe", Duration::from_secs(10), SessionBehavior::Delete)
                 .await
-            {
-                Ok(id) => return c.session_destroy(&id).await.unwrap(),
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    })
-    .await;
+                .ok()
+        },
+    )
+    .await
+    .expect("consul holds sessions within 20 s");
+    c.session_destroy(&usable).await.unwrap();
     consul
 }
 
 /// A KV prefix no other test uses.
 pub fn prefix(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("test-{test}-{}-{nanos}", std::process::id())
-}
-
-pub fn node(name: &str) -> NodeId {
-    NodeId::new(name).unwrap()
+    format!("test-{}", tessera_testkit::ids::unique(test))
 }
 
 pub fn client(consul: &Consul) -> ConsulClient {
@@ -83,9 +80,7 @@ pub async fn start(consul: &Consul, prefix: &str, name: &str, ttl: Duration) -> 
 
 /// Runs `fut` under a timeout of `secs`, panicking with a clear message.
 pub async fn within<T>(secs: u64, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {secs} s"))
+    wait::within(Duration::from_secs(secs), "registry test step", fut).await
 }
 
 pub fn ids(names: &[&str]) -> std::collections::BTreeSet<NodeId> {

@@ -7,16 +7,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ed25519_dalek::Verifier;
-use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use tessera_registry::{Registry, RegistryConfig};
 use tessera_runner::{Directory, KeygenRequest, Node, RunnerOptions, SignRequest, Signature};
 use tessera_security::{AtRestKey, NodeIdentity};
 use tessera_session::derive::DerivationPath;
 use tessera_storage::Store;
+use tessera_testkit::ids::{identity, lettered_names, unique};
+#[allow(unused_imports)] // each test binary uses its own part
+pub use tessera_testkit::ids::{node_id as id, session_id as sid};
+use tessera_testkit::signatures;
+use tessera_testkit::wait::wait_for;
 use tessera_testkit::{Consul, Nats};
 use tessera_transport::{Transport, TransportOptions};
-use tessera_types::{KeyType, NodeId, SessionId, Threshold, WalletId};
+use tessera_types::{KeyType, NodeId, Threshold, WalletId};
 
 pub const TTL: Duration = Duration::from_secs(2);
 
@@ -28,22 +31,6 @@ pub struct Cluster {
     pub options: RunnerOptions,
     prefix: String,
     dir: tempfile::TempDir,
-}
-
-pub fn id(name: &str) -> NodeId {
-    NodeId::new(name).unwrap()
-}
-
-/// A session id unique to this test run.
-pub fn sid(label: &str) -> SessionId {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    SessionId::new(format!("{label}-{n}-{nanos}")).unwrap()
 }
 
 /// Every warn (and error) line this test process logged, for tests that
@@ -95,15 +82,15 @@ pub fn logged(needles: &[&str]) -> Vec<String> {
 /// Waits up to `within` for exactly one captured line with all `needles`, and
 /// returns it (panicking if there are none or several).
 pub async fn one_line(within: Duration, needles: &[&str]) -> String {
-    let deadline = std::time::Instant::now() + within;
-    loop {
+    let some = || {
         let lines = logged(needles);
-        if !lines.is_empty() || std::time::Instant::now() > deadline {
-            assert_eq!(lines.len(), 1, "lines with {needles:?}: {lines:#?}");
-            return lines.into_iter().next().unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        std::future::ready((!lines.is_empty()).then_some(lines))
+    };
+    let lines = wait_for(within, Duration::from_millis(50), some)
+        .await
+        .unwrap_or_default();
+    assert_eq!(lines.len(), 1, "lines with {needles:?}: {lines:#?}");
+    lines.into_iter().next().unwrap()
 }
 
 /// Asserts `line` contains every one of `needles`.
@@ -121,13 +108,8 @@ impl Cluster {
         let nats = Nats::start().await.expect("nats");
         let consul = Consul::start().await.expect("consul");
         let dir = tempfile::tempdir().unwrap();
-        let identities = (0..n)
-            .map(|i| {
-                let name = format!("node-{}", (b'a' + i as u8) as char);
-                Arc::new(NodeIdentity::generate(id(&name)))
-            })
-            .collect();
-        let prefix = format!("tessera-test-{}", sid("p").as_str().replace('-', ""));
+        let identities = lettered_names(n).iter().map(|n| identity(n)).collect();
+        let prefix = format!("tessera-test-{}", unique("p").replace('-', ""));
         let mut cluster = Cluster {
             nats,
             consul,
@@ -297,29 +279,20 @@ pub async fn sign_with(
     sigs.remove(0)
 }
 
+/// Checks an ECDSA signature over `digest` with `k256` (recovery id included).
 pub fn check_ecdsa(public_key: &[u8], digest: &[u8; 32], sig: &Signature) {
     let Signature::Ecdsa(s) = sig else {
         panic!("not ecdsa")
     };
     assert_eq!(s.public_key, public_key);
-    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).unwrap();
-    let signature = k256::ecdsa::Signature::from_scalars(s.r, s.s).unwrap();
-    key.verify_prehash(digest, &signature)
-        .expect("k256 verifies");
-    let recid = k256::ecdsa::RecoveryId::from_byte(s.recovery_id).unwrap();
-    let recovered =
-        k256::ecdsa::VerifyingKey::recover_from_prehash(digest, &signature, recid).unwrap();
-    assert_eq!(recovered, key);
+    signatures::check_ecdsa(public_key, digest, s.r, s.s, Some(s.recovery_id));
 }
 
+/// Checks an Ed25519 signature over `message` with `ed25519-dalek` (strictly too).
 pub fn check_eddsa(public_key: &[u8], message: &[u8], sig: &Signature) {
     let Signature::Eddsa(s) = sig else {
         panic!("not eddsa")
     };
     assert_eq!(s.public_key.as_slice(), public_key);
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&s.public_key).unwrap();
-    let signature = ed25519_dalek::Signature::from_bytes(&s.signature);
-    key.verify(message, &signature)
-        .expect("ed25519-dalek verifies");
-    key.verify_strict(message, &signature).expect("strictly");
+    signatures::check_ed25519(&s.public_key, message, &s.signature);
 }

@@ -5,37 +5,23 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ed25519_dalek::Verifier;
-use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use tessera_tenant::{
-    AtRestKey, NodeId, NodeIdentity, PublicIdentity, RunnerOptions, SessionId, Signature, StoreKey,
-    Tenant, TenantConfig, WalletKeys,
+    AtRestKey, NodeIdentity, PublicIdentity, RunnerOptions, Signature, StoreKey, Tenant,
+    TenantConfig, WalletKeys,
 };
+#[allow(unused_imports)] // each test binary uses its own part
+pub use tessera_testkit::ids::{node_id as id, session_id as sid};
+use tessera_testkit::signatures;
+#[allow(unused_imports)] // each test binary uses its own part
+pub use tessera_testkit::wait::within;
 
 /// Every wait in these tests is bounded by this (keygen of both curves
 /// included), unless a test says otherwise.
 pub const LIMIT: Duration = Duration::from_secs(60);
-
-pub fn id(name: &str) -> NodeId {
-    NodeId::new(name).unwrap()
-}
-
-/// A session id unique to this test run.
-pub fn sid(label: &str) -> SessionId {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    SessionId::new(format!("{label}-{n}-{nanos}")).unwrap()
-}
 
 /// Logs to the test's output (`RUST_LOG`, default warn).
 pub fn init_logs() {
@@ -45,13 +31,6 @@ pub fn init_logs() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .try_init();
-}
-
-/// Awaits `fut` for at most `within`, panicking with `what` after that.
-pub async fn within<T>(within: Duration, what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(within, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not done within {within:?}"))
 }
 
 /// The store key the tests use (a tenant restarts with the same bytes).
@@ -68,7 +47,7 @@ pub struct Device {
 impl Device {
     pub fn new(name: &str, root: &Path) -> Self {
         Self {
-            identity: Arc::new(NodeIdentity::generate(id(name))),
+            identity: tessera_testkit::ids::identity(name),
             dir: root.join(name),
         }
     }
@@ -122,14 +101,7 @@ pub fn check_ecdsa(public_key: &[u8], digest: &[u8; 32], sig: &Signature) {
         panic!("not an ecdsa signature: {sig:?}")
     };
     assert_eq!(s.public_key, public_key, "signed with the wallet's key");
-    let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).unwrap();
-    let signature = k256::ecdsa::Signature::from_scalars(s.r, s.s).unwrap();
-    key.verify_prehash(digest, &signature)
-        .expect("k256 verifies the signature");
-    let recid = k256::ecdsa::RecoveryId::from_byte(s.recovery_id).unwrap();
-    let recovered =
-        k256::ecdsa::VerifyingKey::recover_from_prehash(digest, &signature, recid).unwrap();
-    assert_eq!(recovered, key, "the recovery id recovers the wallet's key");
+    signatures::check_ecdsa(public_key, digest, s.r, s.s, Some(s.recovery_id));
 }
 
 /// Checks an Ed25519 signature over `message` under `public_key` with
@@ -139,10 +111,5 @@ pub fn check_eddsa(public_key: &[u8; 32], message: &[u8], sig: &Signature) {
         panic!("not an eddsa signature: {sig:?}")
     };
     assert_eq!(&s.public_key, public_key, "signed with the wallet's key");
-    let key = ed25519_dalek::VerifyingKey::from_bytes(public_key).unwrap();
-    let signature = ed25519_dalek::Signature::from_bytes(&s.signature);
-    key.verify(message, &signature)
-        .expect("ed25519-dalek verifies the signature");
-    key.verify_strict(message, &signature)
-        .expect("ed25519-dalek verifies the signature strictly");
+    signatures::check_ed25519(public_key, message, &s.signature);
 }
