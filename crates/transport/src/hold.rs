@@ -151,7 +151,11 @@ impl HoldQueue {
     /// Drops every session whose hold period ended by `now`.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<Expired> {
         let mut out = Vec::new();
-        while self.expiry.front().is_some_and(|(deadline, _)| *deadline <= now) {
+        while self
+            .expiry
+            .front()
+            .is_some_and(|(deadline, _)| *deadline <= now)
+        {
             let Some((deadline, session_id)) = self.expiry.pop_front() else {
                 break;
             };
