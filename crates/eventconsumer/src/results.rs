@@ -4,6 +4,7 @@ use tessera_runner::{KeyMetadata, Signature};
 use tessera_transport::async_nats::jetstream;
 use tessera_transport::async_nats::HeaderMap;
 use tessera_transport::mpc;
+use tessera_types::ids::check_subject_token;
 use tessera_types::wire::{KeygenResultEvent, SigningIds, SigningResultEvent, WireError};
 use tessera_types::ErrorCode;
 
@@ -50,10 +51,20 @@ impl ResultIds {
     }
 }
 
+/// The subject token of a keygen result whose wallet id cannot be one (a
+/// refused request): its error result still goes out once, there.
+pub const INVALID_WALLET_TOKEN: &str = "invalid_wallet_id";
+
 /// The result subject: per client, and for keygen per wallet.
 pub fn subject(kind: Kind, client_id: Option<&str>, ids: &ResultIds) -> String {
     match kind {
-        Kind::Keygen => mpc::keygen_result(client_id, &ids.wallet_id),
+        Kind::Keygen => {
+            let token = match check_subject_token("wallet id", &ids.wallet_id) {
+                Ok(()) => ids.wallet_id.as_str(),
+                Err(_) => INVALID_WALLET_TOKEN,
+            };
+            mpc::keygen_result(client_id, token)
+        }
         Kind::Sign => mpc::signing_result(client_id),
     }
 }
@@ -140,4 +151,32 @@ pub async fn publish(
     .await
     .map_err(|e| RequestError::JetStream(format!("result not stored: {e}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keygen_result_subject_is_always_valid() {
+        let ids = |w: &str| ResultIds {
+            wallet_id: w.to_string(),
+            ..Default::default()
+        };
+        assert_eq!(
+            subject(Kind::Keygen, Some("c1"), &ids("w-1")),
+            "mpc.mpc_keygen_result.c1.w-1"
+        );
+        for bad in ["a b", "a.b", "", "a>", "*"] {
+            assert_eq!(
+                subject(Kind::Keygen, None, &ids(bad)),
+                "mpc.mpc_keygen_result.invalid_wallet_id",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            subject(Kind::Sign, None, &ids("a b")),
+            "mpc.mpc_signing_result.complete"
+        );
+    }
 }

@@ -454,3 +454,50 @@ async fn proposals_with_unusable_session_ids_are_refused_and_the_node_keeps_serv
         c.shutdown().await;
     }
 }
+
+/// A keygen request whose wallet id cannot name a result subject ("a b" would
+/// make `mpc.mpc_keygen_result.a b`): one error result on a subject that
+/// exists, and the request is acked, not redelivered forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wallet_id_that_is_no_subject_token_gets_one_error_result_and_is_not_redelivered() {
+    use tessera_testkit::wait;
+
+    let mut env = env().await;
+    env.publish(
+        mpc::keygen_request("spaced"),
+        env.keygen_request("bad wallet"),
+    )
+    .await;
+    let ev = env.next_keygen().await;
+    assert_eq!(ev.result_type, ResultType::Error, "{ev:?}");
+    assert_eq!(ev.error_code, Some(ErrorCode::MsgValidation), "{ev:?}");
+    assert_eq!(ev.wallet_id, "bad wallet");
+    // The request is done with: nothing pending or waiting for an ack.
+    let stream = env.js.get_stream(mpc::KEYGEN_STREAM).await.unwrap();
+    let settled = wait::wait_until(Duration::from_secs(10), wait::POLL, || {
+        let stream = stream.clone();
+        async move {
+            let Ok(mut c) = stream
+                .get_consumer::<pull::Config>(mpc::KEYGEN_CONSUMER)
+                .await
+            else {
+                return false;
+            };
+            c.info()
+                .await
+                .is_ok_and(|i| i.num_pending == 0 && i.num_ack_pending == 0)
+        }
+    })
+    .await;
+    assert!(settled, "the request was not acked");
+    // No second answer (a redelivered request would produce one).
+    let mut next = env.keygen_results.next();
+    assert!(
+        wait::still_pending(Duration::from_secs(3), &mut next).await,
+        "a second result for the same request"
+    );
+    drop(next);
+    for c in &env.consumers {
+        c.shutdown().await;
+    }
+}

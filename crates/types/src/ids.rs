@@ -42,6 +42,12 @@ fn check(kind: &'static str, s: &str, token: bool) -> Result<(), IdError> {
     Ok(())
 }
 
+/// Checks that `s` can be one NATS subject token as an id of `kind`: what a
+/// wallet id must be before it names a keygen result subject.
+pub fn check_subject_token(kind: &'static str, s: &str) -> Result<(), IdError> {
+    check(kind, s, true)
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $token:expr) => {
         $(#[$doc])*

@@ -78,8 +78,16 @@ impl GenerateKeyMessage {
     }
 
     /// Checks every field that can be checked without keys.
+    /// The wallet id names the result subject (`mpc.mpc_keygen_result.<wallet_id>`),
+    /// so it must be one subject token.
     pub fn validate(&self) -> Result<(), WireError> {
         self.parse_wallet_id()?;
+        crate::ids::check_subject_token("wallet id", &self.wallet_id).map_err(|source| {
+            WireError::InvalidId {
+                field: "wallet_id",
+                source,
+            }
+        })?;
         self.checked_session().map(drop)
     }
 }
