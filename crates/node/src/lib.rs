@@ -30,6 +30,7 @@ pub mod env;
 pub mod health;
 pub mod keystore;
 pub mod logging;
+pub mod no_core_dumps;
 pub mod retry;
 pub mod roster;
 pub mod secrets;

@@ -40,6 +40,8 @@ pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     let (config, unknown) = load_config(&args)?;
     logging::init(&config.log.level, config.log.format)?;
+    // Before any secret is read: a core dump would write shares to disk.
+    crate::no_core_dumps::disable().context("cannot disable core dumps")?;
     for var in unknown {
         tracing::warn!(%var, "environment variable matches no config key; ignored");
     }

@@ -119,6 +119,21 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     options.clients = vec!["sdk".into()];
     let mut cluster = ProcCluster::start(options).await;
 
+    // A running node writes no core dump (shares would land on disk).
+    for i in 0..3 {
+        let pid = cluster.pid(i).expect("node running");
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .expect("core limit line");
+        assert_eq!(
+            core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
+            ["0", "0"],
+            "{core}"
+        );
+    }
+
     // --- Through the SDK: a wallet, both curves, master and child keys.
     let client = cluster.sdk(&ed_key, "sdk").await;
     let wallet = client
