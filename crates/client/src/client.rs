@@ -125,9 +125,9 @@ impl Client {
         wallet_id: &str,
         session: SessionSpec,
     ) -> Result<KeygenResult, ClientError> {
+        require_token("wallet_id", wallet_id)?;
         let msg = self.keygen_message_in_session(wallet_id, session);
         msg.validate()?;
-        require_token("wallet_id", wallet_id)?;
         let waiter = self.inner.keygen.register(wallet_id).await?;
         self.publish_keygen(&msg).await?;
         waiter
