@@ -1,0 +1,161 @@
+//! The join barrier: timeouts, resends, differing views.
+
+use super::*;
+
+#[test]
+fn join_timeout_names_the_missing_players() {
+    let t0 = Instant::now();
+    let mut c = conn(t0);
+    c.join(t0);
+    assert_eq!(
+        sent(&c.take_ready()),
+        vec![Outgoing::Join(SessionMeta::default())]
+    );
+    c.step(t0 + ms(10), control("b", &join_frame())).unwrap();
+    assert_eq!(c.next_tick(), Some(t0 + RESEND));
+    c.tick(t0 + CONNECT - ms(1)).unwrap();
+    let err = c.tick(t0 + CONNECT).unwrap_err();
+    assert!(
+        matches!(&err, SessionError::JoinTimeout { missing, .. } if *missing == vec![id("c")]),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), ErrorCode::SessionJoinTimeout);
+    assert_eq!(c.phase(), &Phase::Failed);
+}
+
+#[test]
+fn join_timeout_of_a_player_whose_signatures_failed_is_a_key_mismatch() {
+    let t0 = Instant::now();
+    let mut c = conn(t0);
+    c.join(t0);
+    c.step(t0, control("b", &join_frame())).unwrap();
+    let bad = || Inbound::Rejected {
+        sender: Some(id("c")),
+        error: EnvelopeError::BadSignature { sender: id("c") },
+    };
+    c.step(t0, bad()).unwrap();
+    c.step(t0, bad()).unwrap();
+    // Reported once, as this player's key mismatch.
+    let reports = c.take_ready().reports;
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(matches!(&reports[0], SessionError::PeerKeyMismatch { peer, .. } if *peer == id("c")));
+    let err = c.tick(t0 + CONNECT).unwrap_err();
+    assert!(
+        matches!(&err, SessionError::PeerKeyMismatch { peer, .. } if *peer == id("c")),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), ErrorCode::PublicKeyMismatch);
+}
+
+#[test]
+fn join_timeout_never_passes_the_session_deadline() {
+    let t0 = Instant::now();
+    let options = RunnerOptions {
+        connect_timeout: CONNECT,
+        ..RunnerOptions::default()
+    };
+    let mut c = Connection::new(
+        sid(),
+        &id("a"),
+        &[id("a"), id("b")],
+        options,
+        t0 + ms(100),
+        SessionMeta::default(),
+    );
+    c.join(t0);
+    assert_eq!(c.next_tick(), Some(t0 + ms(100)));
+    assert!(matches!(
+        c.tick(t0 + ms(100)),
+        Err(SessionError::JoinTimeout { .. })
+    ));
+}
+
+#[test]
+fn join_completes_and_resends_are_scheduled() {
+    let t0 = Instant::now();
+    let mut c = conn(t0);
+    c.join(t0);
+    c.take_ready();
+    // Nothing due before the resend.
+    c.tick(t0 + RESEND - ms(1)).unwrap();
+    assert!(c.take_ready().send.is_empty());
+    c.tick(t0 + RESEND + ms(3)).unwrap();
+    assert_eq!(
+        sent(&c.take_ready()),
+        vec![Outgoing::Join(SessionMeta::default())]
+    );
+    assert_eq!(c.next_tick(), Some(t0 + RESEND + ms(3) + RESEND));
+    c.step(t0 + ms(600), control("c", &join_frame())).unwrap();
+    c.step(t0 + ms(601), control("b", &join_frame())).unwrap();
+    assert_eq!(c.take_ready().events, vec![Event::Joined]);
+    assert_eq!(c.phase(), &Phase::Joined);
+    // No more resends, nothing to time out.
+    assert_eq!(c.next_tick(), None);
+    c.tick(t0 + CONNECT * 2).unwrap();
+    assert!(c.take_ready().is_empty());
+}
+
+#[test]
+fn a_session_without_peers_joins_at_once() {
+    let t0 = Instant::now();
+    let mut c = Connection::new(
+        sid(),
+        &id("a"),
+        &[id("a")],
+        RunnerOptions::default(),
+        t0 + DEADLINE,
+        SessionMeta::default(),
+    );
+    c.join(t0);
+    assert_eq!(c.take_ready().events, vec![Event::Joined]);
+}
+
+#[test]
+fn a_join_with_another_view_names_the_field() {
+    let t0 = Instant::now();
+    let config = SessionConfig::new(sid(), [id("a"), id("b"), id("c")], Threshold(1)).unwrap();
+    let identity = |n: &str, k: u8| PublicIdentity {
+        node_id: id(n),
+        signing_key: [k; 32],
+        agreement_key: [k; 32],
+    };
+    let wallet = WalletId::new("w").unwrap();
+    let view = |c_key: u8| {
+        let ids = [identity("a", 1), identity("b", 2), identity("c", c_key)];
+        SessionMeta::new(Operation::Keygen, &config, KeyType::Ed25519, &wallet, &ids)
+    };
+    let mut c = conn_with(t0, view(3));
+    c.join(t0);
+    c.step(t0, control("b", &Frame::Join(view(3)))).unwrap();
+    let err = c.step(t0, control("c", &Frame::Join(view(4)))).unwrap_err();
+    match &err {
+        SessionError::MetadataMismatch { peer, field, .. } => {
+            assert_eq!(*peer, id("c"));
+            assert_eq!(*field, MetaField::PlayerKey(id("c")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.code(), ErrorCode::PublicKeyMismatch);
+    assert_eq!(
+        err.to_string(),
+        "session s-1: players disagree on the public key of c: c has a different one"
+    );
+}
+
+#[test]
+fn a_peers_join_timeout_during_the_barrier_is_reported_as_this_nodes_own() {
+    let t0 = Instant::now();
+    let mut c = conn(t0);
+    c.join(t0);
+    c.step(t0, control("b", &join_frame())).unwrap();
+    let err = c
+        .step(
+            t0,
+            control("b", &abort(ErrorCode::SessionJoinTimeout, &["c"])),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, SessionError::JoinTimeout { missing, .. } if *missing == vec![id("c")]),
+        "{err:?}"
+    );
+}
