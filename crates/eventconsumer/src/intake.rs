@@ -204,8 +204,10 @@ async fn finish(shared: &Shared, msg: &jetstream::Message, served: Served, msg_i
             }
         }
     };
-    let (recorded, published) =
-        tokio::join!(record, results::publish(&shared.js, &outcome, msg_id));
+    let (recorded, published) = tokio::join!(
+        record,
+        results::publish(&shared.js, shared.node.identity(), &outcome, msg_id)
+    );
     if let Err(e) = published {
         tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
         return nak(msg, Duration::from_secs(1)).await;

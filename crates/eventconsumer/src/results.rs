@@ -1,6 +1,8 @@
 //! Result events as mpcium clients read them, and publishing them once.
 
 use tessera_runner::{KeyMetadata, Signature};
+use tessera_security::statement::{self, Domain};
+use tessera_security::NodeIdentity;
 use tessera_transport::async_nats::jetstream;
 use tessera_transport::async_nats::HeaderMap;
 use tessera_transport::mpc;
@@ -132,15 +134,34 @@ pub fn keygen_success(
     encoded(event.to_json())
 }
 
-/// Publishes `outcome` with `msg_id` as JetStream's idempotency key and waits
-/// for the stream to store it.
+/// The headers of a result event: `msg_id` as JetStream's idempotency key,
+/// and this node's id and signature over subject, message id and payload
+/// (see `docs/requests.md`, "Checking a result's signature").
+pub fn signed_headers(identity: &NodeIdentity, outcome: &Outcome, msg_id: &str) -> HeaderMap {
+    let signature = statement::sign(
+        identity,
+        Domain::Result,
+        &[outcome.subject.as_bytes(), msg_id.as_bytes(), &outcome.json],
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(mpc::MSG_ID_HEADER, msg_id);
+    headers.insert(mpc::RESULT_NODE_HEADER, identity.node_id().as_str());
+    headers.insert(
+        mpc::RESULT_SIGNATURE_HEADER,
+        hex::encode(signature).as_str(),
+    );
+    headers
+}
+
+/// Publishes `outcome`, signed, with `msg_id` as JetStream's idempotency key
+/// and waits for the stream to store it.
 pub async fn publish(
     js: &jetstream::Context,
+    identity: &NodeIdentity,
     outcome: &Outcome,
     msg_id: &str,
 ) -> Result<(), RequestError> {
-    let mut headers = HeaderMap::new();
-    headers.insert(mpc::MSG_ID_HEADER, msg_id);
+    let headers = signed_headers(identity, outcome, msg_id);
     js.publish_with_headers(
         outcome.subject.clone(),
         headers,

@@ -16,6 +16,8 @@
 //!
 //! Modules:
 //! - [`secret`]: `Secret<T>` and `SecretBytes`.
+//! - [`statement`]: signed statements outside sessions (results, ledger
+//!   records, replies), domain-separated.
 //! - [`identity`]: `NodeIdentity`, this node's private keys.
 //! - [`identity_file`]: saving and loading identities and public documents.
 //! - [`private_file`]: atomic 0600 writes, permission-checked reads.
@@ -40,6 +42,7 @@ pub mod peer_keys;
 pub mod private_file;
 pub mod replay;
 pub mod secret;
+pub mod statement;
 
 pub use at_rest::{AtRestError, AtRestKey};
 pub use envelope::{seal, Envelope, EnvelopeError, EnvelopeHeader, SealError, MAX_ENVELOPE_LEN};
@@ -53,3 +56,4 @@ pub use kdf::{KdfParams, Salt};
 pub use opener::{Opened, Opener};
 pub use peer_keys::{PeerKey, PeerKeyError};
 pub use secret::{Secret, SecretBytes};
+pub use statement::{Domain, StatementError};

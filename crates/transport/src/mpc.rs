@@ -30,6 +30,12 @@ pub const RESULT_SUBJECTS: [&str; 3] = [
 pub const CLIENT_ID_HEADER: &str = "ClientID";
 /// JetStream's idempotency header: results are published once per request.
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
+/// The node that published a result event (its node id).
+pub const RESULT_NODE_HEADER: &str = "Tessera-Node";
+/// That node's Ed25519 signature over the result (128 lowercase hex digits):
+/// `tessera_security::statement` with `Domain::Result` and the parts
+/// subject, `Nats-Msg-Id`, payload.
+pub const RESULT_SIGNATURE_HEADER: &str = "Tessera-Signature";
 /// How long the result stream remembers message ids (our streams only).
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
