@@ -14,11 +14,33 @@ use tessera_types::{
 };
 use tokio::sync::OnceCell;
 
-use crate::consumer::ResultConsumer;
+use crate::consumer::{ResultConsumer, ResultEvent};
 use crate::pump::{self, PumpSpec, ResultRouter};
 use crate::request::{self, require_token, SignRequest};
 use crate::result::{KeygenResult, SigningResult};
+use crate::trust::{self, Counters, RejectedResults, ResultCheck};
 use crate::{ClientConfig, ClientError};
+
+/// Where the result stream stood just before a request was published: only a
+/// result stored after it (a greater stream sequence) can answer that
+/// request. [`Client::publish_keygen`] and [`Client::publish_sign`] return it;
+/// a process that stores it with the request's id can hand it to
+/// [`Client::await_keygen_since`] / [`Client::await_signing_since`] after a
+/// restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestMark(u64);
+
+impl RequestMark {
+    /// The result stream's (`mpc`) last sequence number at the time.
+    pub fn sequence(self) -> u64 {
+        self.0
+    }
+
+    /// A mark from a stored sequence number.
+    pub fn from_sequence(sequence: u64) -> Self {
+        Self(sequence)
+    }
+}
 
 /// A connection to a Tessera (or mpcium) cluster's JetStream interface.
 ///
@@ -39,6 +61,8 @@ struct Inner {
     publish_timeout: Duration,
     keygen: ResultRouter<KeygenResultEvent>,
     signing: ResultRouter<SigningResultEvent>,
+    /// Results refused by either pump.
+    rejected: Arc<Counters>,
     /// The tenant key bucket, opened on the first registration.
     tenant_keys: OnceCell<kv::Store>,
     streams: mpc::StreamSettings,
@@ -47,6 +71,9 @@ struct Inner {
 impl Client {
     /// Connects, makes sure the three streams exist (existing ones are used as
     /// they are), and starts the keygen and signing result consumers.
+    ///
+    /// Fails with [`ClientError::NoClusterIdentities`] when the configuration
+    /// names no cluster identity and does not opt out of result signatures.
     pub async fn connect(config: ClientConfig) -> Result<Self, ClientError> {
         config.validate()?;
         let addrs = config.nats.addrs().map_err(ClientError::Nats)?;
@@ -76,12 +103,27 @@ impl Client {
         mpc::ensure_streams(&js, &config.streams)
             .await
             .map_err(ClientError::Streams)?;
+        let nodes = trust::by_node(&config.cluster_identities)?;
+        if config.accept_unsigned_results {
+            tracing::warn!(
+                nodes = nodes.len(),
+                "accept_unsigned_results is set: results without a node signature are accepted"
+            );
+        }
+        let check = ResultCheck::new(nodes, config.accept_unsigned_results);
+        let rejected = Arc::new(Counters::default());
+        // Results stored before the client connected answer only a caller
+        // who says which request they belong to (`await_*_since`).
+        let floor = crate::publish::result_stream_position(&js, config.publish_timeout).await?;
         let cid = config.client_id.as_deref();
         let spec = |consumer| PumpSpec {
             consumer,
             client_id: config.client_id.clone(),
             unclaimed_capacity: config.unclaimed_capacity,
             unclaimed_ttl: config.unclaimed_ttl,
+            check: check.clone(),
+            counters: rejected.clone(),
+            floor,
         };
         let keygen_spec = spec(ResultConsumer::keygen(cid));
         let signing_spec = spec(ResultConsumer::signing(cid));
@@ -100,6 +142,7 @@ impl Client {
                 publish_timeout: config.publish_timeout,
                 keygen,
                 signing,
+                rejected,
                 tenant_keys: OnceCell::new(),
                 streams: config.streams.clone(),
             }),
@@ -128,8 +171,10 @@ impl Client {
         require_token("wallet_id", wallet_id)?;
         let msg = self.keygen_message_in_session(wallet_id, session);
         msg.validate()?;
-        let waiter = self.inner.keygen.register(wallet_id).await?;
-        self.publish_keygen(&msg).await?;
+        let mark = self.mark(&self.inner.keygen, wallet_id).await?;
+        let waiter = self.inner.keygen.register(wallet_id, Some(mark.0)).await?;
+        self.publish(mpc::keygen_request(wallet_id), msg.to_json()?)
+            .await?;
         waiter
             .wait(self.inner.result_timeout)
             .await
@@ -144,8 +189,14 @@ impl Client {
         let msg = self.sign_message(req);
         msg.validate()?;
         require_token("tx_id", &msg.tx_id)?;
-        let waiter = self.inner.signing.register(&msg.tx_id).await?;
-        self.publish_sign(&msg).await?;
+        let mark = self.mark(&self.inner.signing, &msg.tx_id).await?;
+        let waiter = self
+            .inner
+            .signing
+            .register(&msg.tx_id, Some(mark.0))
+            .await?;
+        self.publish(mpc::signing_request(&msg.tx_id), msg.to_json()?)
+            .await?;
         waiter
             .wait(self.inner.result_timeout)
             .await
@@ -179,19 +230,42 @@ impl Client {
 
     /// Publishes `msg` as it is to `mpc.keygen_request.<wallet_id>` and waits
     /// for JetStream to store it. Nothing but the subject token is checked.
-    /// Call [`Client::await_keygen`] to get the result.
-    pub async fn publish_keygen(&self, msg: &GenerateKeyMessage) -> Result<(), ClientError> {
+    /// Call [`Client::await_keygen`] to get the result: from now on, results
+    /// for this wallet stored before the returned mark are dropped.
+    pub async fn publish_keygen(
+        &self,
+        msg: &GenerateKeyMessage,
+    ) -> Result<RequestMark, ClientError> {
         require_token("wallet_id", &msg.wallet_id)?;
-        self.publish(mpc::keygen_request(&msg.wallet_id), msg.to_json()?)
-            .await
+        let json = msg.to_json()?;
+        let mark = self.mark(&self.inner.keygen, &msg.wallet_id).await?;
+        self.publish(mpc::keygen_request(&msg.wallet_id), json)
+            .await?;
+        Ok(mark)
     }
 
     /// Publishes `msg` as it is to `mpc.signing_request.<tx_id>`; see
     /// [`Client::publish_keygen`]. Call [`Client::await_signing`] for the result.
-    pub async fn publish_sign(&self, msg: &SignTxMessage) -> Result<(), ClientError> {
+    pub async fn publish_sign(&self, msg: &SignTxMessage) -> Result<RequestMark, ClientError> {
         require_token("tx_id", &msg.tx_id)?;
-        self.publish(mpc::signing_request(&msg.tx_id), msg.to_json()?)
-            .await
+        let json = msg.to_json()?;
+        let mark = self.mark(&self.inner.signing, &msg.tx_id).await?;
+        self.publish(mpc::signing_request(&msg.tx_id), json).await?;
+        Ok(mark)
+    }
+
+    /// Reads the result stream's position and tells the pump that a request
+    /// for `id` follows: results for `id` stored up to here are older than it.
+    async fn mark<E: ResultEvent>(
+        &self,
+        router: &ResultRouter<E>,
+        id: &str,
+    ) -> Result<RequestMark, ClientError> {
+        let seq =
+            crate::publish::result_stream_position(&self.inner.js, self.inner.publish_timeout)
+                .await?;
+        router.expect(id, seq).await?;
+        Ok(RequestMark(seq))
     }
 
     /// Registers `identity` (a tenant's device, by its `node_id`) for session
@@ -218,13 +292,28 @@ impl Client {
     }
 
     /// Waits for the keygen result of `wallet_id`; one that already arrived
-    /// (and nobody took) is returned at once.
+    /// (and nobody took) is returned at once. Only a result signed by a
+    /// cluster node and stored after this client's last request for the
+    /// wallet (or, if it sent none, after it connected) is returned.
     pub async fn await_keygen(
         &self,
         wallet_id: &str,
         timeout: Duration,
     ) -> Result<KeygenResult, ClientError> {
-        let waiter = self.inner.keygen.register(wallet_id).await?;
+        let waiter = self.inner.keygen.register(wallet_id, None).await?;
+        waiter.wait(timeout).await.map(KeygenResult::new)
+    }
+
+    /// Like [`Client::await_keygen`], for a request published with `mark`
+    /// (possibly by an earlier run of this process): a result stored after
+    /// `mark` is returned even if it arrived before this client connected.
+    pub async fn await_keygen_since(
+        &self,
+        wallet_id: &str,
+        mark: RequestMark,
+        timeout: Duration,
+    ) -> Result<KeygenResult, ClientError> {
+        let waiter = self.inner.keygen.register(wallet_id, Some(mark.0)).await?;
         waiter.wait(timeout).await.map(KeygenResult::new)
     }
 
@@ -234,8 +323,26 @@ impl Client {
         tx_id: &str,
         timeout: Duration,
     ) -> Result<SigningResult, ClientError> {
-        let waiter = self.inner.signing.register(tx_id).await?;
+        let waiter = self.inner.signing.register(tx_id, None).await?;
         waiter.wait(timeout).await.map(SigningResult::new)
+    }
+
+    /// Waits for the signing result of `tx_id`; see [`Client::await_keygen_since`].
+    pub async fn await_signing_since(
+        &self,
+        tx_id: &str,
+        mark: RequestMark,
+        timeout: Duration,
+    ) -> Result<SigningResult, ClientError> {
+        let waiter = self.inner.signing.register(tx_id, Some(mark.0)).await?;
+        waiter.wait(timeout).await.map(SigningResult::new)
+    }
+
+    /// How many results this client has refused since it connected, by
+    /// reason (unsigned, unknown signer, bad signature, older than the
+    /// request). Each was acked, logged with a warning and dropped.
+    pub fn rejected_results(&self) -> RejectedResults {
+        self.inner.rejected.snapshot()
     }
 
     /// The `ClientID` this client sends, if any.

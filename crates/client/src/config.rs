@@ -1,11 +1,13 @@
 //! `ClientConfig`: where the cluster is, who the client is, which keys sign.
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use tessera_security::InitiatorSigner;
 use tessera_transport::mpc::{self, StreamSettings};
 use tessera_transport::{NatsAccess, NatsAuth, NatsTls};
+use tessera_types::PublicIdentity;
 
 use crate::ClientError;
 
@@ -50,6 +52,20 @@ pub struct ClientConfig {
     pub unclaimed_capacity: usize,
     /// ... and for at most this long.
     pub unclaimed_ttl: Duration,
+    /// The public identities of the cluster's nodes (their `*.pub.json`
+    /// documents, see [`ClientConfig::with_cluster_identities_dir`]). Every
+    /// result must carry a valid signature by one of them (headers
+    /// `Tessera-Node` and `Tessera-Signature`); anything else is acked,
+    /// logged, counted in [`Client::rejected_results`](crate::Client::rejected_results)
+    /// and dropped. Required unless `accept_unsigned_results` is set.
+    pub cluster_identities: Vec<PublicIdentity>,
+    /// **Migration only** (off by default): also accept results without a
+    /// node signature, as mpcium nodes and Tessera nodes before signed
+    /// results publish them. A result whose signature names a configured node
+    /// but does not verify, or names a node not configured (when some are),
+    /// is still refused. Anyone who may publish on the result subjects can
+    /// then forge results: turn it off as soon as every node signs.
+    pub accept_unsigned_results: bool,
 }
 
 impl ClientConfig {
@@ -65,7 +81,43 @@ impl ClientConfig {
             publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
             unclaimed_capacity: DEFAULT_UNCLAIMED_CAPACITY,
             unclaimed_ttl: DEFAULT_UNCLAIMED_TTL,
+            cluster_identities: Vec::new(),
+            accept_unsigned_results: false,
         }
+    }
+
+    /// Adds cluster node identities: results signed by these nodes are accepted.
+    pub fn with_cluster_identities(
+        mut self,
+        identities: impl IntoIterator<Item = PublicIdentity>,
+    ) -> Self {
+        self.cluster_identities.extend(identities);
+        self
+    }
+
+    /// Adds the identities of the `*.pub.json` documents in `dir` (as
+    /// `tessera identity generate` writes them beside each node's key; the
+    /// same directory as a node's `peers.dir` works). Other files are ignored;
+    /// a directory without any document is an error.
+    pub fn with_cluster_identities_dir(self, dir: impl AsRef<Path>) -> Result<Self, ClientError> {
+        let ids = crate::trust::read_identity_dir(dir.as_ref())?;
+        Ok(self.with_cluster_identities(ids))
+    }
+
+    /// Adds the identities of the public documents at `paths`.
+    pub fn with_cluster_identity_files<P: AsRef<Path>>(
+        self,
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<Self, ClientError> {
+        let ids = crate::trust::read_identity_files(paths)?;
+        Ok(self.with_cluster_identities(ids))
+    }
+
+    /// Accepts results without a node signature too (see
+    /// [`ClientConfig::accept_unsigned_results`]): for a migration only.
+    pub fn accepting_unsigned_results(mut self) -> Self {
+        self.accept_unsigned_results = true;
+        self
     }
 
     /// Sets the NATS credential (files only, see [`NatsAuth`]).
@@ -132,6 +184,10 @@ impl ClientConfig {
                 reason: "authorizer id is empty",
             });
         }
+        if self.cluster_identities.is_empty() && !self.accept_unsigned_results {
+            return Err(ClientError::NoClusterIdentities);
+        }
+        crate::trust::by_node(&self.cluster_identities)?;
         Ok(())
     }
 }
@@ -150,6 +206,8 @@ impl fmt::Debug for ClientConfig {
             .field("result_timeout", &self.result_timeout)
             .field("unclaimed_capacity", &self.unclaimed_capacity)
             .field("unclaimed_ttl", &self.unclaimed_ttl)
+            .field("cluster_identities", &self.cluster_identities.len())
+            .field("accept_unsigned_results", &self.accept_unsigned_results)
             .finish()
     }
 }
@@ -157,13 +215,43 @@ impl fmt::Debug for ClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_security::InitiatorKeyKind;
+    use tessera_security::{InitiatorKeyKind, NodeIdentity};
+    use tessera_types::NodeId;
+
+    fn node(name: &str) -> PublicIdentity {
+        NodeIdentity::generate(NodeId::new(name).unwrap()).public()
+    }
 
     fn config() -> ClientConfig {
         ClientConfig::new(
             "nats://127.0.0.1:4222",
             InitiatorSigner::generate(InitiatorKeyKind::Ed25519),
         )
+        .with_cluster_identities([node("node0")])
+    }
+
+    #[test]
+    fn results_must_be_checkable_unless_the_opt_out_is_set() {
+        let bare = || {
+            ClientConfig::new(
+                "nats://127.0.0.1:4222",
+                InitiatorSigner::generate(InitiatorKeyKind::Ed25519),
+            )
+        };
+        let err = bare().validate().unwrap_err();
+        assert!(matches!(err, ClientError::NoClusterIdentities), "{err:?}");
+        assert_eq!(err.code(), tessera_types::ErrorCode::InvalidConfiguration);
+        assert!(
+            !bare().accept_unsigned_results,
+            "verification is on by default"
+        );
+        assert!(bare().accepting_unsigned_results().validate().is_ok());
+        // One id, two keys: which one would be the node?
+        let twice = config().with_cluster_identities([node("node0")]);
+        assert!(matches!(
+            twice.validate(),
+            Err(ClientError::InvalidConfig { .. })
+        ));
     }
 
     #[test]

@@ -20,6 +20,19 @@ pub enum ClientError {
     /// A configuration value is unusable.
     #[error("invalid client configuration: {reason}")]
     InvalidConfig { reason: &'static str },
+    /// The configuration lists no cluster node identity, so no result could
+    /// be checked, and unsigned results are not accepted either (the default).
+    #[error(
+        "no cluster node identities configured: results cannot be verified \
+         (give the nodes' *.pub.json documents, or set accept_unsigned_results for a migration)"
+    )]
+    NoClusterIdentities,
+    /// A cluster identity document cannot be read.
+    #[error("cannot read cluster identity {}: {reason}", path.display())]
+    ClusterIdentity {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     /// A NATS URL, credential or TLS setting cannot be used (URLs and
     /// secrets are never quoted).
     #[error(transparent)]
@@ -52,6 +65,10 @@ pub enum ClientError {
     /// A tenant key registration was not stored in the tenant key bucket.
     #[error("cannot register tenant key {entry}: {reason}")]
     TenantKey { entry: String, reason: String },
+    /// The result stream's position could not be read before publishing a
+    /// request (the request was not published).
+    #[error("cannot read the result stream's position: {reason}")]
+    ResultStream { reason: String },
     /// JetStream did not store the request (no stream, no ack in time, ...).
     #[error("cannot publish to {subject}: {reason}")]
     Publish { subject: String, reason: String },
@@ -86,6 +103,8 @@ impl ClientError {
         match self {
             ClientError::InvalidClientId => ErrorCode::InvalidConfiguration,
             ClientError::InvalidConfig { .. } => ErrorCode::InvalidConfiguration,
+            ClientError::NoClusterIdentities => ErrorCode::InvalidConfiguration,
+            ClientError::ClusterIdentity { .. } => ErrorCode::KeyLoad,
             ClientError::Nats(e) => e.code(),
             ClientError::Connect { .. } => ErrorCode::NetworkConnection,
             ClientError::Streams(e) => e.code(),
@@ -95,6 +114,7 @@ impl ClientError {
             ClientError::InvalidSessionId(_) => ErrorCode::MsgValidation,
             ClientError::TenantKey { .. } => ErrorCode::MessageDelivery,
             ClientError::Publish { .. } => ErrorCode::MessageDelivery,
+            ClientError::ResultStream { .. } => ErrorCode::NetworkSubscription,
             ClientError::Timeout { .. } => ErrorCode::NetworkTimeout,
             ClientError::Remote { code, .. } => *code,
             ClientError::MalformedResult { .. } => ErrorCode::MessageFormat,
@@ -115,10 +135,13 @@ impl ClientError {
             | ClientError::Streams(_)
             | ClientError::Consumer { .. }
             | ClientError::Publish { .. }
+            | ClientError::ResultStream { .. }
             | ClientError::TenantKey { .. }
             | ClientError::Timeout { .. } => true,
             ClientError::InvalidClientId
             | ClientError::InvalidConfig { .. }
+            | ClientError::NoClusterIdentities
+            | ClientError::ClusterIdentity { .. }
             | ClientError::Nats(_)
             | ClientError::SubjectToken { .. }
             | ClientError::InvalidSessionId(_)

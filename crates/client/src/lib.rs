@@ -11,7 +11,10 @@
 //! # use tessera_security::{InitiatorKeyKind, InitiatorSigner};
 //! # async fn demo() -> Result<(), ClientError> {
 //! let key = InitiatorSigner::generate(InitiatorKeyKind::Ed25519); // configured on the nodes
-//! let client = Client::connect(ClientConfig::new("nats://127.0.0.1:4222", key).with_client_id("app1")).await?;
+//! let config = ClientConfig::new("nats://127.0.0.1:4222", key)
+//!     .with_client_id("app1")
+//!     .with_cluster_identities_dir("/etc/tessera/peers")?; // the nodes' *.pub.json
+//! let client = Client::connect(config).await?;
 //! let wallet = client.keygen("wallet-1").await?.into_result()?;
 //! let master = wallet.ecdsa_public_key_sec1().expect("secp256k1 key");
 //! let digest = [7u8; 32];
@@ -21,6 +24,12 @@
 //! assert!(verify::ecdsa(&master, &digest, &signed.event));
 //! # Ok(()) }
 //! ```
+//!
+//! Every result must be signed by one of the cluster's nodes: the
+//! configuration lists their public identities
+//! ([`ClientConfig::with_cluster_identities_dir`]), and anything unsigned,
+//! signed by another key, or stored in the result stream before the request
+//! was sent is dropped (and counted: [`Client::rejected_results`]).
 //!
 //! Results are matched by wallet id (keygen) and tx id (signing); both ids
 //! must be one NATS subject token (no `.`, whitespace, `*` or `>`). A result
@@ -43,11 +52,13 @@
 //! - [`result`]: [`KeygenResult`], [`SigningResult`]: the events with typed accessors.
 //! - [`derive`](mod@derive): child public keys (secp256k1 BIP-32, Tessera's Ed25519 scheme).
 //! - [`verify`]: checking a signing result's signature.
+//! - [`trust`]: which results are believed: node signatures, identity documents.
 //! - [`error`]: [`ClientError`] and its `ErrorCode`.
 //! - `consumer` (private): result consumer names, filters, which results are ours.
 //! - `publish` (private): publishing with retries and a per-call `Nats-Msg-Id`.
 //! - `pump` (private): the task per result kind that acks and routes results.
-//! - `routing` (private): waiters and unclaimed results.
+//! - `routing` (private): waiters, unclaimed results, and "after the request"
+//!   by result stream sequence.
 
 pub mod client;
 pub mod config;
@@ -61,12 +72,14 @@ pub mod result;
 mod routing;
 pub mod session;
 pub mod tenant;
+pub mod trust;
 pub mod verify;
 
-pub use client::Client;
+pub use client::{Client, RequestMark};
 pub use config::ClientConfig;
 pub use error::ClientError;
 pub use request::SignRequest;
 pub use result::{EcdsaSignature, KeygenResult, SigningResult};
 pub use session::new_session_id;
 pub use tessera_types::{ErrorCode, KeyType};
+pub use trust::RejectedResults;

@@ -77,6 +77,30 @@ pub(crate) async fn publish(
         })
 }
 
+/// The result stream's last sequence: a request published after this call
+/// is answered by a result with a greater sequence (see `routing`). Retries
+/// like [`publish`] for up to `within`.
+pub(crate) async fn result_stream_position(
+    js: &Context,
+    within: Duration,
+) -> Result<u64, ClientError> {
+    let deadline = Instant::now() + within;
+    let attempt = || async move {
+        let stream = js.get_stream(mpc::RESULT_STREAM).await?;
+        Ok::<u64, tessera_transport::async_nats::jetstream::context::GetStreamError>(
+            stream.cached_info().state.last_sequence,
+        )
+    };
+    attempt
+        .retry(backoff::jittered(BACKOFF_MIN, BACKOFF_MAX))
+        .adjust(|_, pause| before(deadline, pause))
+        .notify(|err, _| tracing::debug!("result stream lookup failed, retrying: {err}"))
+        .await
+        .map_err(|err| ClientError::ResultStream {
+            reason: err.to_string(),
+        })
+}
+
 /// `pause`, if it ends before `deadline` (for backon's `adjust`: `None` stops
 /// retrying with the last error).
 pub(crate) fn before(deadline: Instant, pause: Option<Duration>) -> Option<Duration> {

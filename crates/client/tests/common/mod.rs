@@ -3,16 +3,19 @@
 #![allow(dead_code)]
 
 use std::future::IntoFuture;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures::StreamExt;
 use tessera_client::{Client, ClientConfig};
-use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+use tessera_security::statement::{self, Domain};
+use tessera_security::{InitiatorKeyKind, InitiatorSigner, NodeIdentity};
 use tessera_testkit::wait::{self, wait_until, POLL};
 use tessera_testkit::Nats;
 use tessera_transport::async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use tessera_transport::async_nats::{self, HeaderMap};
 use tessera_transport::mpc;
+use tessera_types::NodeId;
 
 /// Upper bound for anything that should happen promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -31,9 +34,36 @@ pub async fn nats() -> Nats {
         .expect("start nats-server")
 }
 
+/// The node identity the stand-in node signs results with; every test
+/// client trusts it.
+pub fn node_identity() -> &'static NodeIdentity {
+    static ID: OnceLock<NodeIdentity> = OnceLock::new();
+    ID.get_or_init(|| NodeIdentity::generate(NodeId::new("node0").unwrap()))
+}
+
+/// A result's headers as a node writes them: message id, node, signature.
+pub fn signed_headers(
+    identity: &NodeIdentity,
+    subject: &str,
+    msg_id: &str,
+    json: &[u8],
+) -> HeaderMap {
+    let sig = statement::sign(
+        identity,
+        Domain::Result,
+        &[subject.as_bytes(), msg_id.as_bytes(), json],
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(mpc::MSG_ID_HEADER, msg_id);
+    headers.insert(mpc::RESULT_NODE_HEADER, identity.node_id().as_str());
+    headers.insert(mpc::RESULT_SIGNATURE_HEADER, hex::encode(sig).as_str());
+    headers
+}
+
 pub fn config(nats: &Nats, kind: InitiatorKeyKind, client_id: Option<&str>) -> ClientConfig {
-    let mut c =
-        ClientConfig::new(nats.url(), InitiatorSigner::generate(kind)).with_result_timeout(WAIT);
+    let mut c = ClientConfig::new(nats.url(), InitiatorSigner::generate(kind))
+        .with_result_timeout(WAIT)
+        .with_cluster_identities([node_identity().public()]);
     c.client_id = client_id.map(str::to_string);
     c
 }
@@ -80,10 +110,14 @@ impl Node {
     }
 
     /// Publishes a result the way a node does: through JetStream, with an
-    /// idempotency key, waiting for the stream's ack.
+    /// idempotency key and the node's signature, waiting for the stream's ack.
     pub async fn publish_result(&self, subject: String, msg_id: &str, json: Vec<u8>) {
-        let mut headers = HeaderMap::new();
-        headers.insert(mpc::MSG_ID_HEADER, msg_id);
+        let headers = signed_headers(node_identity(), &subject, msg_id, &json);
+        self.publish_raw_result(subject, headers, json).await;
+    }
+
+    /// Publishes a result with exactly `headers` (forgeries).
+    pub async fn publish_raw_result(&self, subject: String, headers: HeaderMap, json: Vec<u8>) {
         let ack = within(
             "publish result",
             self.js.publish_with_headers(subject, headers, json.into()),
