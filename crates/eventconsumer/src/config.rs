@@ -16,6 +16,10 @@ pub struct AuthorizerPolicy {
 /// How old a request may be when a node takes it.
 pub const DEFAULT_MAX_REQUEST_AGE: Duration = Duration::from_secs(300);
 
+/// Deliveries of one request at most: enough for a minute or more of
+/// one-second retries while another node serves it or NATS recovers.
+pub const DEFAULT_MAX_DELIVER: i64 = 120;
+
 #[derive(Clone, Debug)]
 pub struct ConsumerConfig {
     /// The client key every request must be signed with.
@@ -46,6 +50,13 @@ pub struct ConsumerConfig {
     pub max_request_age: Duration,
     /// Limits and replicas of the streams and buckets the node creates.
     pub streams: StreamSettings,
+    /// Refuse every request without `tessera_session` (providers whose
+    /// wallets all have tenants): a copy with the session stripped is refused.
+    pub require_session: bool,
+    /// How often JetStream delivers one request at most. The last delivery
+    /// of a request that still cannot be answered ends it with one error
+    /// result (or, when another node is serving it, leaves it to that node).
+    pub max_deliver: i64,
 }
 
 impl ConsumerConfig {
@@ -63,6 +74,8 @@ impl ConsumerConfig {
             retry_signing: true,
             max_request_age: DEFAULT_MAX_REQUEST_AGE,
             streams: StreamSettings::default(),
+            require_session: false,
+            max_deliver: DEFAULT_MAX_DELIVER,
         }
     }
 }

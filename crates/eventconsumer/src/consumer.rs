@@ -66,7 +66,7 @@ impl EventConsumer {
             .await
             .map_err(|e| RequestError::JetStream(e.to_string()))?;
         let stale = node_stale_after(&config);
-        let ledger = Ledger::open(&js, node.node_id().as_str(), stale, &config.streams).await?;
+        let ledger = Ledger::open(&js, &node, stale, &config.streams).await?;
         let tenant_keys = mpc::tenant_keys(&js, &config.streams)
             .await
             .map_err(|e| RequestError::JetStream(e.to_string()))?;
@@ -81,7 +81,7 @@ impl EventConsumer {
             js,
             ledger,
             tenant_keys,
-            delegations: Default::default(),
+            seen: std::sync::Mutex::new(crate::seen::SeenProposals::new(SEEN_CAPACITY)),
             tracker: TaskTracker::new(),
         });
         let consumer = Self {
@@ -156,6 +156,9 @@ impl EventConsumer {
 }
 
 /// How often the request streams are checked for `/readyz`.
+/// Proposals a player remembers at most (each for about two minutes).
+const SEEN_CAPACITY: usize = 65_536;
+
 const STREAM_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 fn node_stale_after(config: &ConsumerConfig) -> Duration {

@@ -4,14 +4,16 @@
 //! and the duty to publish the result, and asks a server player to serve the
 //! request; that node checks the request itself, coordinates the session as
 //! if it had pulled it, and replies with the result. The request is signed by
-//! the client, so the delegating node cannot change what is served.
+//! the client, so the delegating node cannot change what is served, and the
+//! answer is signed by the delegate for this delegation (see `reply`).
 
 use std::time::Duration;
 
 use tessera_types::NodeId;
 
 use crate::error::ServeError;
-use crate::proposal::{self, Operation, Proposal, Reply};
+use crate::proposal::{self, Operation, Proposal};
+use crate::reply::{RemoteError, Reply};
 use crate::request::Kind;
 use crate::shared::Shared;
 
@@ -48,14 +50,7 @@ pub(crate) async fn ask(
     tracing::info!(to = %to, ?operation, "not among the request's players; delegating it to {to}");
     let sealed = proposal::seal(shared.node.identity(), &p)
         .map_err(|e| ServeError::Bug(format!("proposal encoding: {e}")))?;
-    let ask = shared.client.request(
-        tessera_transport::subjects::node_proposal(to),
-        sealed.into(),
-    );
-    let answer = match tokio::time::timeout(wait, ask).await {
-        Ok(Ok(m)) => Reply::from_bytes(&m.payload),
-        Ok(Err(_)) | Err(_) => None,
-    };
+    let answer = crate::ask::ask(shared, to, &p.session_id, &sealed, wait).await;
     match answer {
         Some(Reply::Served { result }) => result.map_err(|error| ServeError::Delegate {
             peer: to.clone(),
@@ -63,7 +58,7 @@ pub(crate) async fn ask(
         }),
         Some(Reply::Refused { code, reason }) => Err(ServeError::Delegate {
             peer: to.clone(),
-            error: proposal::RemoteError { code, reason },
+            error: RemoteError { code, reason },
         }),
         Some(Reply::Joined) | None => Err(ServeError::DelegateSilent { peer: to.clone() }),
     }

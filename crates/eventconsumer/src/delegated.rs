@@ -4,13 +4,11 @@
 
 use crate::coordinate;
 use crate::error::ServeError;
-use crate::proposal::{Operation, Proposal, Reply};
+use crate::proposal::{Operation, Proposal};
 use crate::refused::Refused;
+use crate::reply::Reply;
 use crate::request::{Kind, Request};
 use crate::shared::Shared;
-
-/// Delegations remembered (by proposal session id) so a replayed one is refused.
-const SEEN_CAPACITY: usize = 4096;
 
 /// Serves a delegated request on this node (never delegating it again).
 pub(crate) async fn serve(shared: &Shared, p: &Proposal) -> Reply {
@@ -31,9 +29,6 @@ async fn delegated(shared: &Shared, p: &Proposal) -> Result<Vec<u8>, ServeError>
             return Err(Refused::WrongOperation("not a delegation").into())
         }
     };
-    if !shared.remember_delegation(&p.session_id, SEEN_CAPACITY) {
-        return Err(Refused::DelegationReplayed(p.session_id.clone()).into());
-    }
     // Served for another node, like a joined session: it draws on the join
     // pool, so nodes busy coordinating cannot refuse each other's delegations.
     let permits = match kind {
@@ -46,6 +41,7 @@ async fn delegated(shared: &Shared, p: &Proposal) -> Result<Vec<u8>, ServeError>
         );
     };
     let request = Request::parse(kind, &p.request, &shared.config)?;
+    crate::player::not_served(shared, &request, &p.session_id).await?;
     let facts = coordinate::key_facts(shared, &request).await;
     coordinate::serve(shared, &request, &p.request, facts, true).await
 }

@@ -54,6 +54,7 @@ pub(crate) async fn messages(shared: &Shared, kind: Kind) -> Result<pull::Stream
             pull::Config {
                 durable_name: Some(name.to_string()),
                 ack_wait: shared.config.ack_wait,
+                max_deliver: shared.config.max_deliver,
                 ..Default::default()
             },
         )
@@ -114,6 +115,8 @@ struct Delivery {
     client_id: Option<String>,
     subject: String,
     stale: Option<Stale>,
+    /// The last delivery JetStream makes (`requests.max_deliver`).
+    last: bool,
 }
 
 /// A served request: the result to publish and, when this node claimed the
@@ -146,11 +149,15 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         .map(|i| age_of(i.published))
         .filter(|age| *age > limit)
         .map(|age| Stale { age, limit });
+    let last = info
+        .as_ref()
+        .is_some_and(|i| i.delivered >= shared.config.max_deliver);
     let delivery = Delivery {
         kind,
         client_id,
         subject: msg.subject.to_string(),
         stale,
+        last,
     };
     let serve = serve(shared, &msg.payload, &delivery);
     tokio::pin!(serve);
@@ -170,10 +177,11 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         // or the ledger cannot be asked right now: keep this copy until that
         // one is done (then it is answered from the ledger) or the ledger is
         // back. Acking it now would lose it if that node died.
-        Ok(None) => return nak(&msg, IN_PROGRESS_RETRY).await,
+        // On its last delivery, a copy another node is serving is left to it.
+        Ok(None) => return retry(&msg, last, IN_PROGRESS_RETRY).await,
         Err(e) => {
             tracing::error!(subject = %delivery.subject, "no result to publish, request will come back: {e}");
-            return nak(&msg, IN_PROGRESS_RETRY).await;
+            return retry(&msg, last, IN_PROGRESS_RETRY).await;
         }
     };
     // The request's stream sequence names the result once. Without it (never
@@ -183,12 +191,18 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         Some(seq) => format!("{}:{seq}", kind.as_str()),
         None => format!("{}:sha256:{}", kind.as_str(), ledger::digest(&msg.payload)),
     };
-    finish(shared, &msg, served, &msg_id).await;
+    finish(shared, &msg, served, &msg_id, last).await;
 }
 
 /// Records and publishes a result together (a repeat finds either the record
 /// or, until it lands, this node's claim in progress); the ack waits for both.
-async fn finish(shared: &Shared, msg: &jetstream::Message, served: Served, msg_id: &str) {
+async fn finish(
+    shared: &Shared,
+    msg: &jetstream::Message,
+    served: Served,
+    msg_id: &str,
+    last: bool,
+) {
     let Served { outcome, claim } = served;
     let record = async {
         let Some(c) = &claim else { return true };
@@ -210,19 +224,26 @@ async fn finish(shared: &Shared, msg: &jetstream::Message, served: Served, msg_i
     );
     if let Err(e) = published {
         tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
-        return nak(msg, Duration::from_secs(1)).await;
+        return retry(msg, last, Duration::from_secs(1)).await;
     }
     if !recorded {
         // The ledger keeps the result in memory; the copy that comes back
         // records it and is answered with it (deduplicated by `msg_id`).
-        return nak(msg, IN_PROGRESS_RETRY).await;
+        return retry(msg, last, IN_PROGRESS_RETRY).await;
     }
     if let Err(e) = msg.ack().await {
         tracing::warn!("ack failed: {e}");
     }
 }
 
-async fn nak(msg: &jetstream::Message, after: Duration) {
+/// Lets JetStream deliver `msg` again after `after`, unless this was its
+/// last delivery (`requests.max_deliver`): then it is terminated, and logged.
+async fn retry(msg: &jetstream::Message, last: bool, after: Duration) {
+    if last {
+        tracing::error!(subject = %msg.subject, "request delivered the maximum number of times (requests.max_deliver): terminated");
+        let _ = msg.ack_with(AckKind::Term).await;
+        return;
+    }
     let _ = msg.ack_with(AckKind::Nak(Some(after))).await;
 }
 
@@ -239,21 +260,18 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
             } else {
                 &ids.wallet_id
             };
+            if !e.ids_verified() {
+                // Its ids could be anyone's: the error goes out without them,
+                // where no waiter listens.
+                tracing::warn!(claimed_id = %id, code = %e.code(), "unverified {} request refused, answered without its ids: {e}", name(d.kind));
+                return unverified(d, &e.into()).map(Some);
+            }
             tracing::warn!(id = %id, code = %e.code(), "{} request refused: {e}", name(d.kind));
             return refusal(d, &ids, &e.into()).map(Some);
         }
     };
     let ids = ResultIds::of(&request);
-    let (key, digest) = match &request {
-        Request::Keygen(k) => (
-            ledger::key("keygen", &[&k.message.wallet_id]),
-            ledger::digest(&k.message.signing_bytes()),
-        ),
-        Request::Sign(s) => (
-            ledger::key("sign", &[&s.message.wallet_id, &s.message.tx_id]),
-            ledger::digest(&s.message.path_signing_bytes()),
-        ),
-    };
+    let (key, digest) = request.ledger_entry();
     let alive = |n: &str| shared.is_ready(n);
     let (claim, facts) = tokio::join!(
         shared.ledger.claim(&key, &digest, alive),
@@ -287,7 +305,7 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
             tracing::info!(id = %id, "{} request already being served elsewhere", name(d.kind));
             return Ok(None);
         }
-        (Err(e), _) => match ledger_unavailable(e, d.stale, id) {
+        (Err(e), _) => match ledger_unavailable(e, d, id) {
             Some(e) => return refusal(d, &ids, &e).map(Some),
             None => return Ok(None),
         },
@@ -301,8 +319,8 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
     match coordinate::serve(shared, &request, raw, facts, false).await {
         Ok(json) => {
             let claim = Claimed {
-                key,
-                digest,
+                key: key.clone(),
+                digest: digest.clone(),
                 revision,
             };
             Ok(Some(served(d, &ids, json, Some(claim))))
@@ -338,6 +356,19 @@ fn refusal(d: &Delivery, ids: &ResultIds, e: &ServeError) -> Result<Served, Serv
     Ok(served(d, ids, json, None))
 }
 
+/// The error result of a request whose initiator signature did not verify:
+/// no ids, on a subject no client's waiter listens on.
+fn unverified(d: &Delivery, e: &ServeError) -> Result<Served, ServeError> {
+    let json = results::error(d.kind, &ResultIds::default(), e.code(), e.to_string())?;
+    Ok(Served {
+        outcome: Outcome {
+            subject: results::unverified_subject(d.kind).to_string(),
+            json,
+        },
+        claim: None,
+    })
+}
+
 /// The ids of a refused request, for its error result and log line. Read
 /// only for a refused request, in one parse, and not at all from a request
 /// over the size limit (it is not parsed for anything else either).
@@ -370,10 +401,11 @@ fn hints(raw: &[u8], d: &Delivery, max_bytes: usize) -> ResultIds {
 /// What to answer when the ledger could not be asked about request `id`.
 /// `None`: nothing yet. The ledger's stream is electing a leader, or NATS is
 /// away; the request stays in JetStream and comes back (until it is stale).
-fn ledger_unavailable(e: RequestError, stale: Option<Stale>, id: &str) -> Option<ServeError> {
-    match stale {
+/// On the request's last delivery, the error is its answer.
+fn ledger_unavailable(e: RequestError, d: &Delivery, id: &str) -> Option<ServeError> {
+    match d.stale {
         Some(stale) => Some(Refused::Stale(stale).into()),
-        None if e.is_transient() => {
+        None if e.is_transient() && !d.last => {
             tracing::warn!(
                 id,
                 "request ledger unavailable, request will be retried: {e}"

@@ -3,33 +3,25 @@
 //! which result. Any node can pull a repeat of a request, so the record of what
 //! was done must be shared: a repeat gets the stored result and is never signed
 //! twice; the same ids with another payload are a conflict.
+//!
+//! Every record is signed by the node that wrote it (`ledger_record`); one
+//! that fails the check is reported and treated as absent.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tessera_transport::async_nats::jetstream::{self, kv};
 use tessera_transport::mpc::{self, StreamSettings};
 
+use tessera_runner::Node;
+
 use crate::error::RequestError;
+pub use crate::ledger_record::Record;
+use crate::ledger_record::{self, RecordError};
 
 pub const BUCKET: &str = "tessera_requests";
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// SHA-256 of what the initiator signed (hex).
-    pub digest: String,
-    /// `None` while a node is serving the request.
-    pub result: Option<String>,
-    pub node: String,
-    /// Which run of `node` claimed it (random per process start): a claim of
-    /// an earlier run of this node is orphaned. Empty in older records.
-    #[serde(default)]
-    pub instance: String,
-    pub at_unix: u64,
-}
 
 /// What a claim found.
 #[derive(Debug)]
@@ -51,6 +43,8 @@ pub enum Claim {
 #[derive(Clone, Debug)]
 pub struct Ledger {
     store: kv::Store,
+    /// This node: its identity signs records, its directory checks them.
+    runner: Node,
     node: String,
     instance: String,
     /// A pending record older than this is taken over (its node died).
@@ -78,6 +72,16 @@ pub fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// SHA-256 of several parts, each length-prefixed (hex).
+pub fn digest_of(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
 /// A bucket key for any ids: hashed, since ids may hold characters keys may not.
 pub fn key(kind: &str, ids: &[&str]) -> String {
     let mut h = Sha256::new();
@@ -95,6 +99,12 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// A ledger entry that is not a node's signed record: someone wrote to the
+/// bucket who should not have.
+fn report(e: &RecordError) {
+    tracing::error!(code = %e.code(), "forged or unreadable request ledger entry ignored (treated as absent): {e}");
+}
+
 fn js_err(e: impl std::fmt::Display) -> RequestError {
     RequestError::JetStream(e.to_string())
 }
@@ -102,7 +112,7 @@ fn js_err(e: impl std::fmt::Display) -> RequestError {
 impl Ledger {
     pub async fn open(
         js: &jetstream::Context,
-        node: &str,
+        runner: &Node,
         stale_after: Duration,
         settings: &StreamSettings,
     ) -> Result<Self, RequestError> {
@@ -124,7 +134,8 @@ impl Ledger {
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
         Ok(Self {
             store,
-            node: node.to_string(),
+            runner: runner.clone(),
+            node: runner.node_id().as_str().to_string(),
             instance: hex::encode(nonce),
             stale_after,
             serving: Arc::default(),
@@ -132,10 +143,28 @@ impl Ledger {
         })
     }
 
-    fn encode(record: &Record) -> Result<bytes::Bytes, RequestError> {
-        serde_json::to_vec(record)
+    fn encode(&self, key: &str, record: &Record) -> Result<bytes::Bytes, RequestError> {
+        ledger_record::seal(self.runner.identity(), key, record)
             .map(Into::into)
-            .map_err(|e| RequestError::JetStream(format!("ledger record encoding: {e}")))
+            .map_err(|e| RequestError::JetStream(e.to_string()))
+    }
+
+    /// The record under `key` if a cluster node signed it; a forged one is
+    /// reported and treated as absent.
+    fn believe(&self, key: &str, bytes: &[u8]) -> Option<Record> {
+        match ledger_record::open(key, bytes, |n| self.runner.directory().get(n)) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                report(&e);
+                None
+            }
+        }
+    }
+
+    /// The signed record of `key`, if there is one (`None` also for a forged one).
+    pub async fn read(&self, key: &str) -> Result<Option<Record>, RequestError> {
+        let entry = self.store.entry(key).await.map_err(js_err)?;
+        Ok(entry.and_then(|e| self.believe(key, &e.value)))
     }
 
     /// Claims `key` for a request with `digest`. A claim still in progress is
@@ -172,7 +201,7 @@ impl Ledger {
         if self.serving().contains(key) {
             return Ok(Claim::InProgress);
         }
-        match self.store.create(key, Self::encode(&pending)?).await {
+        match self.store.create(key, self.encode(key, &pending)?).await {
             Ok(revision) => {
                 self.serving().insert(key.to_string());
                 return Ok(Claim::Fresh {
@@ -186,8 +215,19 @@ impl Ledger {
         let Some(entry) = self.store.entry(key).await.map_err(js_err)? else {
             return Err(RequestError::JetStream("ledger entry vanished".into()));
         };
-        let existing: Record = serde_json::from_slice(&entry.value)
-            .map_err(|_| RequestError::JetStream("unreadable ledger entry".into()))?;
+        let Some(existing) = self.believe(key, &entry.value) else {
+            // Forged or unreadable: as if absent. Only one taker wins.
+            let revision = self
+                .store
+                .update(key, self.encode(key, &pending)?, entry.revision)
+                .await
+                .map_err(js_err)?;
+            self.serving().insert(key.to_string());
+            return Ok(Claim::Fresh {
+                revision,
+                taken_from: None,
+            });
+        };
         if existing.digest != digest {
             return Ok(Claim::Conflict);
         }
@@ -205,7 +245,7 @@ impl Ledger {
             // Only one taker wins: the update expects the revision we read.
             let revision = self
                 .store
-                .update(key, Self::encode(&pending)?, entry.revision)
+                .update(key, self.encode(key, &pending)?, entry.revision)
                 .await
                 .map_err(js_err)?;
             self.serving().insert(key.to_string());
@@ -236,7 +276,7 @@ impl Ledger {
         };
         let recorded = match crate::fault::ledger_finish_fails(key) {
             true => Err(RequestError::JetStream("injected ledger failure".into())),
-            false => match Self::encode(&done) {
+            false => match self.encode(key, &done) {
                 Ok(bytes) => self
                     .store
                     .update(key, bytes, revision)

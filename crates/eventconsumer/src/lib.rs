@@ -22,18 +22,22 @@
 //! - `coordinate`: serving a checked request: plan, then run, delegate or ask the key's holders.
 //! - `plan`: who plays, decided without I/O from the request, the key and a readiness snapshot.
 //! - `sessions`: this node's runner sessions for a request (keygen's two, or one signing).
-//! - `propose`: proposing a session to its players; [`proposal`]: signed proposals.
+//! - `propose`: proposing a session to its players; [`proposal`]: signed proposals;
+//!   `ask`: one proposal, one signed [`reply`].
 //! - `player`: answering proposals; `delegated`: serving a request another node handed
 //!   here; `delegate`: handing one to another node.
 //! - `tenants`: tenant (device) keys given with a request or registered per session id.
-//! - [`ledger`]: the cluster-wide record of served requests (JetStream KV).
+//! - [`ledger`]: the cluster-wide record of served requests (JetStream KV);
+//!   [`ledger_record`]: its signed records.
 //! - [`results`]: result events and publishing them once.
 //! - [`error`]: [`RequestError`], [`ServeError`]; `refused`: [`Refused`], refusals by policy or quorum.
 //! - `stale`: request expiry (`ERROR_SESSION_STALE`).
 //! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
+//! - `seen`: proposals answered lately (replays are refused).
 //! - `shared`: what every task of the consumer shares.
 //! - `fault` (debug builds): injected ledger failures for end-to-end tests.
 
+pub(crate) mod ask;
 pub mod config;
 pub mod consumer;
 pub(crate) mod coordinate;
@@ -43,13 +47,16 @@ pub mod error;
 mod fault;
 pub(crate) mod intake;
 pub mod ledger;
+pub mod ledger_record;
 pub(crate) mod plan;
 pub(crate) mod player;
 pub mod proposal;
 pub(crate) mod propose;
 pub mod refused;
+pub mod reply;
 pub mod request;
 pub mod results;
+pub(crate) mod seen;
 pub(crate) mod sessions;
 pub(crate) mod shared;
 pub mod stale;

@@ -2,7 +2,9 @@
 //! (a known coordinator's signature, fresh, this node among the players, a
 //! session id that fits) and the client's request itself, with its own
 //! configuration and the same checks and plan as the coordinator, before it
-//! joins. Delegations are served apart (`delegated`).
+//! joins. A replayed proposal, or one whose request was served already, is
+//! refused first. Every answer is signed over the proposal's id (`reply`).
+//! Delegations are served apart (`delegated`).
 
 use std::sync::Arc;
 
@@ -12,8 +14,9 @@ use tessera_types::{NodeId, SessionId};
 
 use crate::error::ServeError;
 use crate::plan;
-use crate::proposal::{self, Operation, Proposal, Reply};
+use crate::proposal::{self, Operation, Proposal, ProposalId};
 use crate::refused::Refused;
+use crate::reply::{self, Reply};
 use crate::request::{Kind, Request};
 use crate::sessions;
 use crate::shared::Shared;
@@ -26,9 +29,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut proposals: async_nats::Subscr
         let task = shared.clone();
         shared.tracker.spawn(async move {
             let shared = task;
-            let reply = answer(&shared, &msg.payload).await;
+            let id = ProposalId::of(&msg.payload);
+            let reply = answer(&shared, &msg.payload, id).await;
             let Some(to) = msg.reply else { return };
-            match reply.to_bytes() {
+            match reply::seal(shared.node.identity(), id, &reply) {
                 Ok(bytes) => {
                     let _ = shared.client.publish(to, bytes.into()).await;
                 }
@@ -38,11 +42,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut proposals: async_nats::Subscr
     }
 }
 
-async fn answer(shared: &Shared, bytes: &[u8]) -> Reply {
+async fn answer(shared: &Shared, bytes: &[u8], id: ProposalId) -> Reply {
     let p = match proposal::open(bytes, shared.me(), |n| shared.node.directory().get(n)) {
         Ok(p) => p,
         Err(e) => return refused(None, &ServeError::BadProposal(e)),
     };
+    // Before anything else, and before a join slot is taken: a replay is refused.
+    if let Err(e) = shared.first_time(id, &p.session_id, p.issued_at_unix) {
+        return refused(Some(&p.session_id), &e.into());
+    }
     let kind = match p.operation {
         Operation::DelegateKeygen | Operation::DelegateSign => {
             return crate::delegated::serve(shared, &p).await
@@ -74,6 +82,7 @@ fn refused(session_id: Option<&SessionId>, e: &ServeError) -> Reply {
 /// node's part of the sessions in the background.
 async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeError> {
     let request = Request::parse(kind, &p.request, &shared.config)?;
+    not_served(shared, &request, &p.session_id).await?;
     let session = request.session();
     // A keygen's players and threshold follow from the request as the
     // coordinator's do; a signing's are the coordinator's pick.
@@ -122,6 +131,28 @@ async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeErro
         drop(permit);
     });
     Ok(())
+}
+
+/// Refuses a proposal whose request the ledger records as served: a signed
+/// request is served once, whoever proposes it again. (A request in progress
+/// is proposed by its coordinator; a copy of that proposal is a replay, caught
+/// by `seen`.) A ledger that cannot be read does not stop the join.
+pub(crate) async fn not_served(
+    shared: &Shared,
+    request: &Request,
+    session_id: &SessionId,
+) -> Result<(), Refused> {
+    let (key, _) = request.ledger_entry();
+    match shared.ledger.read(&key).await {
+        Ok(Some(record)) if record.result.is_some() => {
+            Err(Refused::AlreadyServed(session_id.clone()))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(%session_id, "request ledger not readable, joining without its check: {e}");
+            Ok(())
+        }
+    }
 }
 
 /// The proposal must be for the players and session id the client's signed

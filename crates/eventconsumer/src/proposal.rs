@@ -39,38 +39,6 @@ struct Signed {
     signature: Vec<u8>,
 }
 
-/// A player's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Reply {
-    Joined,
-    Refused {
-        code: ErrorCode,
-        reason: String,
-    },
-    /// A delegated request was served: the success result's JSON, or why not.
-    Served {
-        result: Result<Vec<u8>, RemoteError>,
-    },
-}
-
-/// Why a delegated request failed, as the delegate answers it: its code and
-/// reason, passed on to the client as they are.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteError {
-    pub code: ErrorCode,
-    pub reason: String,
-}
-
-impl Reply {
-    pub fn to_bytes(&self) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_allocvec(self)
-    }
-
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        postcard::from_bytes(bytes).ok()
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ProposalError {
     #[error("unreadable proposal")]
@@ -105,6 +73,26 @@ pub fn now_unix() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// What names a proposal: SHA-256 of its sealed bytes as sent. Replies are
+/// signed over it, and players remember it so a replay is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProposalId(pub [u8; 32]);
+
+impl ProposalId {
+    pub fn of(sealed: &[u8]) -> Self {
+        ProposalId(
+            sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), sealed))
+                .into(),
+        )
+    }
+}
+
+impl std::fmt::Display for ProposalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(&self.0[..8]))
+    }
 }
 
 /// Signs and encodes a proposal.
@@ -245,25 +233,5 @@ mod tests {
             open(&forged, &id("b"), known),
             Err(ProposalError::Malformed)
         ));
-        assert_eq!(
-            Reply::from_bytes(&Reply::Joined.to_bytes().unwrap()),
-            Some(Reply::Joined)
-        );
-    }
-
-    /// A delegation's error answer keeps the bytes of the `(code, reason)`
-    /// pair older nodes send and read.
-    #[test]
-    fn a_remote_error_has_the_bytes_of_the_old_code_and_reason_pair() {
-        let old: Result<Vec<u8>, (ErrorCode, String)> =
-            Err((ErrorCode::KeyNotFound, "no key".to_string()));
-        let new: Result<Vec<u8>, RemoteError> = Err(RemoteError {
-            code: ErrorCode::KeyNotFound,
-            reason: "no key".to_string(),
-        });
-        assert_eq!(
-            postcard::to_allocvec(&old).unwrap(),
-            postcard::to_allocvec(&new).unwrap()
-        );
     }
 }

@@ -1,13 +1,14 @@
 //! Proposing a session to its players: a signed proposal to each server
-//! player, all of which must join.
+//! player, all of which must join (each answers with a signed reply).
 
 use std::time::Duration;
 
 use futures::future::join_all;
-use tessera_transport::subjects;
 
+use crate::ask::ask;
 use crate::error::{NotJoined, ServeError};
-use crate::proposal::{self, Proposal, Reply};
+use crate::proposal::{self, Proposal};
+use crate::reply::Reply;
 use crate::shared::Shared;
 
 /// How long a player has to answer a proposal.
@@ -23,14 +24,9 @@ pub(crate) async fn propose(shared: &Shared, p: &Proposal) -> Result<(), ServeEr
         .iter()
         .filter(|n| *n != shared.me() && shared.is_server(n))
         .map(|n| {
-            let subject = subjects::node_proposal(n);
-            let sealed = sealed.clone();
+            let sealed = &sealed;
             async move {
-                let ask = shared.client.request(subject, sealed.into());
-                let answer = match tokio::time::timeout(PROPOSAL_TIMEOUT, ask).await {
-                    Ok(Ok(m)) => Reply::from_bytes(&m.payload),
-                    Ok(Err(_)) | Err(_) => None,
-                };
+                let answer = ask(shared, n, &p.session_id, sealed, PROPOSAL_TIMEOUT).await;
                 let player = n.clone();
                 let not_joined = match answer {
                     Some(Reply::Joined) => return Ok(()),

@@ -1,5 +1,5 @@
-//! Checking a client request: size, JSON, ids, initiator and authorizer
-//! signatures, and for signing the digest length, the derivation path and the
+//! Checking a client request: size, JSON, the initiator's signature (before
+//! anything of the request is believed), ids, authorizer signatures, and for signing the digest length, the derivation path and the
 //! signature that authenticates it, and for `tessera_session` the signature
 //! that covers it. The node that pulls a request and every
 //! player run the same checks, each with its own configuration.
@@ -11,12 +11,15 @@ use tessera_types::wire::{
 use tessera_types::{ErrorCode, WalletId};
 
 use crate::config::ConsumerConfig;
+use crate::ledger;
 
 /// Why a request was refused before any session. Each maps to the code the client sees.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidRequest {
     #[error("request of {len} bytes exceeds the limit of {max}")]
     TooLarge { len: usize, max: usize },
+    #[error("{0}")]
+    Unreadable(WireError),
     #[error("{0}")]
     Wire(#[from] WireError),
     #[error("initiator signature does not verify: {0}")]
@@ -25,6 +28,10 @@ pub enum InvalidRequest {
     UnauthenticatedPath,
     #[error("tessera_session is not covered by a valid tessera_session_signature")]
     UnauthenticatedSession,
+    #[error("this cluster requires tessera_session in every request (requests.require_session)")]
+    SessionRequired,
+    #[error("tessera_session_signature without tessera_session: the session was stripped from the request")]
+    SessionStripped,
     #[error("missing approval of authorizer {0}")]
     MissingAuthorizer(String),
     #[error("approval of authorizer {id} does not verify: {source}")]
@@ -35,12 +42,35 @@ impl InvalidRequest {
     pub fn code(&self) -> ErrorCode {
         match self {
             InvalidRequest::TooLarge { .. } => ErrorCode::PayloadTooLarge,
-            InvalidRequest::Wire(e) => e.code(),
+            InvalidRequest::Unreadable(e) | InvalidRequest::Wire(e) => e.code(),
             InvalidRequest::InitiatorSignature(_)
             | InvalidRequest::UnauthenticatedPath
-            | InvalidRequest::UnauthenticatedSession => ErrorCode::InvalidInitiatorSignature,
+            | InvalidRequest::UnauthenticatedSession
+            | InvalidRequest::SessionStripped => ErrorCode::InvalidInitiatorSignature,
+            InvalidRequest::SessionRequired => ErrorCode::MsgValidation,
             InvalidRequest::MissingAuthorizer(_) => ErrorCode::MissingAuthorizerSignature,
             InvalidRequest::AuthorizerSignature { .. } => ErrorCode::InvalidAuthorizerSignature,
+        }
+    }
+}
+
+impl InvalidRequest {
+    /// Whether the initiator's signature verified before this was found: only
+    /// then do the request's ids name the client's request, and only then are
+    /// they echoed in its error result. Anyone can send a request with a
+    /// victim's tx id and a bad signature.
+    pub fn ids_verified(&self) -> bool {
+        match self {
+            InvalidRequest::TooLarge { .. }
+            | InvalidRequest::Unreadable(_)
+            | InvalidRequest::InitiatorSignature(_) => false,
+            InvalidRequest::Wire(_)
+            | InvalidRequest::UnauthenticatedPath
+            | InvalidRequest::UnauthenticatedSession
+            | InvalidRequest::SessionRequired
+            | InvalidRequest::SessionStripped
+            | InvalidRequest::MissingAuthorizer(_)
+            | InvalidRequest::AuthorizerSignature { .. } => true,
         }
     }
 }
@@ -55,14 +85,22 @@ fn check_size(raw: &[u8], config: &ConsumerConfig) -> Result<(), InvalidRequest>
     Ok(())
 }
 
-fn check_signatures(
+/// First of all checks, right after the JSON is read: nothing of a request
+/// is believed (or echoed) before its initiator signature verifies.
+fn check_initiator(
     m: &impl InitiatorMessage,
     config: &ConsumerConfig,
 ) -> Result<(), InvalidRequest> {
     config
         .initiator
         .verify(&m.signing_bytes(), m.initiator_signature())
-        .map_err(InvalidRequest::InitiatorSignature)?;
+        .map_err(InvalidRequest::InitiatorSignature)
+}
+
+fn check_authorizers(
+    m: &impl InitiatorMessage,
+    config: &ConsumerConfig,
+) -> Result<(), InvalidRequest> {
     let Some(policy) = &config.authorizers else {
         return Ok(());
     };
@@ -82,14 +120,27 @@ fn check_signatures(
     Ok(())
 }
 
+fn has_session(spec: Option<&SessionSpec>) -> bool {
+    spec.is_some_and(|s| !s.is_empty())
+}
+
 /// `tessera_session` changes who plays, so the initiator must have signed it.
+/// With `requests.require_session` every request must have one: a copy with
+/// its session stripped cannot be served with server-only shares.
 fn check_session(
     spec: Option<&SessionSpec>,
     signed: impl FnOnce() -> Vec<u8>,
     signature: Option<&[u8]>,
     config: &ConsumerConfig,
 ) -> Result<(), InvalidRequest> {
-    if spec.is_none_or(SessionSpec::is_empty) {
+    if !has_session(spec) {
+        if config.require_session {
+            return Err(InvalidRequest::SessionRequired);
+        }
+        if signature.is_some() {
+            // Signed for a session that is not there: it was stripped.
+            return Err(InvalidRequest::SessionStripped);
+        }
         return Ok(());
     }
     let sig = signature.ok_or(InvalidRequest::UnauthenticatedSession)?;
@@ -160,6 +211,30 @@ impl Request {
         }
     }
 
+    /// The request's ledger key (its ids) and digest (what the initiator
+    /// signed). The digest covers `tessera_session` as signed when there is
+    /// one, so a copy with the session stripped (or changed) is another
+    /// payload under the same ids: a conflict, never served as the same request.
+    pub fn ledger_entry(&self) -> (String, String) {
+        let (key, signed, session) = match self {
+            Request::Keygen(k) => (
+                ledger::key("keygen", &[&k.message.wallet_id]),
+                k.message.signing_bytes(),
+                has_session(k.message.session.as_ref()).then(|| k.message.session_signing_bytes()),
+            ),
+            Request::Sign(s) => (
+                ledger::key("sign", &[&s.message.wallet_id, &s.message.tx_id]),
+                s.message.path_signing_bytes(),
+                has_session(s.message.session.as_ref()).then(|| s.message.session_signing_bytes()),
+            ),
+        };
+        let digest = match session {
+            None => ledger::digest(&signed),
+            Some(session) => ledger::digest_of(&[&signed, &session]),
+        };
+        (key, digest)
+    }
+
     /// The request's id for logs and the ledger: the wallet (keygen) or the tx id.
     pub fn id(&self) -> &str {
         match self {
@@ -190,9 +265,10 @@ fn parse_sign(raw: &[u8], config: &ConsumerConfig) -> Result<Sign, InvalidReques
 /// A keygen request that passed every check.
 pub fn keygen(raw: &[u8], config: &ConsumerConfig) -> Result<GenerateKeyMessage, InvalidRequest> {
     check_size(raw, config)?;
-    let m = GenerateKeyMessage::from_json(raw)?;
+    let m = GenerateKeyMessage::from_json(raw).map_err(InvalidRequest::Unreadable)?;
+    check_initiator(&m, config)?;
     m.validate()?;
-    check_signatures(&m, config)?;
+    check_authorizers(&m, config)?;
     check_session(
         m.session.as_ref(),
         || m.session_signing_bytes(),
@@ -206,9 +282,10 @@ pub fn keygen(raw: &[u8], config: &ConsumerConfig) -> Result<GenerateKeyMessage,
 /// when the initiator also signed it (`tessera_path_signature`).
 pub fn sign(raw: &[u8], config: &ConsumerConfig) -> Result<SignTxMessage, InvalidRequest> {
     check_size(raw, config)?;
-    let m = SignTxMessage::from_json(raw)?;
+    let m = SignTxMessage::from_json(raw).map_err(InvalidRequest::Unreadable)?;
+    check_initiator(&m, config)?;
     m.validate()?;
-    check_signatures(&m, config)?;
+    check_authorizers(&m, config)?;
     if m.has_derivation_path() {
         let sig = m
             .path_signature

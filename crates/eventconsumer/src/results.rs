@@ -71,6 +71,16 @@ pub fn subject(kind: Kind, client_id: Option<&str>, ids: &ResultIds) -> String {
     }
 }
 
+/// Where the error result of a request whose initiator signature did not
+/// verify goes: under the result stream, but on no subject a client's
+/// waiter reads (those end in the wallet id, or in `complete`).
+pub fn unverified_subject(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Keygen => mpc::UNVERIFIED_KEYGEN_RESULT,
+        Kind::Sign => mpc::UNVERIFIED_SIGNING_RESULT,
+    }
+}
+
 fn encoded(json: Result<Vec<u8>, WireError>) -> Result<Vec<u8>, ServeError> {
     json.map_err(|e| ServeError::Bug(format!("result encoding: {e}")))
 }

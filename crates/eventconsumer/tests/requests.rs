@@ -29,6 +29,7 @@ struct Env {
     js: jetstream::Context,
     keygen_results: pull::Stream,
     signing_results: pull::Stream,
+    unverified_results: pull::Stream,
 }
 
 async fn env() -> Env {
@@ -70,6 +71,7 @@ async fn env_with(kind: InitiatorKeyKind) -> Env {
     };
     let keygen_results = reader("mpc_keygen_result", "mpc.mpc_keygen_result.*").await;
     let signing_results = reader("mpc_signing_result", "mpc.mpc_signing_result.complete").await;
+    let unverified_results = reader("unverified", mpc::UNVERIFIED_SIGNING_RESULT).await;
     Env {
         cluster,
         consumers,
@@ -77,6 +79,7 @@ async fn env_with(kind: InitiatorKeyKind) -> Env {
         js,
         keygen_results,
         signing_results,
+        unverified_results,
     }
 }
 
@@ -98,6 +101,16 @@ impl Env {
             .unwrap();
         m.ack().await.unwrap();
         KeygenResultEvent::from_json(&m.payload).unwrap()
+    }
+
+    async fn next_unverified(&mut self, within: Duration) -> SigningResultEvent {
+        let m = tokio::time::timeout(within, self.unverified_results.next())
+            .await
+            .expect("unverified result in time")
+            .unwrap()
+            .unwrap();
+        m.ack().await.unwrap();
+        SigningResultEvent::from_json(&m.payload).unwrap()
     }
 
     async fn next_signing(&mut self, within: Duration) -> SigningResultEvent {
@@ -301,10 +314,16 @@ async fn raw_mpcium_requests_get_verified_results_and_bad_ones_get_codes_at_once
     for (tx, json, code) in cases {
         let started = Instant::now();
         env.publish(mpc::signing_request(tx), json).await;
-        let ev = env.next_signing(Duration::from_secs(2)).await;
+        // Without a verified initiator signature the ids could be anyone's:
+        // the error names none and goes where no client waits.
+        let unverified = ["tx-3", "tx-8", "tx-9"].contains(&tx);
+        let ev = match unverified {
+            true => env.next_unverified(Duration::from_secs(2)).await,
+            false => env.next_signing(Duration::from_secs(2)).await,
+        };
         assert_eq!(ev.result_type, ResultType::Error, "{tx}: {ev:?}");
         assert_eq!(ev.error_code, Some(code), "{tx}: {ev:?}");
-        assert_eq!(ev.tx_id, tx);
+        assert_eq!(ev.tx_id, if unverified { "" } else { tx });
         println!("{tx}: {code} after {:?}", started.elapsed());
     }
 
@@ -391,19 +410,27 @@ async fn a_p256_initiator_and_client_ids_route_results_to_their_own_subjects() {
 /// serving (it still plays the next keygen and signature).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn proposals_with_unusable_session_ids_are_refused_and_the_node_keeps_serving() {
-    use tessera_eventconsumer::proposal::{self, Operation, Proposal, Reply};
+    use tessera_eventconsumer::proposal::{self, Operation, Proposal, ProposalId};
+    use tessera_eventconsumer::reply::{self, Reply};
     use tessera_types::SessionId;
 
     let mut env = env().await;
     let ids = env.cluster.ids();
     let (coordinator, target) = (&env.cluster.identities[0], ids[1].clone());
+    let target_public = env.cluster.identities[1].public();
     let client = async_nats::connect(env.cluster.nats.url()).await.unwrap();
     let ask = |bytes: Vec<u8>| {
         let client = client.clone();
         let subject = tessera_transport::subjects::node_proposal(&target);
+        let (target, public) = (target.clone(), target_public.clone());
         async move {
+            let id = ProposalId::of(&bytes);
             let answer = client.request(subject, bytes.into()).await.expect("answer");
-            Reply::from_bytes(&answer.payload).expect("a reply")
+            // Signed by the player asked, for this proposal.
+            reply::open(&answer.payload, &target, id, |n| {
+                (*n == target).then(|| public.clone())
+            })
+            .expect("a signed reply")
         }
     };
     // Valid as an id, but without room for a keygen's `-secp256k1` suffix.

@@ -49,6 +49,8 @@ pub struct Config {
     #[serde(default)]
     pub recovery: RecoveryConfig,
     #[serde(default)]
+    pub requests: RequestsConfig,
+    #[serde(default)]
     pub health: HealthConfig,
     #[serde(default)]
     pub log: LogConfig,
@@ -180,6 +182,25 @@ impl Default for LimitsConfig {
             signing_concurrency: 64,
             max_request_bytes: 256 * 1024,
             max_request_age: nats::default_max_request_age(),
+        }
+    }
+}
+
+/// What every request must carry, and how often one is delivered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestsConfig {
+    /// Refuse requests without `tessera_session` (every wallet has a tenant).
+    pub require_session: bool,
+    /// JetStream delivers one request at most this often (at least 2).
+    pub max_deliver: i64,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self {
+            require_session: false,
+            max_deliver: tessera_eventconsumer::config::DEFAULT_MAX_DELIVER,
         }
     }
 }

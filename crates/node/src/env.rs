@@ -77,6 +77,8 @@ pub const KEYS: &[(&str, Kind)] = &[
     ("timeouts.progress_interval", Kind::Str),
     ("timeouts.shutdown_grace", Kind::Str),
     ("recovery.retry_signing", Kind::Bool),
+    ("requests.require_session", Kind::Bool),
+    ("requests.max_deliver", Kind::Int),
     ("health.listen", Kind::Str),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),

@@ -76,6 +76,13 @@ pub fn reshare_result(client_id: Option<&str>, session_id: &str) -> String {
     )
 }
 
+/// Error results of requests whose initiator signature did not verify (their
+/// ids could be anyone's): no client subject has this shape (keygen result
+/// subjects have one or two tokens after the prefix, signing ones end in
+/// `complete`), so no waiter receives them; operators can watch them.
+pub const UNVERIFIED_KEYGEN_RESULT: &str = "mpc.mpc_keygen_result.unverified.request.refused";
+pub const UNVERIFIED_SIGNING_RESULT: &str = "mpc.mpc_signing_result.unverified.refused";
+
 /// The durable consumer a client reads its keygen results from.
 pub fn keygen_result_consumer(client_id: Option<&str>) -> String {
     consumer("mpc_keygen_result", client_id)

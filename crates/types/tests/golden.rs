@@ -393,3 +393,28 @@ fn path_signature_covers_the_derivation_path() {
         .unwrap()
         .ends_with(r#""derivation_path":[]}"#));
 }
+
+/// With a derivation path, an authorizer approves the path-signed bytes and
+/// the path signature (an approval of the digest alone authorizes no child
+/// key); without one, mpcium's payload as before.
+#[test]
+fn authorizers_approve_the_derivation_path() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut m = sign_ed_path();
+    m.path_signature = Some(vec![7, 7]);
+    let want = format!(
+        r#"{{"initiator_id":"tx-2","initiator_raw":"{}","initiator_sig":"Bwc="}}"#,
+        b64(&m.path_signing_bytes())
+    );
+    assert_eq!(String::from_utf8(m.authorizer_payload()).unwrap(), want);
+    let mut other = m.clone();
+    other.derivation_path = Some(vec![44, 501, 1]);
+    assert_ne!(other.authorizer_payload(), m.authorizer_payload());
+    let mut no_path = m.clone();
+    no_path.derivation_path = None;
+    assert_eq!(
+        no_path.authorizer_payload(),
+        authorizer_payload("tx-2", &no_path.signing_bytes(), &no_path.signature)
+    );
+}

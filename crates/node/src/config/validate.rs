@@ -37,6 +37,9 @@ impl Config {
         }
         self.nats.access()?;
         self.jetstream.settings()?;
+        if self.requests.max_deliver < 2 {
+            return Err(invalid("requests.max_deliver", "must be at least 2"));
+        }
         if self.limits.max_request_age < Duration::from_secs(1) {
             return Err(invalid("limits.max_request_age", "must be at least 1s"));
         }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::authorizer::{no_authorizers, AuthorizerSignature, InitiatorMessage};
+use super::authorizer::{authorizer_payload, no_authorizers, AuthorizerSignature, InitiatorMessage};
 use super::b64;
 use super::error::{self, WireError};
 use super::go_json::GoObject;
@@ -179,5 +179,24 @@ impl InitiatorMessage for SignTxMessage {
     }
     fn authorizer_signatures(&self) -> &[AuthorizerSignature] {
         self.authorizer_signatures.as_deref().unwrap_or_default()
+    }
+
+    /// With a derivation path, authorizers approve the bytes that include it
+    /// ([`SignTxMessage::path_signing_bytes`] and the initiator's
+    /// `tessera_path_signature`): an approval of the digest alone authorizes
+    /// no child key. Without a path, mpcium's payload.
+    fn authorizer_payload(&self) -> Vec<u8> {
+        if self.has_derivation_path() {
+            return authorizer_payload(
+                &self.tx_id,
+                &self.path_signing_bytes(),
+                self.path_signature.as_deref().unwrap_or_default(),
+            );
+        }
+        authorizer_payload(
+            self.initiator_id(),
+            &self.signing_bytes(),
+            self.initiator_signature(),
+        )
     }
 }
