@@ -213,6 +213,8 @@ pub fn consumer_config(
     c.progress_interval = config.timeouts.progress_interval;
     c.retry_signing = config.recovery.retry_signing;
     c.max_request_age = config.limits.max_request_age;
+    c.require_session = config.requests.require_session;
+    c.max_deliver = config.requests.max_deliver;
     c.streams = config.jetstream.settings()?;
     Ok(c)
 }
