@@ -8,7 +8,9 @@
 //!   public key, chain code), written in the same transaction as its share;
 //! - completed request results, so a retried request returns the stored
 //!   result instead of running a protocol again;
-//! - encrypted backups to one file, restorable with the backup password alone.
+//! - encrypted backups to one file, restorable with the backup password alone;
+//! - beside the database, the ban list (`bans/`), which the operator's CLI
+//!   changes while the node runs.
 //!
 //! The API is synchronous; async callers use `tokio::task::spawn_blocking`.
 //! [`Store`] is `Clone + Send + Sync` (an `Arc` inside).
@@ -18,6 +20,7 @@
 //! - [`keys`]: key metadata and share versions (`put_key`, `get_share`, ...).
 //! - [`results`]: request results for idempotency.
 //! - [`backup`]: the backup file format, backup and restore.
+//! - [`bans`]: the ban list (one file per banned party).
 //! - [`records`]: the record types callers see.
 //! - [`tables`]: the database layout and schema version.
 //! - [`error`]: `StorageError` and its `ErrorCode`s.
@@ -25,6 +28,7 @@
 //! - `fuzzing` (hidden): the on-disk decoders, for the fuzz targets in `fuzz/`.
 
 pub mod backup;
+pub mod bans;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -36,6 +40,7 @@ pub mod store;
 pub mod tables;
 
 pub use backup::BackupSummary;
+pub use bans::{BanError, BanList, BanRecord};
 pub use error::{DbOp, StorageError};
 pub use records::{KeyMetadata, PutResult, ResultKind, StoredResult, StoredShare};
 pub use store::Store;

@@ -123,6 +123,9 @@ error_codes! {
     Equivocation = "ERROR_EQUIVOCATION",
     /// A party sent a message that fails the protocol's checks; it is named.
     ProtocolCheating = "ERROR_PROTOCOL_CHEATING",
+    /// The request needs a party this node has banned for cheating (the
+    /// error names it; an operator lifts a ban with `tessera bans clear`).
+    PartyBanned = "ERROR_PARTY_BANNED",
     /// A derivation path with a hardened or out-of-range index.
     InvalidDerivationPath = "ERROR_INVALID_DERIVATION_PATH",
     /// A request or message larger than allowed.
