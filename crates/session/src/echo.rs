@@ -8,8 +8,10 @@
 //! protocol use the next round, and before any output.
 //!
 //! Blame: if party `k` reports a digest for sender `s` that differs from ours,
-//! `s` sent different broadcasts to `k` and to us, so `s` is named. When the
-//! disputed broadcast is our own, `k` is misreporting and `k` is named.
+//! either `s` sent different broadcasts to `k` and to us, or `k` lies: `s` is
+//! named, as `k`'s claim (we hold only one of the two messages, so it is no
+//! proof; see `Abort::blame`). When the disputed broadcast is our own, `k`'s
+//! signed echo contradicts what we sent it: `k` is named, proven.
 
 use sha2::{Digest as _, Sha256};
 use tessera_types::{NodeId, SessionId};
@@ -80,10 +82,19 @@ mod tests {
         theirs[2] = [9; 32];
         let e = check(&p, &p[0], &p[1], 0, &ours, &theirs).unwrap_err();
         assert_eq!(e.culprits(), vec![p[2].clone()]);
+        // b's word against c: a claim, nobody proven or banned.
+        let blame = e.blame();
+        assert_eq!(blame.claimed, vec![p[2].clone()]);
+        assert!(blame.proven.is_empty() && blame.ban.is_empty());
         let mut lie = ours.clone();
         lie[0] = [9; 32];
         let e = check(&p, &p[0], &p[1], 0, &ours, &lie).unwrap_err();
         assert_eq!(e.culprits(), vec![p[1].clone()]);
+        // b misreports our own broadcast: proven, banned.
+        let blame = e.blame();
+        assert_eq!(blame.proven, vec![p[1].clone()]);
+        assert_eq!(blame.ban, vec![p[1].clone()]);
+        assert!(blame.claimed.is_empty());
         assert!(check(&p, &p[0], &p[1], 0, &ours, &ours[..2]).is_err());
     }
 

@@ -78,6 +78,7 @@ pub enum Abort {
         round: u16,
         detail: String,
     },
+    /// `culprit == reported_by`: the reporter misreported our own broadcast.
     #[error("{culprit} sent different round {round} broadcasts (reported by {reported_by})")]
     Equivocation {
         culprit: NodeId,
@@ -103,8 +104,70 @@ pub enum Abort {
     },
 }
 
+/// Whom an abort names, split by the evidence behind it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AbortBlame {
+    /// This party's own checks failed on their authenticated messages (or a
+    /// message of theirs contradicts what this party itself sent).
+    pub proven: Vec<NodeId>,
+    /// Among `proven`: parties to exclude for good. DKLs23 says so
+    /// (`BanCounterparty`: sessions with them leak the reusable OT state), or
+    /// the party signed a statement contradicting our own message.
+    pub ban: Vec<NodeId>,
+    /// Named on another party's word only (its report may be the lie).
+    pub claimed: Vec<NodeId>,
+}
+
 impl Abort {
-    /// The parties this abort blames (empty when nobody can be named).
+    /// The parties this abort blames by evidence; see [`AbortBlame`].
+    pub fn blame(&self) -> AbortBlame {
+        let proven = |p: Vec<NodeId>| AbortBlame {
+            proven: p,
+            ..AbortBlame::default()
+        };
+        match self {
+            // Its own signed message does not parse: its word, not a claim.
+            Abort::Malformed { from, .. } => proven(vec![from.clone()]),
+            // The reporter's signed echo contradicts the broadcast we sent it
+            // ourselves: proven, and banned (it lies to split the parties).
+            Abort::Equivocation {
+                culprit,
+                reported_by,
+                ..
+            } if culprit == reported_by => AbortBlame {
+                proven: vec![culprit.clone()],
+                ban: vec![culprit.clone()],
+                claimed: Vec::new(),
+            },
+            // A third party says the sender gave it another broadcast than
+            // ours. We hold only one of the two messages: either the sender
+            // equivocated or the reporter lies. A claim, not a proof.
+            Abort::Equivocation { culprit, .. } => AbortBlame {
+                claimed: vec![culprit.clone()],
+                ..AbortBlame::default()
+            },
+            // The library verified the culprit's authenticated messages.
+            Abort::Cheating { culprits, ban, .. } => AbortBlame {
+                proven: culprits.clone(),
+                ban: if *ban { culprits.clone() } else { Vec::new() },
+                claimed: Vec::new(),
+            },
+            Abort::PeerAborted { blamed, .. } => AbortBlame {
+                claimed: blamed.clone(),
+                ..AbortBlame::default()
+            },
+            Abort::Config(_)
+            | Abort::SignerCount { .. }
+            | Abort::NotAParticipant(_)
+            | Abort::HardenedIndex { .. }
+            | Abort::BadDigest { .. }
+            | Abort::InvalidSignature
+            | Abort::Local(_) => AbortBlame::default(),
+        }
+    }
+
+    /// Every party this abort names, proven or claimed (empty when nobody can
+    /// be named). For logs and simulators; act on [`Abort::blame`].
     pub fn culprits(&self) -> Vec<NodeId> {
         match self {
             Abort::Malformed { from, .. } => vec![from.clone()],
@@ -187,5 +250,47 @@ impl HandleError {
     /// `true` when the session is over.
     pub fn is_fatal(&self) -> bool {
         matches!(self, HandleError::Aborted(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    #[test]
+    fn library_findings_are_proven_and_a_peers_word_is_a_claim() {
+        let ban = Abort::Cheating {
+            culprits: vec![id("c")],
+            ban: true,
+            detail: "ot consistency".into(),
+        };
+        let b = ban.blame();
+        assert_eq!((b.proven, b.ban), (vec![id("c")], vec![id("c")]));
+        assert!(b.claimed.is_empty());
+        let recoverable = Abort::Cheating {
+            culprits: vec![id("c")],
+            ban: false,
+            detail: "commitment".into(),
+        };
+        assert!(recoverable.blame().ban.is_empty());
+        let malformed = Abort::Malformed {
+            from: id("m"),
+            round: 1,
+            detail: "eof".into(),
+        };
+        assert_eq!(malformed.blame().proven, vec![id("m")]);
+        let peer = Abort::PeerAborted {
+            peer: id("p"),
+            blamed: vec![id("x")],
+            reason: "says x cheated".into(),
+        };
+        let b = peer.blame();
+        assert_eq!(b.claimed, vec![id("x")]);
+        assert!(b.proven.is_empty() && b.ban.is_empty());
+        assert_eq!(Abort::InvalidSignature.blame(), AbortBlame::default());
     }
 }

@@ -36,7 +36,7 @@ pub mod simulator;
 pub mod verify;
 
 pub use derive::DerivationPath;
-pub use error::{Abort, HandleError, Rejection};
+pub use error::{Abort, AbortBlame, HandleError, Rejection};
 pub use message::ProtocolMessage;
 pub use round::RoundProtocol;
 pub use session::{Session, Status};

@@ -295,3 +295,33 @@ fn misaddressed_and_foreign_messages_are_rejected_with_types() {
     );
     let _ = sid;
 }
+
+/// The debug-build OT fault makes every honest counterparty's DKLs23
+/// multiplication check fail: a `BanCounterparty` abort naming the cheater.
+#[cfg(debug_assertions)]
+#[test]
+fn corrupted_ot_data_gets_the_sender_banned_by_every_honest_signer() {
+    use tessera_session::ecdsa::EcdsaSign;
+    use tessera_session::simulator::sessions;
+    use tessera_session::Session;
+    let shares = ecdsa_fixture(2, 5);
+    let signers = &nodes(5)[..3];
+    let cfg = config("ban-ot", signers, 2);
+    let cheater = node(1);
+    let all: Vec<Session<EcdsaSign>> = sessions(&cfg, |me| {
+        let mut p = EcdsaSign::new(&cfg, shares[me].clone(), &[5; 32], &DerivationPath::root())?;
+        if *me == cheater {
+            p.cheat_in_ot_for_tests();
+        }
+        Ok(p)
+    })
+    .unwrap();
+    let out = run(all, &Faults::default());
+    for a in assert_all_blame(out, &cheater, "ot fault") {
+        assert!(
+            matches!(&a, Abort::Cheating { ban: true, .. }),
+            "not a ban: {a:?}"
+        );
+        assert_eq!(a.blame().ban, vec![cheater.clone()]);
+    }
+}

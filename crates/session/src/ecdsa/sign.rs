@@ -59,6 +59,8 @@ pub struct EcdsaSign {
     keep1: Option<Keep1>,
     keep2: Option<Keep2>,
     x_coord: Option<String>,
+    /// Fault injection (debug builds): corrupt our first-round OT data.
+    cheat: bool,
 }
 
 impl std::fmt::Debug for EcdsaSign {
@@ -127,7 +129,19 @@ impl EcdsaSign {
             keep1: None,
             keep2: None,
             x_coord: None,
+            cheat: false,
         })
+    }
+
+    /// Fault injection for tests, debug builds only: this party flips one bit
+    /// of the OT extension data in its first-round messages, so each honest
+    /// counterparty's multiplication check fails in `sign_phase2` and DKLs23
+    /// aborts with `BanCounterparty` naming this party (the message is signed
+    /// by it, so the receivers hold the proof).
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub fn cheat_in_ot_for_tests(&mut self) {
+        self.cheat = true;
     }
 
     fn me(&self) -> &NodeId {
@@ -216,6 +230,14 @@ impl RoundProtocol for EcdsaSign {
             .party
             .sign_phase1(&self.data)
             .map_err(|a| fault(a, &self.parties))?;
+        let mut transmit = transmit;
+        if self.cheat {
+            for m in &mut transmit {
+                if let Some(byte) = m.mul_transmit.u.first_mut().and_then(|u| u.first_mut()) {
+                    *byte ^= 1;
+                }
+            }
+        }
         self.keep1 = Some((unique, keep));
         Ok(RoundOutput {
             broadcast: None,
