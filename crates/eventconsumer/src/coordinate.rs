@@ -10,9 +10,9 @@
 //! retried once without them when the plan allows it (no client-chosen
 //! session id: its other parties know only that one).
 
-use tessera_types::{NodeId, SessionId};
+use tessera_types::{ErrorCode, NodeId, SessionId};
 
-use crate::error::{ServeError, Unavailable};
+use crate::error::{NotJoined, ServeError, Unavailable};
 use crate::plan::{self, KeyFacts, Plan, Players};
 use crate::proposal::{self, Operation, Proposal};
 use crate::propose::propose;
@@ -59,7 +59,7 @@ pub(crate) async fn serve(
     delegated: bool,
 ) -> Result<Vec<u8>, ServeError> {
     match plan::plan(&shared.snapshot(), request, facts?, delegated)? {
-        Plan::Run(players) => run(shared, request, raw, players).await,
+        Plan::Run(players) => run(shared, request, raw, players, delegated).await,
         Plan::Delegate(to) => crate::delegate::ask(shared, &to, request.kind(), raw).await,
         Plan::AskHolders {
             candidates,
@@ -81,12 +81,16 @@ pub(crate) async fn serve(
 }
 
 /// Runs the planned session, and once more without its culprits if it failed
-/// because of them and the plan allows a retry.
+/// because of them and the plan allows a retry: only culprits this node proved
+/// or saw silent are left out; another party's claims are logged, not acted
+/// on. A player that refused because it banned one of the players gets the
+/// request (unless it was handed here): it plans it without that party.
 async fn run(
     shared: &Shared,
     request: &Request,
     raw: &[u8],
     plan: Players,
+    delegated: bool,
 ) -> Result<Vec<u8>, ServeError> {
     let session_id = plan
         .session_id
@@ -130,23 +134,58 @@ async fn run(
         Ok(json) => return Ok(json),
         Err(e) => e,
     };
+    if let Some(to) = banning_player(&first) {
+        if !delegated && plan.session_id.is_none() && to != *shared.me() {
+            tracing::warn!(
+                id = %request.id(), code = %first.code(),
+                "{first}; handing the request to {to}, which plans it without the party it banned"
+            );
+            return crate::delegate::ask(shared, &to, request.kind(), raw).await;
+        }
+    }
+    let blame = first.blame();
+    if !blame.claimed.is_empty() {
+        tracing::warn!(
+            id = %request.id(), code = %first.code(), claimed = ?blame.claimed,
+            "a peer blames {:?}: its claim only, logged and not acted on", blame.claimed
+        );
+    }
     let Some(pick) = &plan.retry else {
         return Err(first);
     };
-    let blamed = first.blame().players;
-    if blamed.is_empty() || blamed.contains(shared.me()) {
+    let excluded = blame.excluded();
+    if excluded.is_empty() || excluded.contains(shared.me()) {
         return Err(first);
     }
-    let Ok(players) = plan::pick(&shared.snapshot(), &pick.servers, pick.needed, &blamed) else {
+    // Banned players are left out by the fresh snapshot itself.
+    let Ok(players) = plan::pick(&shared.snapshot(), &pick.servers, pick.needed, &excluded) else {
         return Err(first);
     };
     tracing::warn!(
         id = %request.id(),
         code = %first.code(),
-        blamed = ?blamed,
-        "signing failed ({first}); retrying without {blamed:?} with players {players:?}"
+        proven = ?blame.proven,
+        observed_silent = ?blame.observed_silent,
+        claimed = ?blame.claimed,
+        "signing failed ({first}); retrying without {excluded:?} with players {players:?}"
     );
     attempt(players, shared.new_session_id()).await
+}
+
+/// The player that refused to join because it banned one of the players.
+fn banning_player(e: &ServeError) -> Option<NodeId> {
+    match e {
+        ServeError::NotJoined {
+            answer:
+                NotJoined::Refused {
+                    player,
+                    code: ErrorCode::PartyBanned,
+                    ..
+                },
+            ..
+        } => Some(player.clone()),
+        _ => None,
+    }
 }
 
 fn operation(request: &Request) -> Operation {

@@ -113,12 +113,30 @@ pub enum Unavailable {
     },
 }
 
-/// Whom a failure blames, and whether this node's own checks prove it or a
-/// peer only claims it.
+/// Whom a failure names, by the evidence this node has (see
+/// `tessera_runner::Culprits`): a retry leaves out only the proven ones and
+/// those seen silent here; claimed ones are logged, never acted on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Blame {
-    pub players: Vec<NodeId>,
-    pub proven: bool,
+    /// This node's own checks failed on their signed messages.
+    pub proven: Vec<NodeId>,
+    /// Seen here not to join, to go silent or to leave the session.
+    pub observed_silent: Vec<NodeId>,
+    /// Another party's word only.
+    pub claimed: Vec<NodeId>,
+}
+
+impl Blame {
+    /// Whom a retry leaves out: proven, then observed silent, once each.
+    pub fn excluded(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = Vec::new();
+        for p in self.proven.iter().chain(&self.observed_silent) {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
 }
 
 impl ServeError {
@@ -144,18 +162,22 @@ impl ServeError {
         }
     }
 
-    /// The players this failure blames (a retry leaves them out).
+    /// Whom this failure names, by evidence (a retry leaves out the proven
+    /// and the observed silent ones).
     pub fn blame(&self) -> Blame {
         match self {
-            ServeError::Aborted(e) => Blame {
-                players: e.blamed(),
-                // A peer's abort is its word; everything else the runner
-                // reports is this node's own finding.
-                proven: !matches!(e, SessionError::PeerAborted { .. }),
-            },
+            ServeError::Aborted(e) => {
+                let c = e.culprits();
+                Blame {
+                    proven: c.proven,
+                    observed_silent: c.observed_silent,
+                    claimed: c.claimed,
+                }
+            }
+            // It did not join: seen here (its refusal, or no answer).
             ServeError::NotJoined { answer, .. } => Blame {
-                players: vec![answer.player().clone()],
-                proven: true,
+                observed_silent: vec![answer.player().clone()],
+                ..Blame::default()
             },
             ServeError::Invalid(_)
             | ServeError::BadProposal(_)

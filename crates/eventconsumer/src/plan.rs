@@ -6,6 +6,9 @@
 //! Players that are nodes of this cluster are "servers"; any other player is
 //! a tenant (a user's device): in no node's configuration, never in Consul's
 //! ready set, joining by session id.
+//!
+//! Banned parties (this node's ban list) are never picked; a request that
+//! cannot be served without one is refused with `ERROR_PARTY_BANNED` naming it.
 
 use std::collections::BTreeSet;
 
@@ -32,6 +35,8 @@ pub(crate) struct Snapshot {
     pub(crate) threshold: Threshold,
     /// Whether a failed signing session is retried without its culprits.
     pub(crate) retry_signing: bool,
+    /// Parties this node banned: never picked, never played with.
+    pub(crate) banned: BTreeSet<NodeId>,
 }
 
 impl Snapshot {
@@ -59,6 +64,14 @@ impl Snapshot {
 
     fn split(&self, players: &[NodeId]) -> (Vec<NodeId>, Vec<NodeId>) {
         players.iter().cloned().partition(|p| self.is_server(p))
+    }
+
+    /// Refuses when one of `players` (all needed) is banned here.
+    fn none_banned(&self, players: &[NodeId]) -> Result<(), Refused> {
+        match players.iter().find(|p| self.banned.contains(*p)) {
+            Some(p) => Err(Refused::PartyBanned(p.clone())),
+            None => Ok(()),
+        }
     }
 }
 
@@ -131,6 +144,7 @@ fn keygen(view: &Snapshot, k: &Keygen, exists: bool, delegated: bool) -> Result<
     }
     view.fresh()?;
     let players = keygen_players(view, &k.session)?;
+    view.none_banned(&players.players)?;
     let (servers, _) = view.split(&players.players);
     let ready = view.ready_among(&servers);
     if ready.len() < servers.len() {
@@ -194,7 +208,7 @@ fn sign(
             .clone()
             .unwrap_or_else(|| view.servers.clone())
             .into_iter()
-            .filter(|n| *n != view.me && view.is_server(n))
+            .filter(|n| *n != view.me && view.is_server(n) && !view.banned.contains(n))
             .collect();
         return Ok(Plan::AskHolders {
             candidates: view.ready_among(&candidates),
@@ -239,6 +253,9 @@ fn sign(
             delegated,
         )?));
     }
+    // Only a player refuses for its bans: a node that hands the request on
+    // runs no session with anyone.
+    view.none_banned(&named_players)?;
     view.fresh()?;
     if let Some(down) = named_servers.iter().find(|p| !view.ready.contains(*p)) {
         return Err(Refused::PlayerNotReady(down.clone()).into());
@@ -290,33 +307,50 @@ fn named(view: &Snapshot, session: &CheckedSession, players: &[NodeId]) -> Resul
     Ok(())
 }
 
-/// The server player to hand a request to: the first ready one.
+/// The server player to hand a request to: the first ready one this node
+/// has not banned (a banned one is never handed a request).
 fn delegate_to(view: &Snapshot, servers: &[NodeId], delegated: bool) -> Result<NodeId, ServeError> {
     if delegated {
         return Err(ServeError::Bug(
             "a delegated request named players without the delegate".into(),
         ));
     }
-    view.ready_among(servers)
-        .into_iter()
-        .next()
-        .ok_or_else(|| Refused::NoPlayerReady.into())
+    let ready = view.ready_among(servers);
+    if let Some(to) = ready.iter().find(|n| !view.banned.contains(*n)) {
+        return Ok(to.clone());
+    }
+    Err(match ready.into_iter().next() {
+        Some(banned) => Refused::PartyBanned(banned),
+        None => Refused::NoPlayerReady,
+    }
+    .into())
 }
 
-/// This node and the first `needed - 1` other ready servers not in
-/// `excluded`, sorted.
+/// This node and the first `needed - 1` other ready servers neither in
+/// `excluded` nor banned, sorted. When only a banned server is missing, the
+/// refusal names it.
 pub(crate) fn pick(
     view: &Snapshot,
     servers: &[NodeId],
     needed: usize,
     excluded: &[NodeId],
 ) -> Result<Vec<NodeId>, Refused> {
-    let ready: Vec<NodeId> = view
+    let candidates: Vec<NodeId> = view
         .ready_among(servers)
         .into_iter()
         .filter(|n| !excluded.contains(n))
         .collect();
-    if ready.len() < needed || !ready.contains(&view.me) {
+    let (banned, ready): (Vec<NodeId>, Vec<NodeId>) = candidates
+        .iter()
+        .cloned()
+        .partition(|n| view.banned.contains(n));
+    let enough = |r: &[NodeId]| r.len() >= needed && r.contains(&view.me);
+    if !enough(&ready) && enough(&candidates) {
+        if let Some(b) = banned.into_iter().next() {
+            return Err(Refused::PartyBanned(b));
+        }
+    }
+    if !enough(&ready) {
         return Err(Refused::NotMajority {
             ready: ready.len(),
             total: servers.len(),

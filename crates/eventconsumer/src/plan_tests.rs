@@ -12,6 +12,7 @@ fn view(me: &str, ready: &[&str]) -> Snapshot {
         stale_view: None,
         threshold: Threshold(1),
         retry_signing: true,
+        banned: Default::default(),
     }
 }
 
@@ -79,4 +80,56 @@ fn signers_named_by_a_request_must_be_the_keys_and_enough() {
     assert!(check_signers(&parts, &parts, 2, KeyType::Ed25519).is_ok());
     let e = check_signers(&[id("node0")], &parts, 2, KeyType::Ed25519).unwrap_err();
     assert!(matches!(e, Refused::TooFewSigners { .. }));
+}
+
+#[test]
+fn pick_leaves_a_banned_node_out_while_enough_others_are_ready() {
+    let mut v = view("node2", &["node0", "node1", "node2"]);
+    v.banned.insert(id("node0"));
+    assert_eq!(
+        pick(&v, &v.servers, 2, &[]).unwrap(),
+        vec![id("node1"), id("node2")]
+    );
+    // Without node1 only the banned node0 could make up the signers: the
+    // refusal names it with the ban's code, not as a quorum problem.
+    let e = pick(&v, &v.servers, 2, &[id("node1")]).unwrap_err();
+    assert_eq!(e.code(), tessera_types::ErrorCode::PartyBanned);
+    assert!(e.to_string().contains("node0"), "{e}");
+    let v2 = view("node2", &["node0", "node2"]);
+    let v2 = Snapshot {
+        banned: [id("node0")].into(),
+        ..v2
+    };
+    let e = pick(&v2, &v2.servers, 2, &[]).unwrap_err();
+    assert!(
+        matches!(e, Refused::PartyBanned(ref p) if *p == id("node0")),
+        "{e:?}"
+    );
+    // Not enough even with it: a quorum problem as before.
+    let e = pick(&v2, &v2.servers, 3, &[]).unwrap_err();
+    assert_eq!(e.code(), tessera_types::ErrorCode::NotMajority);
+}
+
+#[test]
+fn keygen_and_named_signers_refuse_a_banned_player_by_name() {
+    let mut v = view("node0", &["node0", "node1", "node2"]);
+    v.banned.insert(id("node2"));
+    let p = keygen_players(&v, &CheckedSession::default()).unwrap();
+    let e = v.none_banned(&p.players).unwrap_err();
+    assert_eq!(e.code(), tessera_types::ErrorCode::PartyBanned);
+    assert_eq!(
+        e.to_string(),
+        "player node2 is banned on this node for cheating (see `tessera bans list`); the request cannot be served without it"
+    );
+    assert!(v.none_banned(&[id("node0"), id("node1")]).is_ok());
+}
+
+#[test]
+fn a_request_is_never_handed_to_a_banned_player() {
+    let mut v = view("node1", &["node0", "node1", "node2"]);
+    v.banned.insert(id("node0"));
+    let to = delegate_to(&v, &[id("node0"), id("node2")], false).unwrap();
+    assert_eq!(to, id("node2"));
+    let e = delegate_to(&v, &[id("node0")], false).unwrap_err();
+    assert_eq!(e.code(), tessera_types::ErrorCode::PartyBanned);
 }

@@ -37,6 +37,9 @@ pub(crate) fn start(
     threshold: Threshold,
     dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
 ) -> Result<Running, ServeError> {
+    // Before anything is joined: a proposal with a banned player is refused
+    // with the ban's code (the runner would refuse the session too).
+    node.check_not_banned(&players)?;
     match request {
         Request::Keygen(k) => {
             let one = |key_type| -> Result<KeygenRequest, ServeError> {

@@ -219,7 +219,7 @@ impl Connection {
         if !matches!(err, SessionError::PeerAborted { .. }) {
             self.ready.send.push(Outgoing::ControlAll(Frame::Abort {
                 code: err.code(),
-                blamed: err.blamed(),
+                blamed: err.culprits().found(),
                 reason: err.to_string(),
             }));
         }

@@ -3,7 +3,7 @@
 
 use tessera_security::EnvelopeError;
 use tessera_session::Abort;
-use tessera_storage::StorageError;
+use tessera_storage::{BanError, StorageError};
 use tessera_transport::TransportError;
 use tessera_types::{ErrorCode, NodeId, SessionId};
 
@@ -109,8 +109,66 @@ pub enum SessionError {
     KeyExists { wallet: String, key_type: String },
     #[error("no {key_type} key for wallet {wallet}")]
     KeyNotFound { wallet: String, key_type: String },
+    /// A player this node banned for cheating: no session runs with it.
+    #[error(
+        "party {party} is banned on this node ({reason}); `tessera bans clear {party}` lifts it"
+    )]
+    Banned { party: NodeId, reason: String },
+    /// The ban list cannot be read: no session starts (fail closed).
+    #[error(transparent)]
+    BanList(BanError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// Whom a failed session names, by the evidence this node has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Culprits {
+    /// This node's own verification failed on their signed messages (a
+    /// library abort with evidence, a contradiction of our own message).
+    pub proven: Vec<NodeId>,
+    /// Among `proven`: to be banned for good (a DKLs23 `BanCounterparty`
+    /// abort, proven equivocation).
+    pub ban: Vec<NodeId>,
+    /// Players this node itself saw go silent, never join, or leave the
+    /// session (their own signed abort). A retry may leave them out; never
+    /// grounds for a ban.
+    pub observed_silent: Vec<NodeId>,
+    /// Named by another party only: its claim, logged, never acted on alone.
+    pub claimed: Vec<NodeId>,
+}
+
+impl Culprits {
+    fn proven(p: Vec<NodeId>) -> Self {
+        Self {
+            proven: p,
+            ..Self::default()
+        }
+    }
+
+    fn silent(p: Vec<NodeId>) -> Self {
+        Self {
+            observed_silent: p,
+            ..Self::default()
+        }
+    }
+
+    /// What this node found itself (proven, then observed), without
+    /// duplicates: what its abort frame tells the peers, and whom a retry
+    /// leaves out.
+    pub fn found(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = Vec::new();
+        for p in self.proven.iter().chain(&self.observed_silent) {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.proven.is_empty() && self.observed_silent.is_empty() && self.claimed.is_empty()
+    }
 }
 
 /// Node ids as `a, b` for error texts (their `Debug` form is `NodeId("a")`).
@@ -172,6 +230,8 @@ impl SessionError {
             SessionError::PublicKeyMismatch { .. } => ErrorCode::PublicKeyMismatch,
             SessionError::KeyExists { .. } => ErrorCode::KeyAlreadyExists,
             SessionError::KeyNotFound { .. } => ErrorCode::KeyNotFound,
+            SessionError::Banned { .. } => ErrorCode::PartyBanned,
+            SessionError::BanList(e) => e.code(),
             SessionError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -200,21 +260,43 @@ impl SessionError {
             | SessionError::PublicKeyMismatch { .. }
             | SessionError::KeyExists { .. }
             | SessionError::KeyNotFound { .. }
+            | SessionError::Banned { .. }
+            | SessionError::BanList(_)
             | SessionError::Internal(_) => None,
         }
     }
 
-    /// The players this error blames, for logs and for excluding a node on retry.
-    pub fn blamed(&self) -> Vec<NodeId> {
+    /// Whom this error names, split by evidence: see [`Culprits`].
+    pub fn culprits(&self) -> Culprits {
         match self {
-            SessionError::JoinTimeout { missing, .. } => missing.clone(),
-            SessionError::PeerUnavailable { peer, .. } => vec![peer.clone()],
-            SessionError::PeerAborted { blamed, .. } => blamed.clone(),
-            SessionError::Protocol { abort, .. } => abort.culprits(),
-            SessionError::BadFrame { sender, .. } => vec![sender.clone()],
+            SessionError::JoinTimeout { missing, .. } => Culprits::silent(missing.clone()),
+            // Silence seen here (or a peer's report corroborated by our own
+            // view of that player, see `connection::inbound`).
+            SessionError::PeerUnavailable { peer, .. } => Culprits::silent(vec![peer.clone()]),
+            // Its signatures fail under the key configured here: nothing it
+            // sends can be authenticated, so it is unavailable to us, but a
+            // forger may be behind it: never proof against it.
+            SessionError::PeerKeyMismatch { peer, .. } => Culprits::silent(vec![peer.clone()]),
+            // The peer left the session (its own signed abort): seen here.
+            // Whom it blames is its word.
+            SessionError::PeerAborted { peer, blamed, .. } => Culprits {
+                observed_silent: vec![peer.clone()],
+                claimed: blamed.clone(),
+                ..Culprits::default()
+            },
+            SessionError::Protocol { abort, .. } => {
+                let b = abort.blame();
+                Culprits {
+                    proven: b.proven,
+                    ban: b.ban,
+                    observed_silent: Vec::new(),
+                    claimed: b.claimed,
+                }
+            }
+            // Signed by the sender and unreadable or contradicting ours.
+            SessionError::BadFrame { sender, .. } => Culprits::proven(vec![sender.clone()]),
             SessionError::KeygenMismatch { peer, .. }
-            | SessionError::PeerKeyMismatch { peer, .. }
-            | SessionError::MetadataMismatch { peer, .. } => vec![peer.clone()],
+            | SessionError::MetadataMismatch { peer, .. } => Culprits::proven(vec![peer.clone()]),
             SessionError::Rejected { .. }
             | SessionError::Transport { .. }
             | SessionError::ConnectionLost { .. }
@@ -228,7 +310,12 @@ impl SessionError {
             | SessionError::PublicKeyMismatch { .. }
             | SessionError::KeyExists { .. }
             | SessionError::KeyNotFound { .. }
-            | SessionError::Internal(_) => Vec::new(),
+            | SessionError::Banned { .. }
+            | SessionError::BanList(_)
+            | SessionError::Internal(_) => Culprits::default(),
         }
     }
 }
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

@@ -1,9 +1,20 @@
 //! Fault injection for end-to-end tests, compiled into debug builds only.
+//! Release builds ignore the variables (the functions are empty there), so
+//! they can never slow or corrupt a production node.
 //!
-//! `TESSERA_FAULT_ROUND_DELAY_MS=<n>` makes every protocol step of every
-//! session wait `n` ms on its worker thread, so that a test can kill a node
-//! while a session is surely in flight. Release builds ignore the variable
-//! (the function is empty there), so it can never slow a production node.
+//! - `TESSERA_FAULT_ROUND_DELAY_MS=<n>` makes every protocol step of every
+//!   session wait `n` ms on its worker thread, so that a test can kill a node
+//!   while a session is surely in flight.
+//! - `TESSERA_FAULT_DKLS_CHEAT=<node_id>`: the node with that id corrupts the
+//!   OT data of its first-round ECDSA signing messages; each honest signer's
+//!   DKLs23 check fails with `BanCounterparty` naming it (the message is
+//!   signed by it: proof), so the honest nodes ban it. Any node may be given
+//!   the variable; only the named one cheats.
+//! - `TESSERA_FAULT_FALSE_BLAME=<node_id>`: the node with that id aborts every
+//!   signing session right after the join barrier, with a signed abort frame
+//!   falsely naming every other signer as a cheater (`ERROR_PROTOCOL_CHEATING`).
+
+use tessera_types::NodeId;
 
 #[cfg(debug_assertions)]
 fn delay() -> Option<std::time::Duration> {
@@ -16,6 +27,13 @@ fn delay() -> Option<std::time::Duration> {
             .and_then(|v| v.trim().parse().ok())
             .map(Duration::from_millis)
     })
+}
+
+/// Whether `var` names node `me` (read each time: tests restart nodes with
+/// other variables, and this is only ever asked once per session).
+#[cfg(debug_assertions)]
+fn names(var: &str, me: &NodeId) -> bool {
+    std::env::var(var).is_ok_and(|v| v.trim() == me.as_str())
 }
 
 /// Whether a delay is configured: protocol steps then run on the blocking
@@ -33,6 +51,38 @@ pub(crate) fn before_step() {
     }
 }
 
+/// Makes `me`'s ECDSA signing cheat in its OT data when the fault names it.
+#[cfg(debug_assertions)]
+pub(crate) fn ecdsa_sign(me: &NodeId, p: &mut tessera_session::ecdsa::EcdsaSign) {
+    if names("TESSERA_FAULT_DKLS_CHEAT", me) {
+        tracing::warn!(node_id = %me, "fault injection: corrupting this node's OT data");
+        p.cheat_in_ot_for_tests();
+    }
+}
+
+/// After the join barrier: when the fault names `me`, the error that makes
+/// the session abort blaming every other player.
+#[cfg(debug_assertions)]
+pub(crate) fn false_blame(
+    session_id: &tessera_types::SessionId,
+    me: &NodeId,
+    players: &[NodeId],
+) -> Result<(), crate::SessionError> {
+    if !names("TESSERA_FAULT_FALSE_BLAME", me) {
+        return Ok(());
+    }
+    let others: Vec<NodeId> = players.iter().filter(|p| *p != me).cloned().collect();
+    tracing::warn!(node_id = %me, %session_id, blamed = ?others, "fault injection: falsely blaming");
+    Err(crate::SessionError::Protocol {
+        session_id: session_id.clone(),
+        abort: tessera_session::Abort::Cheating {
+            culprits: others,
+            ban: false,
+            detail: "fault injection: a false accusation".into(),
+        },
+    })
+}
+
 /// Never in release builds.
 #[cfg(not(debug_assertions))]
 pub(crate) fn active() -> bool {
@@ -42,3 +92,17 @@ pub(crate) fn active() -> bool {
 /// Called before each protocol step: nothing in release builds.
 #[cfg(not(debug_assertions))]
 pub(crate) fn before_step() {}
+
+/// Nothing in release builds.
+#[cfg(not(debug_assertions))]
+pub(crate) fn ecdsa_sign(_me: &NodeId, _p: &mut tessera_session::ecdsa::EcdsaSign) {}
+
+/// Nothing in release builds.
+#[cfg(not(debug_assertions))]
+pub(crate) fn false_blame(
+    _session_id: &tessera_types::SessionId,
+    _me: &NodeId,
+    _players: &[NodeId],
+) -> Result<(), crate::SessionError> {
+    Ok(())
+}

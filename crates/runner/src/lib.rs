@@ -30,7 +30,8 @@
 //! - `session_loop`: the one async loop that owns a session's I/O and drives it;
 //!   `compute`: protocol rounds on the blocking pool or inline; `readiness`:
 //!   the registry's ready set.
-//! - `fault`: a debug-build-only delay for fault-injection tests.
+//! - `fault`: debug-build-only faults for fault-injection tests (a delay, a
+//!   DKLs23 cheater, a false accuser).
 
 pub(crate) mod compute;
 pub(crate) mod connection;
@@ -54,7 +55,7 @@ pub(crate) mod session_loop;
 pub mod sign;
 
 pub use directory::Directory;
-pub use error::SessionError;
+pub use error::{Culprits, SessionError};
 pub use keygen::KeygenRequest;
 pub use node::{KeyMetadata, Node};
 pub use options::RunnerOptions;

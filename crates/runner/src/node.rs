@@ -1,19 +1,26 @@
-//! A node's runtime: its identity, NATS transport, share store, peer directory
-//! and (optionally) registry, and the sessions it runs. Cheap to clone.
+//! A node's runtime: its identity, NATS transport, share store, ban list, peer
+//! directory and (optionally) registry, and the sessions it runs. Cheap to clone.
+//!
+//! Bans: no session starts with a banned player (checked when a session is
+//! started, which is also how a proposal is joined), and a session that ends
+//! with a ban-worthy culprit (DKLs23 `BanCounterparty`, proven equivocation)
+//! bans it before its error is reported.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tessera_registry::Registry;
 use tessera_security::NodeIdentity;
-use tessera_storage::Store;
+use tessera_storage::{BanList, BanRecord, Store};
 use tessera_transport::Transport;
 use tessera_types::{NodeId, PublicIdentity, SessionId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::directory::Directory;
-use crate::error::SessionError;
+use crate::error::{Culprits, SessionError};
 use crate::keygen::{keygen, KeygenRequest};
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
@@ -41,6 +48,7 @@ impl Node {
             inner: Arc::new(Inner {
                 identity,
                 transport,
+                bans: BanList::new(store.path().parent().unwrap_or(std::path::Path::new("."))),
                 store,
                 directory,
                 registry,
@@ -72,6 +80,37 @@ impl Node {
         &self.inner.transport
     }
 
+    /// This node's ban list (`<storage.dir>/bans/`).
+    pub fn bans(&self) -> &BanList {
+        &self.inner.bans
+    }
+
+    /// The banned parties, for planning. A ban list that cannot be read gives
+    /// none here (logged); starting a session then fails closed.
+    pub fn banned(&self) -> BTreeSet<NodeId> {
+        self.inner.bans.banned().unwrap_or_else(|e| {
+            tracing::error!(code = %e.code(), "{e}");
+            BTreeSet::new()
+        })
+    }
+
+    pub fn is_banned(&self, party: &NodeId) -> bool {
+        self.banned().contains(party)
+    }
+
+    /// `Ok` when none of `players` is banned here; else a typed error naming
+    /// the first banned one (or why the ban list cannot be read).
+    pub fn check_not_banned(&self, players: &[NodeId]) -> Result<(), SessionError> {
+        match self.inner.bans.first_banned(players) {
+            Ok(None) => Ok(()),
+            Ok(Some(r)) => Err(SessionError::Banned {
+                reason: ban_reason(&r),
+                party: r.party,
+            }),
+            Err(e) => Err(SessionError::BanList(e)),
+        }
+    }
+
     pub fn registry(&self) -> Option<&Registry> {
         self.inner.registry.as_ref()
     }
@@ -88,7 +127,9 @@ impl Node {
     /// Starts a keygen in the background.
     pub fn start_keygen(&self, request: KeygenRequest) -> RunningSession<KeyMetadata> {
         let sid = request.session_id.clone();
+        let allowed = self.check_not_banned(&request.participants);
         self.spawn(sid, "keygen", move |inner, reporter, cancel| async move {
+            allowed?;
             keygen(&inner, request, reporter, cancel).await
         })
     }
@@ -96,7 +137,9 @@ impl Node {
     /// Starts a signing in the background.
     pub fn start_sign(&self, request: SignRequest) -> RunningSession<Signature> {
         let sid = request.session_id.clone();
+        let allowed = self.check_not_banned(&request.signers);
         self.spawn(sid, "signing", move |inner, reporter, cancel| async move {
+            allowed?;
             sign(&inner, request, reporter, cancel).await
         })
     }
@@ -115,9 +158,14 @@ impl Node {
         let cancel = self.inner.cancel.child_token();
         let fut = f(self.inner.clone(), reporter.clone(), cancel.clone());
         let session_id = sid.clone();
+        let inner = self.inner.clone();
         let task = self.inner.tracker.spawn(async move {
             let result = fut.await;
             if let Err(e) = &result {
+                let culprits = e.culprits();
+                if !culprits.ban.is_empty() {
+                    record_bans(&inner, &session_id, e, &culprits).await;
+                }
                 reporter.report(e, true);
             }
             tracing::info!(%session_id, op, ok = result.is_ok(), "session ended");
@@ -142,6 +190,58 @@ impl Node {
         self.inner.tracker.wait().await;
         if let Some(r) = &self.inner.registry {
             r.shutdown().await;
+        }
+    }
+}
+
+/// A ban's reason with where it was proven, for error texts.
+fn ban_reason(r: &BanRecord) -> String {
+    if r.session_id.is_empty() {
+        r.reason.clone()
+    } else {
+        format!("{} in session {}", r.reason, r.session_id)
+    }
+}
+
+/// Bans `culprits.ban` for `error` (proven in `session_id`), now. A failure
+/// to write is logged loudly; the session's error is reported either way.
+async fn record_bans(
+    inner: &Inner,
+    session_id: &SessionId,
+    error: &SessionError,
+    culprits: &Culprits,
+) {
+    let now = SystemTime::now();
+    let records: Vec<BanRecord> = culprits
+        .ban
+        .iter()
+        .filter(|p| *p != inner.identity.node_id())
+        .map(|p| BanRecord::new(p.clone(), error.to_string(), session_id.to_string(), now))
+        .collect();
+    let bans = inner.bans.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        records
+            .into_iter()
+            .map(|r| (bans.ban(&r), r))
+            .collect::<Vec<_>>()
+    })
+    .await;
+    let Ok(written) = written else {
+        tracing::error!(%session_id, "ban list task failed");
+        return;
+    };
+    for (result, r) in written {
+        match result {
+            Ok(true) => tracing::error!(
+                %session_id, party = %r.party, code = %error.code(), reason = %r.reason,
+                "banned {} for good: no session will run with it until an operator runs `tessera bans clear {}`",
+                r.party, r.party
+            ),
+            Ok(false) => tracing::warn!(%session_id, party = %r.party, "already banned"),
+            Err(e) => tracing::error!(
+                %session_id, party = %r.party, code = %e.code(),
+                "cannot record the ban of {}: {e}", r.party
+            ),
         }
     }
 }

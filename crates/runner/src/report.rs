@@ -6,7 +6,7 @@
 use tessera_types::{ErrorCode, NodeId, SessionId};
 use tokio::sync::mpsc;
 
-use crate::error::SessionError;
+use crate::error::{Culprits, SessionError};
 
 /// One problem a session met.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,8 +15,8 @@ pub struct SessionReport {
     pub code: ErrorCode,
     /// The error's text (never secret material).
     pub message: String,
-    /// The players it blames, if any.
-    pub blamed: Vec<NodeId>,
+    /// Whom it names, split by evidence (proven, observed silent, claimed).
+    pub culprits: Culprits,
     /// For a rejected message: the sender it claimed (authenticated only for
     /// errors after the signature check, see `tessera_security::opener`).
     pub sender: Option<NodeId>,
@@ -58,7 +58,7 @@ impl Reporter {
             session_id: self.session_id.clone(),
             code: error.code(),
             message: error.to_string(),
-            blamed: error.blamed(),
+            culprits: error.culprits(),
             sender: error.sender(),
             fatal,
         };

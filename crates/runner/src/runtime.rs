@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tessera_registry::Registry;
 use tessera_security::NodeIdentity;
-use tessera_storage::Store;
+use tessera_storage::{BanList, Store};
 use tessera_transport::{SessionLink, Transport};
 use tessera_types::{PublicIdentity, SessionConfig, SessionId};
 use tokio::time::Instant;
@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     pub(crate) identity: Arc<NodeIdentity>,
     pub(crate) transport: Transport,
     pub(crate) store: Store,
+    /// Parties this node never plays with again (beside the store's file).
+    pub(crate) bans: BanList,
     pub(crate) directory: Directory,
     pub(crate) registry: Option<Registry>,
     pub(crate) options: RunnerOptions,

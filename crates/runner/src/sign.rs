@@ -83,11 +83,13 @@ pub(crate) async fn sign(
     let outcome = async {
         match share {
             KeyShare::Ecdsa(share) => {
-                let p = EcdsaSign::new(&config, share, &req.message, &req.path)
+                let mut p = EcdsaSign::new(&config, share, &req.message, &req.path)
                     .map_err(protocol_err)?;
+                crate::fault::ecdsa_sign(&me, &mut p);
                 let s = session(&config, &me, p)?;
                 io.barrier().await?;
                 joined = started.elapsed();
+                crate::fault::false_blame(&sid, &me, config.players())?;
                 let sig = io.run_protocol(s, Compute::Blocking).await?;
                 let digest: [u8; 32] = req.message.as_slice().try_into().map_err(|_| {
                     protocol_err(Abort::BadDigest {
@@ -106,6 +108,7 @@ pub(crate) async fn sign(
                 let s = session(&config, &me, p)?;
                 io.barrier().await?;
                 joined = started.elapsed();
+                crate::fault::false_blame(&sid, &me, config.players())?;
                 // FROST rounds take well under a millisecond: a trip through the
                 // blocking pool would cost more than the computation.
                 let sig = io.run_protocol(s, Compute::Inline).await?;

@@ -82,7 +82,7 @@ async fn a_player_that_never_joins_is_named_after_the_connection_timeout() {
             .unwrap_err();
         let elapsed = started.elapsed();
         assert_eq!(err.code(), ErrorCode::SessionJoinTimeout, "{err}");
-        assert_eq!(err.blamed(), vec![id("node-c")]);
+        assert_eq!(err.culprits().observed_silent, vec![id("node-c")]);
         let text = err.to_string();
         assert!(
             text.contains("node-c") && text.contains(session.as_str()),
@@ -175,7 +175,7 @@ async fn a_player_dropped_mid_protocol_is_reported_unavailable_within_two_second
         let report = fatal_report(r.reports(), Duration::from_secs(5)).await;
         let elapsed = killed_at.elapsed();
         assert_eq!(report.code, ErrorCode::PeerUnavailable, "{report:?}");
-        assert_eq!(report.blamed, vec![id("node-c")]);
+        assert_eq!(report.culprits.observed_silent, vec![id("node-c")]);
         assert!(
             elapsed < Duration::from_secs(2),
             "noticed after {elapsed:?}"
@@ -438,7 +438,7 @@ async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
     let run_b = b.start_keygen(request);
     let report = fatal_report(run_a.reports(), Duration::from_secs(5)).await;
     assert_eq!(report.code, ErrorCode::PublicKeyMismatch, "{report:?}");
-    assert_eq!(report.blamed, vec![id("node-b")]);
+    assert_eq!(report.culprits.found(), vec![id("node-b")]);
     let err_a = run_a.wait().await.unwrap_err();
     assert_eq!(err_a.code(), ErrorCode::PublicKeyMismatch);
     // Rejected every time, reported and logged once (plus the session's end).
@@ -517,5 +517,5 @@ async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
     );
     let err_a = run_a.wait().await.unwrap_err();
     assert_eq!(err_a.code(), ErrorCode::SessionJoinTimeout, "{err_a}");
-    assert_eq!(err_a.blamed(), vec![id("node-b")]);
+    assert_eq!(err_a.culprits().observed_silent, vec![id("node-b")]);
 }

@@ -48,12 +48,13 @@ impl TenantError {
         }
     }
 
-    /// The players this error blames, as the runner names them: the ones that
-    /// never joined, went silent, aborted, cheated or sent bad messages.
+    /// The players this error blames by this device's own findings: the ones
+    /// that never joined, went silent, aborted, cheated or sent bad messages
+    /// (another party's claims are left out; see `SessionError::culprits`).
     /// Empty when no player is to blame.
     pub fn blamed(&self) -> Vec<NodeId> {
         match self {
-            TenantError::Session(e) => e.blamed(),
+            TenantError::Session(e) => e.culprits().found(),
             TenantError::Config { .. }
             | TenantError::InvalidRequest { .. }
             | TenantError::Storage(_)

@@ -51,7 +51,7 @@ fn an_unreadable_frame_from_a_player_ends_the_session() {
     let mut c = running(t0);
     let err = c.step(t0, opened_bytes("b", 0, &[0xff; 3])).unwrap_err();
     assert_eq!(err.code(), ErrorCode::MessageFormat);
-    assert_eq!(err.blamed(), vec![id("b")]);
+    assert_eq!(err.culprits().proven, vec![id("b")]);
 }
 
 #[test]
