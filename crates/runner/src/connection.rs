@@ -10,15 +10,22 @@
 //! `Done` (`finish`), for keygen `Confirming` → `Confirmed` → `Storing` → `Done`.
 //! Any error moves it to `Failed`; frames that arrive in `Done` or `Failed`
 //! are ignored. `docs/runtime.md` has the table of inputs and outputs.
+//!
+//! Runs: this node's join carries its fresh run nonce; a peer's join counts
+//! only once it echoes that nonce (`barrier`), and when every peer's has, the
+//! run id over all players' nonces is handed to the link (`Ready::bind`), which
+//! tags everything after with it. Frames of another run are reported, nobody
+//! blamed, and count as signs of life; see `docs/protocols.md`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use tessera_security::{RunId, RunNonce};
 use tessera_transport::Inbound;
 use tessera_types::{ErrorCode, NodeId, SessionId};
 
 use crate::error::SessionError;
-use crate::frame::Frame;
+use crate::frame::{Frame, Join};
 use crate::meta::SessionMeta;
 use crate::options::RunnerOptions;
 use crate::peers::PeerBook;
@@ -61,6 +68,15 @@ pub(crate) enum Phase {
 #[derive(Debug)]
 pub(crate) struct Connection {
     session_id: SessionId,
+    me: NodeId,
+    /// This node's nonce for this run.
+    nonce: RunNonce,
+    /// Nonces seen in the peers' joins (a few per peer), echoed in this node's joins.
+    seen: BTreeMap<NodeId, Vec<RunNonce>>,
+    /// When each peer's join was last answered with this node's.
+    answered: HashMap<NodeId, Instant>,
+    /// The run id, once every peer's join of this run is in.
+    run: Option<RunId>,
     /// This node's view of the session, sent with its join and compared with each peer's.
     meta: SessionMeta,
     options: RunnerOptions,
@@ -81,10 +97,16 @@ impl Connection {
         options: RunnerOptions,
         deadline: Instant,
         meta: SessionMeta,
+        nonce: RunNonce,
     ) -> Self {
         let peers = players.iter().filter(|p| *p != me).cloned().collect();
         Self {
             session_id,
+            me: me.clone(),
+            nonce,
+            seen: BTreeMap::new(),
+            answered: HashMap::new(),
+            run: None,
             meta,
             options,
             deadline,
@@ -280,7 +302,7 @@ impl Connection {
             return Ok(());
         }
         let result = match inbound {
-            Inbound::Rejected { sender, error } => self.on_rejected(sender, error),
+            Inbound::Rejected { sender, error } => self.on_rejected(now, sender, error),
             Inbound::Message(opened) => self.on_opened(now, opened),
         };
         // A peer that timed out on the same barrier: this node is missing
@@ -305,7 +327,15 @@ impl Connection {
     }
 
     fn send_join(&mut self) {
-        self.ready.send.push(Outgoing::Join(self.meta.clone()));
+        let echo = self
+            .seen
+            .iter()
+            .flat_map(|(p, nonces)| nonces.iter().map(move |n| (p.clone(), *n)))
+            .collect();
+        self.ready.send.push(Outgoing::Join(Join {
+            meta: self.meta.clone(),
+            echo,
+        }));
     }
 
     fn broadcast(&mut self, frame: Frame) {
@@ -402,6 +432,13 @@ impl Connection {
 
     fn check_joined(&mut self) {
         if matches!(self.phase, Phase::Joining { .. }) && self.book.not_joined().is_empty() {
+            let mine = [(&self.me, &self.nonce)];
+            let run = RunId::derive(
+                &self.session_id,
+                self.book.nonces().chain(mine.iter().copied()),
+            );
+            self.run = Some(run);
+            self.ready.bind = Some(run);
             self.phase = Phase::Joined;
             self.ready.events.push(Event::Joined);
         }
@@ -434,6 +471,7 @@ impl Connection {
     }
 }
 
+mod barrier;
 mod inbound;
 #[cfg(test)]
 mod tests;

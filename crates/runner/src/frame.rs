@@ -5,6 +5,7 @@
 //! confirmations on the session's broadcast subject.
 
 use serde::{Deserialize, Serialize};
+use tessera_security::RunNonce;
 use tessera_types::{ErrorCode, NodeId};
 
 use crate::meta::SessionMeta;
@@ -12,12 +13,22 @@ use crate::meta::SessionMeta;
 /// Envelope `round` used for frames that are not protocol messages.
 pub const CONTROL_ROUND: u16 = u16::MAX;
 
+/// A join: the sender's view of the session, and the run nonces it has seen
+/// from the other players. Its own nonce for this run is in the envelope header
+/// (`RunTag::Joining`). A join that echoes the receiver's nonce was made after
+/// the receiver's join of this run, so it cannot be a recording of another run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Join {
+    pub meta: SessionMeta,
+    pub echo: Vec<(NodeId, RunNonce)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
     /// "My subscriptions for this session are live on the server, and this is
     /// the session as I see it." Sent signed but not encrypted, so a player
     /// that holds a different agreement key for us can still read and compare.
-    Join(SessionMeta),
+    Join(Join),
     /// One protocol message (`ProtocolMessage::to_bytes`).
     Protocol(Vec<u8>),
     /// "I am still here"; sent while a session runs so a dead peer is noticed.
@@ -65,7 +76,11 @@ mod tests {
     #[test]
     fn frames_round_trip_and_garbage_is_none() {
         let frames = [
-            Frame::Join(SessionMeta::default()),
+            Frame::Join(Join::default()),
+            Frame::Join(Join {
+                meta: SessionMeta::default(),
+                echo: vec![(NodeId::new("node-b").unwrap(), RunNonce([7; 32]))],
+            }),
             Frame::Protocol(vec![1, 2, 3]),
             Frame::Heartbeat,
             Frame::Finished,

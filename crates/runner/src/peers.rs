@@ -6,14 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use tessera_security::RunNonce;
 use tessera_types::NodeId;
 
 #[derive(Debug)]
 pub(crate) struct PeerBook {
     /// The other players, sorted.
     peers: Vec<NodeId>,
-    /// Peers whose join we have seen.
-    joined: BTreeSet<NodeId>,
+    /// Peers whose join of this run we have (one that echoed our nonce), with their nonce.
+    joined: BTreeMap<NodeId, RunNonce>,
     /// When each peer was last heard from (any authenticated frame).
     heard: HashMap<NodeId, Instant>,
     /// Peers that said they finished: their silence is expected.
@@ -30,7 +31,7 @@ impl PeerBook {
     pub(crate) fn new(peers: Vec<NodeId>) -> Self {
         Self {
             peers,
-            joined: BTreeSet::new(),
+            joined: BTreeMap::new(),
             heard: HashMap::new(),
             finished: BTreeSet::new(),
             left: BTreeSet::new(),
@@ -58,8 +59,18 @@ impl PeerBook {
         }
     }
 
-    pub(crate) fn joined(&mut self, peer: NodeId) {
-        self.joined.insert(peer);
+    pub(crate) fn joined(&mut self, peer: NodeId, nonce: RunNonce) {
+        self.joined.entry(peer).or_insert(nonce);
+    }
+
+    /// The nonce of `peer`'s counted join.
+    pub(crate) fn nonce(&self, peer: &NodeId) -> Option<&RunNonce> {
+        self.joined.get(peer)
+    }
+
+    /// Every counted join's (peer, nonce).
+    pub(crate) fn nonces(&self) -> impl Iterator<Item = (&NodeId, &RunNonce)> {
+        self.joined.iter()
     }
 
     pub(crate) fn left(&mut self, peer: NodeId) {
@@ -82,7 +93,7 @@ impl PeerBook {
 
     /// Peers whose join has not arrived.
     pub(crate) fn not_joined(&self) -> Vec<NodeId> {
-        self.without(|p| self.joined.contains(p))
+        self.without(|p| self.joined.contains_key(p))
     }
 
     /// Peers that have not said they stored their share.

@@ -77,6 +77,7 @@ impl Inner {
             self.options.clone(),
             hooks.deadline.into_std(),
             meta,
+            *link.run_nonce(),
         );
         let ready = self.registry.as_ref().map(Registry::subscribe);
         SessionLoop::new(link, conn, hooks.reporter, hooks.cancel, ready)

@@ -244,6 +244,11 @@ impl SessionLoop {
     async fn flush(&mut self) -> Result<(), SessionError> {
         while self.conn.has_ready() {
             let ready = self.conn.take_ready();
+            if let Some(run) = ready.bind {
+                self.link
+                    .bind_run(run)
+                    .map_err(|source| self.transport_err(source))?;
+            }
             for e in &ready.reports {
                 self.reporter.report(e, false);
             }
@@ -258,8 +263,8 @@ impl SessionLoop {
 
     async fn send(&mut self, out: Outgoing) -> Result<(), SessionError> {
         let sent = match out {
-            Outgoing::Join(meta) => {
-                let bytes = Frame::Join(meta).to_bytes();
+            Outgoing::Join(join) => {
+                let bytes = Frame::Join(join).to_bytes();
                 let mut sent = Ok(());
                 for peer in self.conn.peers() {
                     sent = self

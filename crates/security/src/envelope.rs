@@ -1,23 +1,27 @@
 //! Sealed envelopes: how protocol messages travel between nodes.
 //!
-//! Wire format v1 (at most [`MAX_ENVELOPE_LEN`] bytes):
+//! Wire format v2 (at most [`MAX_ENVELOPE_LEN`] bytes):
 //!
 //! ```text
-//! 0x01 | postcard(EnvelopeHeader) | body | Ed25519 signature (64)
+//! 0x02 | postcard(EnvelopeHeader) | body | Ed25519 signature (64)
 //! ```
 //!
 //! The body runs from the end of the header to the signature. A broadcast body
 //! is the payload itself; a p2p body is `nonce (12) || ChaCha20-Poly1305(payload)`.
 //!
-//! The signature covers `"tessera/envelope/sig/v1" || every byte before it`:
+//! The signature covers `"tessera/envelope/sig/v2" || every byte before it`:
 //! exactly the bytes that get parsed, so no field and no encoding detail is
 //! outside it. The AEAD's associated data is a label plus the encoded header
-//! (session id, sender, receiver, round, seq), and its key is per session and
-//! per direction (see [`crate::peer_keys`]).
+//! (session id, run tag, sender, receiver, round, seq), and its key is per
+//! session, per run and per direction (see [`crate::peer_keys`]).
 //!
-//! Nonces are random 96-bit. A nonce derived from seq would repeat if a node
-//! ever re-ran a session id after a restart (the key depends only on the static
-//! keys and the session id, so it would be the same key), and nonce reuse under
+//! v2 added the run tag (see [`crate::replay`]): an envelope names the run of
+//! its session it belongs to, so one recorded in an earlier run under the same
+//! session id never verifies in a later one. v1 envelopes are `Malformed`.
+//!
+//! AEAD nonces are random 96-bit. A nonce derived from seq would repeat if a
+//! join-phase key were ever reused (it depends on the static keys, the session
+//! id and the sender's run nonce only), and nonce reuse under
 //! ChaCha20-Poly1305 leaks plaintext. With random nonces the chance of any
 //! repeat under one key, which carries at most a few thousand messages, is
 //! below 2^-70. The cost is 12 bytes per p2p message.
@@ -34,10 +38,11 @@ use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
 
 use crate::identity::NodeIdentity;
 use crate::peer_keys::{p2p_key, Direction, PeerKeyError};
+use crate::replay::RunTag;
 use crate::secret::Secret;
 
 /// Envelope format version, the first byte on the wire.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
 /// Largest encoded envelope: NATS's default maximum payload, 1 MiB.
 pub const MAX_ENVELOPE_LEN: usize = 1024 * 1024;
 /// Length of the trailing signature.
@@ -47,18 +52,20 @@ pub const NONCE_LEN: usize = 12;
 /// Length of the AEAD tag.
 pub const TAG_LEN: usize = 16;
 
-pub(crate) const SIG_LABEL: &[u8] = b"tessera/envelope/sig/v1";
-const AAD_LABEL: &[u8] = b"tessera/envelope/aad/v1";
+pub(crate) const SIG_LABEL: &[u8] = b"tessera/envelope/sig/v2";
+const AAD_LABEL: &[u8] = b"tessera/envelope/aad/v2";
 
 /// Who sent a message, to whom, where in the protocol. Signed with the message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EnvelopeHeader {
     pub session_id: SessionId,
+    /// Which run of the session: the sender's nonce in the join barrier, the run id after.
+    pub run: RunTag,
     pub sender: NodeId,
     /// `None` for a broadcast to every player of the session.
     pub receiver: Option<NodeId>,
     pub round: u16,
-    /// Per sender, per session; each value used once.
+    /// Per sender, per run; each value used once.
     pub seq: u64,
 }
 
@@ -82,6 +89,15 @@ pub enum EnvelopeError {
     BadSignature { sender: NodeId },
     #[error("envelope from {sender} belongs to another session")]
     WrongSession { sender: NodeId },
+    /// Signed by a player for this session id, but for another run of it
+    /// (recorded and replayed, or a player whose view of the joins differs).
+    /// Nobody is to blame for it.
+    #[error("envelope from {sender} is from another run of the session")]
+    OtherRun { sender: NodeId },
+    /// Bound to a run while this node does not know the session's run id yet:
+    /// to be held and opened once it does (see [`crate::opener::Opener::bind_run`]).
+    #[error("envelope from {sender} is for a run not fixed here yet")]
+    RunNotBound { sender: NodeId },
     #[error("envelope from {sender} is addressed to another node")]
     WrongReceiver { sender: NodeId },
     #[error("envelope from {sender} replays seq {seq}")]
@@ -98,6 +114,8 @@ impl EnvelopeError {
             EnvelopeError::UnknownSender { sender }
             | EnvelopeError::BadSignature { sender }
             | EnvelopeError::WrongSession { sender }
+            | EnvelopeError::OtherRun { sender }
+            | EnvelopeError::RunNotBound { sender }
             | EnvelopeError::WrongReceiver { sender }
             | EnvelopeError::Replayed { sender, .. }
             | EnvelopeError::DecryptionFailed { sender } => Some(sender),
@@ -111,6 +129,8 @@ impl EnvelopeError {
             EnvelopeError::UnknownSender { .. } => ErrorCode::MessageVerification,
             EnvelopeError::BadSignature { .. } => ErrorCode::MessageVerification,
             EnvelopeError::WrongSession { .. } => ErrorCode::MessageRouting,
+            EnvelopeError::OtherRun { .. } => ErrorCode::MessageRouting,
+            EnvelopeError::RunNotBound { .. } => ErrorCode::MessageRouting,
             EnvelopeError::WrongReceiver { .. } => ErrorCode::MessageRouting,
             EnvelopeError::Replayed { .. } => ErrorCode::MessageVerification,
             EnvelopeError::DecryptionFailed { .. } => ErrorCode::MessageVerification,
@@ -302,7 +322,13 @@ pub fn seal(
     match receiver_public {
         None => encoded.extend_from_slice(payload),
         Some(receiver) => {
-            let key = p2p_key(identity, receiver, &header.session_id, Direction::ToPeer)?;
+            let key = p2p_key(
+                identity,
+                receiver,
+                &header.session_id,
+                &header.run,
+                Direction::ToPeer,
+            )?;
             let mut nonce = [0u8; NONCE_LEN];
             OsRng.fill_bytes(&mut nonce);
             let ct = encrypt(&key, &nonce, &aad(&header_bytes), payload)?;

@@ -9,6 +9,7 @@ fn node(name: &str) -> NodeIdentity {
 fn header(from: &NodeIdentity, to: Option<&NodeIdentity>, seq: u64) -> EnvelopeHeader {
     EnvelopeHeader {
         session_id: SessionId::new("sess-1").unwrap(),
+        run: RunTag::Bound(crate::replay::RunId([5; 32])),
         sender: from.node_id().clone(),
         receiver: to.map(|n| n.node_id().clone()),
         round: 2,
@@ -30,8 +31,12 @@ fn broadcast_layout() {
     assert_eq!(back.header(), &header(&a, None, 7));
     assert!(back.header().is_broadcast());
     assert_eq!(env.clone().into_bytes(), env.as_bytes());
-    // A header is tens of bytes; the envelope is compact.
-    assert!(bytes.len() < 1 + 40 + 9 + SIGNATURE_LEN, "{}", bytes.len());
+    // A header is tens of bytes (33 of them the run tag); the envelope is compact.
+    assert!(
+        bytes.len() < 1 + 40 + 33 + 9 + SIGNATURE_LEN,
+        "{}",
+        bytes.len()
+    );
 }
 
 #[test]
@@ -118,9 +123,12 @@ fn decoding_rejects_bad_structure() {
     assert!(malformed(&[]));
     assert!(malformed(&[ENVELOPE_VERSION]));
     assert!(malformed(&[ENVELOPE_VERSION; SIGNATURE_LEN]));
-    let mut v2 = good.clone();
-    v2[0] = 2;
-    assert!(malformed(&v2));
+    // Other versions, v1 (before run tags) among them, are not read.
+    for version in [1, 3] {
+        let mut other = good.clone();
+        other[0] = version;
+        assert!(malformed(&other));
+    }
     assert_eq!(
         Envelope::from_bytes_with_limit(&good, 10),
         Err(EnvelopeError::TooLarge {
@@ -176,6 +184,16 @@ fn error_senders_and_codes() {
         ),
         (
             EnvelopeError::WrongSession { sender: s.clone() },
+            true,
+            ErrorCode::MessageRouting,
+        ),
+        (
+            EnvelopeError::OtherRun { sender: s.clone() },
+            true,
+            ErrorCode::MessageRouting,
+        ),
+        (
+            EnvelopeError::RunNotBound { sender: s.clone() },
             true,
             ErrorCode::MessageRouting,
         ),

@@ -24,7 +24,8 @@
 //! - [`peer_keys`]: validated peer keys and p2p key derivation.
 //! - [`envelope`]: the envelope header, wire format and `seal`.
 //! - [`opener`]: `Opener`, the per-session checks on received envelopes.
-//! - [`replay`]: the per-sender sliding replay window.
+//! - [`replay`]: the per-sender sliding replay window, and run nonces and ids
+//!   (envelopes of another run of a session never verify).
 //! - [`initiator`]: client request keys, signature checks and a signer.
 //! - [`kdf`]: Argon2id parameters and derivation.
 //! - [`at_rest`]: sealed records for key shares.
@@ -55,5 +56,6 @@ pub use initiator::{
 pub use kdf::{KdfParams, Salt};
 pub use opener::{Opened, Opener};
 pub use peer_keys::{PeerKey, PeerKeyError};
+pub use replay::{RunId, RunNonce, RunTag};
 pub use secret::{Secret, SecretBytes};
 pub use statement::{Domain, StatementError};

@@ -9,16 +9,25 @@
 //!    session or receiver earlier would let anyone who rewrites a header get an
 //!    honest node reported for it.
 //! 4. session (`WrongSession`): an honest envelope from another session.
-//! 5. receiver (`WrongReceiver`): an honest p2p envelope for another node.
-//! 6. replay (`Replayed`): before decrypting, to skip the work; the window is
-//!    only updated after step 7 succeeds, so rejected envelopes never burn a seq.
-//! 7. decryption (`DecryptionFailed`): last, as it needs the authenticated
+//! 5. run (`OtherRun`, `RunNotBound`): an honest envelope bound to another run
+//!    of this session id; or one bound to a run while this node has not fixed
+//!    its run id yet ([`Opener::bind_run`]), which the caller holds and opens
+//!    again after binding. Envelopes of the join barrier ([`RunTag::Joining`])
+//!    pass: which nonce is this run's is the runner's judgement (it needs the
+//!    join frames), see `docs/protocols.md`.
+//! 6. receiver (`WrongReceiver`): an honest p2p envelope for another node.
+//! 7. replay (`Replayed`): before decrypting, to skip the work; the window is
+//!    only updated after step 8 succeeds, so rejected envelopes never burn a seq.
+//!    One window per sender for the bound run, and one per sender and nonce in
+//!    the join barrier (a few nonces per sender), so the seqs of a join recorded
+//!    in another run never shadow this run's.
+//! 8. decryption (`DecryptionFailed`): last, as it needs the authenticated
 //!    header for its associated data.
 //!
 //! So an envelope re-signed by an outsider fails at 2 or 3, an honest one sent
-//! to the wrong node at 5, one replayed into another session at 4, and one
-//! replayed into the same session (whatever round) at 6: seqs are per sender,
-//! not per round.
+//! to the wrong node at 6, one replayed into another session at 4, one from
+//! another run of this session at 5, and one replayed into the same run
+//! (whatever round) at 7: seqs are per sender, not per round.
 //!
 //! This node's own id is never in the peer set: the transport drops its own
 //! echoes before opening, and anything claiming to be from this node is `UnknownSender`.
@@ -32,9 +41,13 @@ use crate::envelope::{
     aad, decrypt, signing_input, Envelope, EnvelopeError, EnvelopeHeader, MAX_ENVELOPE_LEN,
 };
 use crate::identity::NodeIdentity;
-use crate::peer_keys::{p2p_key, Direction, PeerKey, PeerKeyError};
-use crate::replay::ReplayWindow;
+use crate::peer_keys::{expand_p2p_key, shared_secret, Direction, PeerKey, PeerKeyError};
+use crate::replay::{ReplayWindow, RunId, RunNonce, RunTag};
 use crate::secret::{Secret, SecretBytes};
+
+/// Join-barrier nonces per sender with their own replay window; older ones are
+/// forgotten (a join is idempotent, so forgetting only costs a duplicate).
+const JOINING_WINDOWS: usize = 4;
 
 /// An opened envelope: the authenticated header and the plaintext payload.
 #[derive(Debug)]
@@ -46,15 +59,42 @@ pub struct Opened {
 
 struct Peer {
     key: PeerKey,
-    /// Key for envelopes from this peer to this node, derived once.
-    inbound: Secret<[u8; 32]>,
-    window: ReplayWindow,
+    /// X25519 with this peer; the per-run keys are expanded from it.
+    shared: Secret<[u8; 32]>,
+    /// Key for this peer's envelopes to this node in the bound run.
+    bound_inbound: Option<Secret<[u8; 32]>>,
+    bound_window: ReplayWindow,
+    /// Replay windows of the join barrier, per nonce, newest last.
+    joining: Vec<(RunNonce, ReplayWindow)>,
 }
 
-/// Verifies and opens the envelopes this node receives in one session.
+impl Peer {
+    fn window(&mut self, tag: &RunTag) -> &mut ReplayWindow {
+        match tag {
+            RunTag::Bound(_) => &mut self.bound_window,
+            RunTag::Joining(nonce) => {
+                let i = match self.joining.iter().position(|(n, _)| n == nonce) {
+                    Some(i) => i,
+                    None => {
+                        if self.joining.len() >= JOINING_WINDOWS {
+                            self.joining.remove(0);
+                        }
+                        self.joining.push((*nonce, ReplayWindow::default()));
+                        self.joining.len() - 1
+                    }
+                };
+                &mut self.joining[i].1
+            }
+        }
+    }
+}
+
+/// Verifies and opens the envelopes this node receives in one run of a session.
 pub struct Opener {
-    me: NodeId,
+    me: PublicIdentity,
     session_id: SessionId,
+    /// This run's id, once every player's join is in.
+    run: Option<RunId>,
     peers: HashMap<NodeId, Peer>,
     max_len: usize,
 }
@@ -75,17 +115,20 @@ impl Opener {
             if map.contains_key(&node_id) {
                 return Err(PeerKeyError::DuplicatePeer { node_id });
             }
-            let inbound = p2p_key(identity, &public, &session_id, Direction::FromPeer)?;
+            let shared = shared_secret(identity, &public)?;
             let peer = Peer {
                 key: PeerKey::new(public)?,
-                inbound,
-                window: ReplayWindow::default(),
+                shared,
+                bound_inbound: None,
+                bound_window: ReplayWindow::default(),
+                joining: Vec::new(),
             };
             map.insert(node_id, peer);
         }
         Ok(Self {
-            me: identity.node_id().clone(),
+            me: identity.public(),
             session_id,
+            run: None,
             peers: map,
             max_len: MAX_ENVELOPE_LEN,
         })
@@ -99,6 +142,33 @@ impl Opener {
 
     pub fn session_id(&self) -> &SessionId {
         &self.session_id
+    }
+
+    /// This run's id, once bound.
+    pub fn run(&self) -> Option<&RunId> {
+        self.run.as_ref()
+    }
+
+    /// Fixes this run's id: from now on envelopes bound to it open and those
+    /// bound to any other are `OtherRun`. Binding again to another id is a
+    /// caller bug; the first binding stays.
+    pub fn bind_run(&mut self, run: RunId) -> Result<(), PeerKeyError> {
+        if self.run.is_some() {
+            return Ok(());
+        }
+        let tag = RunTag::Bound(run);
+        for peer in self.peers.values_mut() {
+            peer.bound_inbound = Some(expand_p2p_key(
+                &peer.shared,
+                &self.me,
+                peer.key.public(),
+                &self.session_id,
+                &tag,
+                Direction::FromPeer,
+            )?);
+        }
+        self.run = Some(run);
+        Ok(())
     }
 
     /// Whether `node` is an accepted sender in this session.
@@ -124,21 +194,49 @@ impl Opener {
         if header.session_id != self.session_id {
             return Err(EnvelopeError::WrongSession { sender });
         }
-        if header.receiver.as_ref().is_some_and(|r| *r != self.me) {
+        match (&header.run, &self.run) {
+            (RunTag::Joining(_), _) => {}
+            (RunTag::Bound(r), Some(mine)) if r == mine => {}
+            (RunTag::Bound(_), Some(_)) => return Err(EnvelopeError::OtherRun { sender }),
+            (RunTag::Bound(_), None) => return Err(EnvelopeError::RunNotBound { sender }),
+        }
+        if header
+            .receiver
+            .as_ref()
+            .is_some_and(|r| *r != self.me.node_id)
+        {
             return Err(EnvelopeError::WrongReceiver { sender });
         }
         let seq = header.seq;
-        if !peer.window.is_fresh(seq) {
+        if !peer.window(&header.run).is_fresh(seq) {
             return Err(EnvelopeError::Replayed { sender, seq });
         }
         let payload = if header.is_broadcast() {
             SecretBytes::from_slice(env.body())
         } else {
-            decrypt(&peer.inbound, env.body(), &aad(env.header_bytes()))
+            let joining;
+            let key = match (&header.run, &peer.bound_inbound) {
+                (RunTag::Bound(_), Some(key)) => key,
+                (RunTag::Joining(_), _) | (RunTag::Bound(_), None) => {
+                    joining = expand_p2p_key(
+                        &peer.shared,
+                        &self.me,
+                        peer.key.public(),
+                        &self.session_id,
+                        &header.run,
+                        Direction::FromPeer,
+                    )
+                    .map_err(|_| EnvelopeError::DecryptionFailed {
+                        sender: sender.clone(),
+                    })?;
+                    &joining
+                }
+            };
+            decrypt(key, env.body(), &aad(env.header_bytes()))
                 .map(SecretBytes::new)
                 .ok_or(EnvelopeError::DecryptionFailed { sender })?
         };
-        peer.window.record(seq);
+        peer.window(&header.run).record(seq);
         Ok(Opened {
             header: env.header().clone(),
             payload,
@@ -151,8 +249,9 @@ impl fmt::Debug for Opener {
         let mut peers: Vec<&NodeId> = self.peers.keys().collect();
         peers.sort();
         f.debug_struct("Opener")
-            .field("me", &self.me)
+            .field("me", &self.me.node_id)
             .field("session_id", &self.session_id)
+            .field("run", &self.run)
             .field("peers", &peers)
             .field("max_len", &self.max_len)
             .finish_non_exhaustive()

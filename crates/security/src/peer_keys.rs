@@ -2,10 +2,11 @@
 //! encryption keys derived with it.
 //!
 //! p2p key: `HKDF-SHA256(ikm = X25519(me, peer), salt = label, info = session
-//! id, sender id and keys, receiver id and keys)`. Every input is length-prefixed
-//! or fixed-size, so no two contexts encode alike. Because the sender comes first
-//! in `info`, the two directions between a pair get different keys, and the
-//! session id makes them per session. The X25519 keys are static (no forward
+//! id, run tag, sender id and keys, receiver id and keys)`. Every input is
+//! length-prefixed or fixed-size, so no two contexts encode alike. Because the
+//! sender comes first in `info`, the two directions between a pair get different
+//! keys; the session id makes them per session and the run tag (the run id, or
+//! in the join barrier the sender's nonce, see [`crate::replay`]) per run. The X25519 keys are static (no forward
 //! secrecy): a node whose X25519 key leaks exposes the p2p payloads sent to it
 //! that an eavesdropper recorded; rotating identities bounds that window.
 
@@ -17,9 +18,10 @@ use sha2::Sha256;
 use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
 
 use crate::identity::NodeIdentity;
+use crate::replay::RunTag;
 use crate::secret::Secret;
 
-const HKDF_SALT: &[u8] = b"tessera/envelope/p2p-key/v1";
+const HKDF_SALT: &[u8] = b"tessera/envelope/p2p-key/v2";
 
 /// A peer's public identity cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,12 +123,23 @@ pub(crate) enum Direction {
     FromPeer,
 }
 
-/// The ChaCha20-Poly1305 key for one direction between this node and `peer` in `session`.
+/// The ChaCha20-Poly1305 key for one direction between this node and `peer`
+/// in one run (`run`) of `session`.
 pub(crate) fn p2p_key(
     me: &NodeIdentity,
     peer: &PublicIdentity,
     session: &SessionId,
+    run: &RunTag,
     direction: Direction,
+) -> Result<Secret<[u8; 32]>, PeerKeyError> {
+    let shared = shared_secret(me, peer)?;
+    expand_p2p_key(&shared, &me.public(), peer, session, run, direction)
+}
+
+/// X25519 between this node and `peer`; refuses a non-contributory result.
+pub(crate) fn shared_secret(
+    me: &NodeIdentity,
+    peer: &PublicIdentity,
 ) -> Result<Secret<[u8; 32]>, PeerKeyError> {
     let shared = me.diffie_hellman(&peer.agreement_key);
     if !shared.was_contributory() {
@@ -134,20 +147,41 @@ pub(crate) fn p2p_key(
             node_id: peer.node_id.clone(),
         });
     }
-    let mine = me.public();
+    Ok(Secret::new(*shared.as_bytes()))
+}
+
+/// The HKDF step of [`p2p_key`], from the X25519 result `shared`.
+pub(crate) fn expand_p2p_key(
+    shared: &Secret<[u8; 32]>,
+    mine: &PublicIdentity,
+    peer: &PublicIdentity,
+    session: &SessionId,
+    run: &RunTag,
+    direction: Direction,
+) -> Result<Secret<[u8; 32]>, PeerKeyError> {
     let (sender, receiver) = match direction {
-        Direction::ToPeer => (&mine, peer),
-        Direction::FromPeer => (peer, &mine),
+        Direction::ToPeer => (mine, peer),
+        Direction::FromPeer => (peer, mine),
     };
     let mut info = Vec::with_capacity(512);
     put_str(&mut info, session.as_str());
+    match run {
+        RunTag::Joining(nonce) => {
+            info.push(0);
+            info.extend_from_slice(&nonce.0);
+        }
+        RunTag::Bound(id) => {
+            info.push(1);
+            info.extend_from_slice(&id.0);
+        }
+    }
     for party in [sender, receiver] {
         put_str(&mut info, party.node_id.as_str());
         info.extend_from_slice(&party.signing_key);
         info.extend_from_slice(&party.agreement_key);
     }
     let mut key = Secret::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(HKDF_SALT), shared.as_bytes())
+    Hkdf::<Sha256>::new(Some(HKDF_SALT), shared.expose())
         .expand(&info, key.expose_mut())
         .map_err(|_| PeerKeyError::KeyDerivation)?;
     Ok(key)
@@ -170,29 +204,58 @@ mod tests {
         SessionId::new(s).unwrap()
     }
 
+    const RUN: RunTag = RunTag::Bound(crate::replay::RunId([7; 32]));
+
     #[test]
     fn both_ends_agree_per_direction_and_session() {
         let (a, b) = (node("a"), node("b"));
         let s = sid("s1");
-        let a_to_b = p2p_key(&a, &b.public(), &s, Direction::ToPeer).unwrap();
-        let b_from_a = p2p_key(&b, &a.public(), &s, Direction::FromPeer).unwrap();
+        let a_to_b = p2p_key(&a, &b.public(), &s, &RUN, Direction::ToPeer).unwrap();
+        let b_from_a = p2p_key(&b, &a.public(), &s, &RUN, Direction::FromPeer).unwrap();
         assert_eq!(a_to_b.expose(), b_from_a.expose());
-        let b_to_a = p2p_key(&b, &a.public(), &s, Direction::ToPeer).unwrap();
+        let b_to_a = p2p_key(&b, &a.public(), &s, &RUN, Direction::ToPeer).unwrap();
         assert_ne!(a_to_b.expose(), b_to_a.expose());
-        let other_session = p2p_key(&a, &b.public(), &sid("s2"), Direction::ToPeer).unwrap();
+        let other_session = p2p_key(&a, &b.public(), &sid("s2"), &RUN, Direction::ToPeer).unwrap();
         assert_ne!(a_to_b.expose(), other_session.expose());
+    }
+
+    #[test]
+    fn keys_differ_by_run_and_by_nonce() {
+        use crate::replay::{RunId, RunNonce};
+        let (a, b) = (node("a"), node("b"));
+        let s = sid("s1");
+        let key = |run: RunTag| {
+            let k = p2p_key(&a, &b.public(), &s, &run, Direction::ToPeer).unwrap();
+            *k.expose()
+        };
+        let (n1, n2) = (RunNonce([1; 32]), RunNonce([2; 32]));
+        let bound = |n: &RunNonce| {
+            let ids = [NodeId::new("a").unwrap(), NodeId::new("b").unwrap()];
+            RunTag::Bound(RunId::derive(&s, [(&ids[0], n), (&ids[1], &n2)]))
+        };
+        assert_ne!(
+            key(bound(&n1)),
+            key(bound(&n2)),
+            "run ids from other nonces"
+        );
+        assert_ne!(key(RunTag::Joining(n1)), key(RunTag::Joining(n2)));
+        // The same 32 bytes as a nonce and as a run id give different keys.
+        assert_ne!(key(RunTag::Joining(n1)), key(RunTag::Bound(RunId(n1.0))));
+        // And both ends still agree.
+        let b_from_a = p2p_key(&b, &a.public(), &s, &bound(&n1), Direction::FromPeer).unwrap();
+        assert_eq!(key(bound(&n1)), *b_from_a.expose());
     }
 
     #[test]
     fn a_third_party_derives_a_different_key() {
         let (a, b, c) = (node("a"), node("b"), node("c"));
         let s = sid("s1");
-        let real = p2p_key(&b, &a.public(), &s, Direction::FromPeer).unwrap();
+        let real = p2p_key(&b, &a.public(), &s, &RUN, Direction::FromPeer).unwrap();
         // c pretends to be b: same public identity claimed, but c's own X25519 secret.
         let c_as_b = NodeIdentity::generate(NodeId::new("b").unwrap());
-        let guess = p2p_key(&c_as_b, &a.public(), &s, Direction::FromPeer).unwrap();
+        let guess = p2p_key(&c_as_b, &a.public(), &s, &RUN, Direction::FromPeer).unwrap();
         assert_ne!(real.expose(), guess.expose());
-        let guess = p2p_key(&c, &a.public(), &s, Direction::FromPeer).unwrap();
+        let guess = p2p_key(&c, &a.public(), &s, &RUN, Direction::FromPeer).unwrap();
         assert_ne!(real.expose(), guess.expose());
     }
 
@@ -202,7 +265,7 @@ mod tests {
         let mut bad = node("b").public();
         bad.agreement_key = [0u8; 32];
         assert!(matches!(
-            p2p_key(&a, &bad, &sid("s"), Direction::ToPeer),
+            p2p_key(&a, &bad, &sid("s"), &RUN, Direction::ToPeer),
             Err(PeerKeyError::WeakAgreementKey { .. })
         ));
         let mut bad = node("b").public();

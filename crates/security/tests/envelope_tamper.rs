@@ -3,7 +3,9 @@
 
 use rand_core::{OsRng, RngCore};
 use tessera_security::envelope::ENVELOPE_VERSION;
-use tessera_security::{seal, Envelope, EnvelopeError, EnvelopeHeader, NodeIdentity, Opener};
+use tessera_security::{
+    seal, Envelope, EnvelopeError, EnvelopeHeader, NodeIdentity, Opener, RunNonce, RunTag,
+};
 use tessera_types::{NodeId, PublicIdentity, SessionId};
 
 fn node(name: &str) -> NodeIdentity {
@@ -40,6 +42,8 @@ impl Cluster {
     fn header(&self, s: &str, to: Option<&NodeIdentity>, round: u16, seq: u64) -> EnvelopeHeader {
         EnvelopeHeader {
             session_id: session(s),
+            // A join-barrier tag: these openers are not bound to a run.
+            run: RunTag::Joining(RunNonce([1; 32])),
             sender: self.n1.node_id().clone(),
             receiver: to.map(|n| n.node_id().clone()),
             round,
@@ -78,7 +82,7 @@ fn forge(signer: &NodeIdentity, header: &EnvelopeHeader, body: &[u8]) -> Vec<u8>
     let mut b = vec![ENVELOPE_VERSION];
     b.extend(postcard::to_allocvec(header).unwrap());
     b.extend_from_slice(body);
-    let mut msg = b"tessera/envelope/sig/v1".to_vec();
+    let mut msg = b"tessera/envelope/sig/v2".to_vec();
     msg.extend_from_slice(&b);
     b.extend_from_slice(&signer.sign(&msg));
     b

@@ -4,6 +4,11 @@
 //! envelope's bytes as the NATS payload, nothing else. Receiving merges the
 //! session's broadcast and p2p subscriptions with the session's control route,
 //! drops probes and this node's own broadcast echoes, and opens the rest.
+//!
+//! Each link is one run of its session: it draws a fresh run nonce, tags what it
+//! sends with it until the session's run id is known ([`SessionLink::bind_run`])
+//! and with the run id after. Envelopes bound to a run that arrive before that
+//! are held (bounded) and opened once the run is bound.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -14,7 +19,8 @@ use async_nats::{Client, PublishErrorKind, Subscriber};
 use bytes::Bytes;
 use futures::StreamExt;
 use tessera_security::{
-    seal, Envelope, EnvelopeHeader, NodeIdentity, Opener, SealError, MAX_ENVELOPE_LEN,
+    seal, Envelope, EnvelopeError, EnvelopeHeader, NodeIdentity, Opener, RunId, RunNonce, RunTag,
+    SealError, MAX_ENVELOPE_LEN,
 };
 use tessera_types::{NodeId, PublicIdentity, SessionId};
 
@@ -27,6 +33,10 @@ use crate::subjects;
 /// Bound on each NATS step of `close`: a dead connection must not hold it up
 /// (a dropped `Subscriber` still unsubscribes on a best-effort basis).
 const CLOSE_STEP_TIMEOUT: Duration = Duration::from_millis(500);
+/// Envelopes bound to a run held until this link binds its run: a round or two
+/// of the players' messages; beyond this they are rejected.
+const HELD_MAX: usize = 1024;
+const HELD_MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// The parts `Transport::open` assembles a link from.
 pub(crate) struct LinkParts {
@@ -56,12 +66,21 @@ pub struct SessionLink {
     broadcast: Subscriber,
     p2p: Subscriber,
     route: Route,
-    /// Messages that arrived while `open` confirmed the subscriptions.
+    /// Messages that arrived while `open` confirmed the subscriptions, and
+    /// held ones once the run is bound.
     pending: VecDeque<Bytes>,
+    /// This run's nonce, drawn at open.
+    nonce: RunNonce,
+    /// What sent envelopes carry: the nonce, then the run id.
+    run: RunTag,
+    /// Players' envelopes bound to a run, received before this link's run was bound.
+    held: Vec<Bytes>,
+    held_bytes: usize,
 }
 
 impl SessionLink {
     pub(crate) fn new(parts: LinkParts) -> Self {
+        let nonce = RunNonce::generate();
         let by_id = parts
             .peers
             .iter()
@@ -80,7 +99,31 @@ impl SessionLink {
             p2p: parts.p2p,
             route: parts.route,
             pending: parts.early.into(),
+            nonce,
+            run: RunTag::Joining(nonce),
+            held: Vec::new(),
+            held_bytes: 0,
         }
+    }
+
+    /// This run's nonce, fresh for every link.
+    pub fn run_nonce(&self) -> &RunNonce {
+        &self.nonce
+    }
+
+    /// Fixes the run: from now on sends carry `run` and only envelopes bound to
+    /// it (or join-barrier ones) open; held envelopes are opened next.
+    pub fn bind_run(&mut self, run: RunId) -> Result<(), TransportError> {
+        self.opener
+            .bind_run(run)
+            .map_err(|source| TransportError::PeerKey {
+                session_id: self.session_id.clone(),
+                source,
+            })?;
+        self.run = RunTag::Bound(run);
+        self.pending.extend(self.held.drain(..));
+        self.held_bytes = 0;
+        Ok(())
     }
 
     pub fn session_id(&self) -> &SessionId {
@@ -135,7 +178,9 @@ impl SessionLink {
     /// Sends a signed but unencrypted message to `to`'s node control inbox: for
     /// frames with nothing secret in them that `to` must be able to read even
     /// when it holds a different agreement key for this node (the session's
-    /// join, which carries the sender's view of every player's keys).
+    /// join, which carries the sender's view of every player's keys). Always
+    /// tagged with this run's nonce, also after the run is bound: a join
+    /// answers a slower peer that cannot know the run id yet.
     pub async fn send_control_signed(
         &mut self,
         to: &NodeId,
@@ -144,7 +189,11 @@ impl SessionLink {
     ) -> Result<(), TransportError> {
         self.peer(to)?;
         let subject = subjects::node_control(to);
-        self.seal_and_publish(subject, None, round, payload).await
+        let run = self.run;
+        self.run = RunTag::Joining(self.nonce);
+        let sent = self.seal_and_publish(subject, None, round, payload).await;
+        self.run = run;
+        sent
     }
 
     /// The next message for this session, opened or rejected. `None` once the
@@ -220,6 +269,14 @@ impl SessionLink {
         }
         match self.opener.open(bytes) {
             Ok(opened) => Some(Inbound::Message(opened)),
+            Err(EnvelopeError::RunNotBound { .. })
+                if self.held.len() < HELD_MAX
+                    && self.held_bytes + bytes.len() <= HELD_MAX_BYTES =>
+            {
+                self.held_bytes += bytes.len();
+                self.held.push(Bytes::copy_from_slice(bytes));
+                None
+            }
             Err(error) => {
                 let sender = error.sender().cloned();
                 // The session's owner reports it (once per sender and kind, at
@@ -246,6 +303,7 @@ impl SessionLink {
     ) -> Result<(), TransportError> {
         let header = EnvelopeHeader {
             session_id: self.session_id.clone(),
+            run: self.run,
             sender: self.me().clone(),
             receiver: receiver.map(|r| r.node_id.clone()),
             round,

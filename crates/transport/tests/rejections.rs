@@ -6,7 +6,7 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use futures::StreamExt;
-use tessera_security::{seal, EnvelopeError, EnvelopeHeader};
+use tessera_security::{seal, EnvelopeError, EnvelopeHeader, RunNonce, RunTag};
 use tessera_testkit::Nats;
 use tessera_transport::subjects;
 
@@ -60,6 +60,7 @@ async fn tampered_replayed_foreign_and_garbage_envelopes_are_rejected() {
     let stranger = identity("mallory");
     let header = EnvelopeHeader {
         session_id: s.clone(),
+        run: RunTag::Joining(RunNonce([1; 32])),
         sender: stranger.node_id().clone(),
         receiver: None,
         round: 1,
@@ -101,6 +102,7 @@ async fn tampered_replayed_foreign_and_garbage_envelopes_are_rejected() {
     // An envelope claiming to come from b itself, on b's own inbox.
     let header = EnvelopeHeader {
         session_id: s.clone(),
+        run: RunTag::Joining(RunNonce([1; 32])),
         sender: b.node_id().clone(),
         receiver: Some(a.node_id().clone()),
         round: 1,
@@ -134,6 +136,7 @@ async fn a_p2p_envelope_for_another_node_is_rejected() {
     // a's genuine p2p envelope for b, redirected to c's inbox by a bad actor.
     let header = EnvelopeHeader {
         session_id: s.clone(),
+        run: RunTag::Joining(RunNonce([1; 32])),
         sender: a.node_id().clone(),
         receiver: Some(b.node_id().clone()),
         round: 1,

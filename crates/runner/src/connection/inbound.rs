@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use tessera_security::{EnvelopeError, Opened};
+use tessera_security::{EnvelopeError, Opened, RunTag};
 use tessera_session::ProtocolMessage;
 use tessera_types::{ErrorCode, NodeId};
 
@@ -15,10 +15,17 @@ use crate::rejections::{judge, Verdict};
 impl Connection {
     pub(super) fn on_rejected(
         &mut self,
+        now: Instant,
         sender: Option<NodeId>,
         error: EnvelopeError,
     ) -> Result<(), SessionError> {
         let peer = sender.clone().filter(|s| self.book.is_peer(s));
+        if let (EnvelopeError::OtherRun { .. }, Some(peer)) = (&error, &peer) {
+            // Signed by the player, so it is alive: a player whose view of the
+            // joins differs is not silent, and the session ends at its deadline
+            // with nobody blamed rather than by blaming a silent peer.
+            self.book.heard(peer, now);
+        }
         let kind = std::mem::discriminant(&error);
         match judge(&self.session_id, sender.clone(), peer, error) {
             Verdict::Fatal(e) => Err(e),
@@ -50,32 +57,35 @@ impl Connection {
         self.book.heard(&sender, now);
         let frame = Frame::from_bytes(opened.payload.as_slice())
             .ok_or_else(|| self.bad_frame(&sender, "frame"))?;
-        self.on_frame(now, sender, opened.header.round, frame)
+        let run = opened.header.run;
+        match (&frame, run) {
+            (Frame::Join(_), RunTag::Joining(_)) | (Frame::Abort { .. }, RunTag::Joining(_)) => {}
+            // The link opens bound envelopes of this run only.
+            (Frame::Join(_), RunTag::Bound(_)) => return Ok(()),
+            (_, RunTag::Bound(_)) => {}
+            // Only joins and aborts in the join barrier go without the run id.
+            (_, RunTag::Joining(_)) => {
+                self.other_run(sender);
+                return Ok(());
+            }
+        }
+        self.on_frame(now, sender, opened.header.round, run, frame)
     }
 
-    /// One authenticated frame from a peer; `round` is its envelope's.
+    /// One authenticated frame from a peer; `round` and `run` are its envelope's.
     fn on_frame(
         &mut self,
         now: Instant,
         sender: NodeId,
         round: u16,
+        run: RunTag,
         frame: Frame,
     ) -> Result<(), SessionError> {
         match frame {
-            Frame::Join(meta) => {
-                // The sender signed this view itself: a difference is its own word,
-                // so it ends the session before any protocol message.
-                if let Some(field) = self.meta.first_difference(&meta) {
-                    return Err(SessionError::MetadataMismatch {
-                        session_id: self.session_id.clone(),
-                        peer: sender,
-                        field,
-                    });
-                }
-                self.book.joined(sender);
-                self.check_joined();
-                Ok(())
-            }
+            Frame::Join(join) => match run {
+                RunTag::Joining(nonce) => self.on_join(now, sender, nonce, join),
+                RunTag::Bound(_) => Ok(()),
+            },
             Frame::Heartbeat => Ok(()),
             Frame::Finished => {
                 self.book.left(sender);
@@ -100,15 +110,32 @@ impl Connection {
                 code,
                 blamed,
                 reason,
-            } => Err(self.corroborate(now, &sender, code, &blamed).unwrap_or(
-                SessionError::PeerAborted {
-                    session_id: self.session_id.clone(),
-                    peer: sender,
-                    code,
-                    blamed,
-                    reason,
-                },
-            )),
+            } => {
+                // Sent in the sender's join barrier: of this run only if the
+                // sender's counted join (which echoed our nonce) has the same nonce.
+                if let RunTag::Joining(nonce) = run {
+                    match self.book.nonce(&sender) {
+                        Some(n) if *n == nonce => {}
+                        Some(_) => {
+                            self.other_run(sender);
+                            return Ok(());
+                        }
+                        None => {
+                            tracing::debug!(session_id = %self.session_id, %sender, "abort from a player not joined in this run, ignored");
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(self.corroborate(now, &sender, code, &blamed).unwrap_or(
+                    SessionError::PeerAborted {
+                        session_id: self.session_id.clone(),
+                        peer: sender,
+                        code,
+                        blamed,
+                        reason,
+                    },
+                ))
+            }
         }
     }
 

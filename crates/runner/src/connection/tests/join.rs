@@ -7,10 +7,7 @@ fn join_timeout_names_the_missing_players() {
     let t0 = Instant::now();
     let mut c = conn(t0);
     c.join(t0);
-    assert_eq!(
-        sent(&c.take_ready()),
-        vec![Outgoing::Join(SessionMeta::default())]
-    );
+    assert_eq!(sent(&c.take_ready()), vec![first_join()]);
     c.step(t0 + ms(10), control("b", &join_frame())).unwrap();
     assert_eq!(c.next_tick(), Some(t0 + RESEND));
     c.tick(t0 + CONNECT - ms(1)).unwrap();
@@ -61,6 +58,7 @@ fn join_timeout_never_passes_the_session_deadline() {
         options,
         t0 + ms(100),
         SessionMeta::default(),
+        nonce("a"),
     );
     c.join(t0);
     assert_eq!(c.next_tick(), Some(t0 + ms(100)));
@@ -80,10 +78,7 @@ fn join_completes_and_resends_are_scheduled() {
     c.tick(t0 + RESEND - ms(1)).unwrap();
     assert!(c.take_ready().send.is_empty());
     c.tick(t0 + RESEND + ms(3)).unwrap();
-    assert_eq!(
-        sent(&c.take_ready()),
-        vec![Outgoing::Join(SessionMeta::default())]
-    );
+    assert_eq!(sent(&c.take_ready()), vec![first_join()]);
     assert_eq!(c.next_tick(), Some(t0 + RESEND + ms(3) + RESEND));
     c.step(t0 + ms(600), control("c", &join_frame())).unwrap();
     c.step(t0 + ms(601), control("b", &join_frame())).unwrap();
@@ -105,6 +100,7 @@ fn a_session_without_peers_joins_at_once() {
         RunnerOptions::default(),
         t0 + DEADLINE,
         SessionMeta::default(),
+        nonce("a"),
     );
     c.join(t0);
     assert_eq!(c.take_ready().events, vec![Event::Joined]);
@@ -126,8 +122,8 @@ fn a_join_with_another_view_names_the_field() {
     };
     let mut c = conn_with(t0, view(3));
     c.join(t0);
-    c.step(t0, control("b", &Frame::Join(view(3)))).unwrap();
-    let err = c.step(t0, control("c", &Frame::Join(view(4)))).unwrap_err();
+    c.step(t0, control("b", &join_with(view(3)))).unwrap();
+    let err = c.step(t0, control("c", &join_with(view(4)))).unwrap_err();
     match &err {
         SessionError::MetadataMismatch { peer, field, .. } => {
             assert_eq!(*peer, id("c"));

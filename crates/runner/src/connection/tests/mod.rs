@@ -4,10 +4,11 @@
 use super::*;
 
 use tessera_security::secret::SecretBytes;
-use tessera_security::{EnvelopeError, EnvelopeHeader, Opened};
+use tessera_security::{EnvelopeError, EnvelopeHeader, Opened, RunId, RunNonce, RunTag};
 use tessera_session::ProtocolMessage;
 use tessera_types::{KeyType, PublicIdentity, SessionConfig, Threshold, WalletId};
 
+use crate::frame::Join;
 use crate::meta::{MetaField, Operation};
 
 const HEARTBEAT: Duration = Duration::from_millis(250);
@@ -42,18 +43,52 @@ fn conn_with(t0: Instant, meta: SessionMeta) -> Connection {
         ..RunnerOptions::default()
     };
     let players = [id("a"), id("b"), id("c")];
-    Connection::new(sid(), &id("a"), &players, options, t0 + DEADLINE, meta)
+    Connection::new(
+        sid(),
+        &id("a"),
+        &players,
+        options,
+        t0 + DEADLINE,
+        meta,
+        nonce("a"),
+    )
 }
 
-/// An opened envelope from `sender` carrying `frame`.
+/// `name`'s run nonce in this run (fixed, so the run id is known).
+fn nonce(name: &str) -> RunNonce {
+    let mut n = [0u8; 32];
+    n[..name.len()].copy_from_slice(name.as_bytes());
+    RunNonce(n)
+}
+
+/// The run id of `a`, `b` and `c` with their `nonce`s.
+fn run_id() -> RunId {
+    let (a, b, c) = (id("a"), id("b"), id("c"));
+    RunId::derive(
+        &sid(),
+        [(&a, &nonce("a")), (&b, &nonce("b")), (&c, &nonce("c"))],
+    )
+}
+
+/// An opened envelope from `sender` carrying `frame`: joins and aborts tagged
+/// with the sender's nonce (the join barrier), the rest with the run id.
 fn opened(sender: &str, round: u16, frame: &Frame) -> Inbound {
-    opened_bytes(sender, round, &frame.to_bytes())
+    let run = match frame {
+        Frame::Join(_) | Frame::Abort { .. } => RunTag::Joining(nonce(sender)),
+        _ => RunTag::Bound(run_id()),
+    };
+    opened_in(run, sender, round, &frame.to_bytes())
 }
 
 fn opened_bytes(sender: &str, round: u16, payload: &[u8]) -> Inbound {
+    opened_in(RunTag::Bound(run_id()), sender, round, payload)
+}
+
+fn opened_in(run: RunTag, sender: &str, round: u16, payload: &[u8]) -> Inbound {
     Inbound::Message(Opened {
         header: EnvelopeHeader {
             session_id: sid(),
+            run,
             sender: id(sender),
             receiver: None,
             round,
@@ -67,8 +102,21 @@ fn control(sender: &str, frame: &Frame) -> Inbound {
     opened(sender, crate::frame::CONTROL_ROUND, frame)
 }
 
+/// A join of this run: it echoes `a`'s nonce.
 fn join_frame() -> Frame {
-    Frame::Join(SessionMeta::default())
+    join_with(SessionMeta::default())
+}
+
+fn join_with(meta: SessionMeta) -> Frame {
+    Frame::Join(Join {
+        meta,
+        echo: vec![(id("a"), nonce("a"))],
+    })
+}
+
+/// This node's join before it has seen any other.
+fn first_join() -> Outgoing {
+    Outgoing::Join(Join::default())
 }
 
 fn protocol(from: &str, round: u16) -> (Frame, ProtocolMessage) {
@@ -110,3 +158,4 @@ mod endings;
 mod frames;
 mod join;
 mod liveness;
+mod runs;

@@ -1,0 +1,115 @@
+//! The join barrier with run nonces: which join counts, and answering joins.
+//!
+//! A join is signed, but a join recorded in an earlier run under the same
+//! session id is signed too. What a recording cannot do is echo this node's
+//! nonce, drawn fresh when this run opened: so a join counts only once it echoes
+//! it, and its metadata is only judged then (a recorded join with another view
+//! must not get its sender blamed). A join that brings a nonce not seen before
+//! is answered at once with this node's join (which echoes it), and one that
+//! does not echo ours at most once per peer per `join_resend`, so honest peers
+//! echo each other within a round trip even after they stopped resending.
+
+use std::time::Instant;
+
+use tessera_security::{EnvelopeError, RunNonce};
+use tessera_types::NodeId;
+
+use super::{Connection, Phase};
+use crate::error::SessionError;
+use crate::frame::Join;
+use crate::rejections::{judge, Verdict};
+
+/// Nonces remembered (and echoed) per peer: this run's and a few recorded ones.
+const SEEN_PER_PEER: usize = 4;
+
+impl Connection {
+    /// A join from `sender`, whose envelope carried `nonce`.
+    pub(super) fn on_join(
+        &mut self,
+        now: Instant,
+        sender: NodeId,
+        nonce: RunNonce,
+        join: Join,
+    ) -> Result<(), SessionError> {
+        let new = self.note_seen(&sender, nonce);
+        let echoes_me = join
+            .echo
+            .iter()
+            .any(|(p, n)| *p == self.me && *n == self.nonce);
+        if new || !echoes_me {
+            self.answer(now, &sender, new);
+        }
+        let counted = self.book.nonce(&sender).copied();
+        if counted.is_some_and(|c| c != nonce) {
+            // This run's join of the sender is in: this one is another run's.
+            self.other_run(sender);
+            return Ok(());
+        }
+        let joining = matches!(self.phase, Phase::Opened | Phase::Joining { .. });
+        if !echoes_me || !joining || counted.is_some() {
+            // Not provably of this run (yet), or nothing new.
+            return Ok(());
+        }
+        // The sender signed this view after seeing this run's join: its own word.
+        if let Some(field) = self.meta.first_difference(&join.meta) {
+            return Err(SessionError::MetadataMismatch {
+                session_id: self.session_id.clone(),
+                peer: sender,
+                field,
+            });
+        }
+        self.book.joined(sender, nonce);
+        self.check_joined();
+        Ok(())
+    }
+
+    /// Remembers `nonce` of `peer`; true if it is new.
+    fn note_seen(&mut self, peer: &NodeId, nonce: RunNonce) -> bool {
+        let nonces = self.seen.entry(peer.clone()).or_default();
+        if nonces.contains(&nonce) {
+            return false;
+        }
+        if nonces.len() >= SEEN_PER_PEER {
+            // Keep the first (usually this run's) and the newest.
+            nonces.remove(1);
+        }
+        nonces.push(nonce);
+        true
+    }
+
+    /// Sends this node's join again: at once for a nonce it has not echoed yet
+    /// (`new`), otherwise unless `peer` was answered lately.
+    fn answer(&mut self, now: Instant, peer: &NodeId, new: bool) {
+        if matches!(self.phase, Phase::Opened) {
+            return;
+        }
+        let due = new
+            || self
+                .answered
+                .get(peer)
+                .is_none_or(|at| now >= *at + self.options.join_resend);
+        if due {
+            self.answered.insert(peer.clone(), now);
+            self.send_join();
+        }
+    }
+
+    /// A player's envelope of another run of this session: reported once,
+    /// nobody blamed, nothing else happens.
+    pub(super) fn other_run(&mut self, sender: NodeId) {
+        let error = EnvelopeError::OtherRun {
+            sender: sender.clone(),
+        };
+        let kind = std::mem::discriminant(&error);
+        if let Verdict::Drop { error, .. } = judge(
+            &self.session_id,
+            Some(sender.clone()),
+            Some(sender.clone()),
+            error,
+        ) {
+            if self.rejections.first(Some(sender), kind) {
+                self.ready.reports.push(error);
+            }
+        }
+    }
+}
