@@ -1,5 +1,5 @@
-//! The command line: `tessera start | backup | restore | identity | initiator | peers | keygen |
-//! sign | bench`.
+//! The command line: `tessera start | backup | restore | identity | initiator | peers | bans |
+//! keygen | sign | bench`.
 //!
 //! Secret values are never flags or config values; flags name the files that
 //! hold them (`--identity-passphrase-file`, `--storage-password-file`, ...).
@@ -43,6 +43,10 @@ pub enum Command {
     /// Peer identities published in Consul (hints only; the config decides).
     #[command(subcommand)]
     Peers(PeersCommand),
+    /// Parties this node banned for cheating (it runs no session with them).
+    /// Works while the node runs.
+    #[command(subcommand)]
+    Bans(BansCommand),
     /// Client: request a distributed key generation for a wallet.
     Keygen(KeygenArgs),
     /// Client: request a signature from a wallet's key.
@@ -274,6 +278,22 @@ pub enum PeersCommand {
         config: ConfigArg,
         #[command(flatten)]
         consul: ConsulFlags,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BansCommand {
+    /// Print each ban: party, reason, session, time (tab-separated).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Lift a party's ban: the node plays with it again from its next session.
+    Clear {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The banned party's node id (as `tessera bans list` prints it).
+        party: String,
     },
 }
 

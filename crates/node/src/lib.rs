@@ -18,8 +18,8 @@
 //! - [`start`]: `tessera start`, wiring the node together.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`shutdown`]: signals and the shutdown order.
-//! - [`commands`]: `backup`, `restore`, `identity`, `initiator`, `peers` and the
-//!   client commands.
+//! - [`commands`]: `backup`, `restore`, `identity`, `initiator`, `peers`, `bans`
+//!   and the client commands.
 
 pub mod cli;
 pub mod commands;
@@ -41,7 +41,7 @@ use std::io::Write;
 
 use tessera_security::KdfParams;
 
-use crate::cli::{Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand};
+use crate::cli::{BansCommand, Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand};
 use crate::config::Config;
 
 /// An error and its causes on one line. Many errors here and in the other
@@ -119,6 +119,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             c.validate()?;
             logging::init(&c.log.level, c.log.format)?;
             commands::peers::list(&c, &mut stdout).await
+        }
+        Command::Bans(cmd) => {
+            let (BansCommand::List { config } | BansCommand::Clear { config, .. }) = &cmd;
+            // Only `node_id`, `storage.dir` and `log` matter here: no secret is read.
+            let (c, _) = Config::load(&config.config)?;
+            logging::init(&c.log.level, c.log.format)?;
+            match &cmd {
+                BansCommand::List { .. } => {
+                    commands::bans::list(&c.node_id, &c.storage.dir, &mut stdout)
+                }
+                BansCommand::Clear { party, .. } => {
+                    commands::bans::clear(&c.node_id, &c.storage.dir, party, &mut stdout)
+                }
+            }
         }
         Command::Keygen(args) => commands::client_cmds::keygen(&args).await,
         Command::Sign(args) => commands::client_cmds::sign(&args).await,
