@@ -250,6 +250,35 @@ impl ProcCluster {
         std::fs::write(self.config_path(), yaml).unwrap();
     }
 
+    /// Sets (`None`: removes) an environment variable of every node; takes
+    /// effect at each node's next start.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.options.env.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            self.options.env.push((key.to_string(), v.to_string()));
+        }
+    }
+
+    /// Runs `tessera <args> --config <config>` as node `i`'s operator would
+    /// (its node id, identity and storage dir), while the node may run.
+    pub fn cli(&self, i: usize, args: &[&str]) -> std::process::Output {
+        let node = &self.nodes[i];
+        let dir = self.dir.path();
+        Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .env("TESSERA_NODE_ID", &node.id)
+            .env(
+                "TESSERA_IDENTITY_FILE",
+                dir.join("identities").join(format!("{}.key", node.id)),
+            )
+            .env("TESSERA_STORAGE_DIR", dir.join("data").join(&node.id))
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("tessera runs")
+    }
+
     /// Changes the initiator key every node trusts; takes effect at the next start.
     pub fn set_initiator(&mut self, initiator: InitiatorConfig) {
         self.options.initiator = initiator;
