@@ -371,7 +371,10 @@ fn path_signature_covers_the_derivation_path() {
     let mut m = sign_ed_path();
     assert_eq!(
         String::from_utf8(m.path_signing_bytes()).unwrap(),
-        r#"{"key_type":"ed25519","wallet_id":"wallet-1","network_internal_code":"sol-mainnet","tx_id":"tx-2","tx":"aGk=","derivation_path":[44,501,0]}"#
+        concat!(
+            "tessera/path/v1\0",
+            r#"{"key_type":"ed25519","wallet_id":"wallet-1","network_internal_code":"sol-mainnet","tx_id":"tx-2","tx":"aGk=","derivation_path":[44,501,0]}"#
+        )
     );
     assert!(m.has_derivation_path());
     // Absent: nothing new on the wire, so mpcium clients see their own format.
@@ -392,6 +395,21 @@ fn path_signature_covers_the_derivation_path() {
     assert!(String::from_utf8(other.path_signing_bytes())
         .unwrap()
         .ends_with(r#""derivation_path":[]}"#));
+    // The session signature's bytes have their own label: a path signature is
+    // never a session signature, nor a request signature (those are JSON).
+    assert!(m.session_signing_bytes().starts_with(b"tessera/session/v1\0{"));
+    assert!(m.signing_bytes().starts_with(b"{"));
+}
+
+/// A keygen wallet id that reads as JSON is refused: mpcium's keygen signature
+/// covers the wallet id alone, so it would sign another request's JSON.
+#[test]
+fn a_wallet_id_that_reads_as_json_is_refused() {
+    let mut k = keygen();
+    k.wallet_id = r#"{"key_type":"ed25519","wallet_id":"w"}"#.replace(' ', "");
+    let e = k.validate().unwrap_err();
+    assert_eq!(e.code(), tessera_types::ErrorCode::MsgValidation, "{e}");
+    assert!(k.session_signing_bytes().starts_with(b"tessera/session/v1\0{"));
 }
 
 /// With a derivation path, an authorizer approves the path-signed bytes and

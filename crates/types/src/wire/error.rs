@@ -32,6 +32,11 @@ pub enum WireError {
     /// A hardened index, or a path deeper than BIP-32 allows.
     #[error("derivation path {reason}")]
     DerivationPath { reason: &'static str },
+    /// A keygen wallet id that reads as a JSON object: the initiator's
+    /// keygen signature covers the wallet id's bytes alone, and such an id
+    /// would make it a signature over some other request's JSON.
+    #[error("wallet_id must not begin with '{{'")]
+    WalletIdLooksLikeJson,
     /// The `tessera_session` object is unusable.
     #[error("{0}")]
     Session(#[source] super::session_spec::SessionSpecError),
@@ -48,7 +53,9 @@ impl WireError {
             WireError::Encode(_) => ErrorCode::MarshalFailure,
             WireError::InvalidId { .. } => ErrorCode::MsgValidation,
             WireError::UnknownKeyType { .. } => ErrorCode::InvalidSessionType,
-            WireError::DigestLength { .. } => ErrorCode::MsgValidation,
+            WireError::DigestLength { .. } | WireError::WalletIdLooksLikeJson => {
+                ErrorCode::MsgValidation
+            }
             WireError::DerivationPath { .. } => ErrorCode::InvalidDerivationPath,
             WireError::Session(e) => {
                 use super::session_spec::SessionSpecError as S;

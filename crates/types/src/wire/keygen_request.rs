@@ -58,13 +58,16 @@ impl GenerateKeyMessage {
         self.wallet_id.as_bytes().to_vec()
     }
 
-    /// What a Tessera initiator signs to authenticate `tessera_session`: Go's
+    /// What a Tessera initiator signs to authenticate `tessera_session`:
+    /// `tessera/session/v1` and a zero byte (see [`super::domain`]), then Go's
     /// compact JSON of `{"wallet_id", "session_id", "players",
     /// "dynamic_public_keys", "threshold"}` (see [`SessionSpec`]).
     pub fn session_signing_bytes(&self) -> Vec<u8> {
         let spec = self.session.clone().unwrap_or_default();
-        spec.append_to(GoObject::new().string("wallet_id", &self.wallet_id))
-            .finish()
+        let json = spec
+            .append_to(GoObject::new().string("wallet_id", &self.wallet_id))
+            .finish();
+        super::domain::prefixed(super::domain::SESSION, json)
     }
 
     /// The session configuration, checked; the default when there is none.
@@ -82,6 +85,9 @@ impl GenerateKeyMessage {
     /// so it must be one subject token.
     pub fn validate(&self) -> Result<(), WireError> {
         self.parse_wallet_id()?;
+        if self.wallet_id.starts_with('{') {
+            return Err(WireError::WalletIdLooksLikeJson);
+        }
         crate::ids::check_subject_token("wallet id", &self.wallet_id).map_err(|source| {
             WireError::InvalidId {
                 field: "wallet_id",

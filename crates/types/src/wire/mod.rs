@@ -60,6 +60,7 @@
 
 pub mod b64;
 pub mod go_json;
+pub mod domain;
 
 mod authorizer;
 mod error;

@@ -100,19 +100,23 @@ impl SignTxMessage {
             .bytes("tx", &self.tx)
     }
 
-    /// What a Tessera initiator signs to authenticate a derivation path: Go's
+    /// What a Tessera initiator signs to authenticate a derivation path:
+    /// `tessera/path/v1` and a zero byte (see [`super::domain`]), then Go's
     /// compact JSON of the five fields of [`Self::signing_bytes`], in the same
     /// order, followed by `"derivation_path":[...]` (`[]` when unset).
     pub fn path_signing_bytes(&self) -> Vec<u8> {
-        self.signed_fields()
+        let json = self
+            .signed_fields()
             .uints(
                 "derivation_path",
                 self.derivation_path.as_deref().unwrap_or_default(),
             )
-            .finish()
+            .finish();
+        super::domain::prefixed(super::domain::PATH, json)
     }
 
-    /// What a Tessera initiator signs to authenticate `tessera_session`: the
+    /// What a Tessera initiator signs to authenticate `tessera_session`:
+    /// `tessera/session/v1` and a zero byte, then the JSON of the
     /// fields of [`Self::path_signing_bytes`], then `"session_id"`,
     /// `"players"`, `"dynamic_public_keys"` and `"threshold"` (see [`SessionSpec`]).
     pub fn session_signing_bytes(&self) -> Vec<u8> {
@@ -121,7 +125,7 @@ impl SignTxMessage {
             "derivation_path",
             self.derivation_path.as_deref().unwrap_or_default(),
         );
-        spec.append_to(fields).finish()
+        super::domain::prefixed(super::domain::SESSION, spec.append_to(fields).finish())
     }
 
     /// The session configuration, checked; the default when there is none.
