@@ -9,8 +9,9 @@ use tessera_runner::SessionError;
 use tessera_storage::StorageError;
 use tessera_types::{ErrorCode, NodeId, SessionId};
 
-use crate::proposal::{ProposalError, RemoteError};
+use crate::proposal::ProposalError;
 use crate::refused::Refused;
+use crate::reply::RemoteError;
 use crate::request::InvalidRequest;
 
 #[derive(Debug, thiserror::Error)]

@@ -73,8 +73,10 @@ pub enum Refused {
     ProposedPlayersDiffer,
     #[error("proposed session id differs from the request's")]
     ProposedSessionDiffers,
-    #[error("delegation {0} was already served")]
-    DelegationReplayed(SessionId),
+    #[error("proposal for session {0} was already answered (a replay)")]
+    ProposalReplayed(SessionId),
+    #[error("the request of proposed session {0} was already served (per the request ledger)")]
+    AlreadyServed(SessionId),
     #[error("{0}")]
     WrongOperation(&'static str),
     #[error("player {0} is banned on this node for cheating (see `tessera bans list`); the request cannot be served without it")]
@@ -104,7 +106,7 @@ impl Refused {
             Refused::ConcurrencyLimit(_) => ErrorCode::ConcurrencyLimit,
             Refused::ProposedPlayersDiffer => ErrorCode::IncompatiblePeerIds,
             Refused::ProposedSessionDiffers => ErrorCode::SessionMismatch,
-            Refused::DelegationReplayed(_) => ErrorCode::SessionDuplicate,
+            Refused::ProposalReplayed(_) | Refused::AlreadyServed(_) => ErrorCode::SessionDuplicate,
             Refused::WrongOperation(_) => ErrorCode::InvalidSessionType,
             Refused::PartyBanned(_) => ErrorCode::PartyBanned,
         }

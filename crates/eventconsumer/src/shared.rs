@@ -1,6 +1,5 @@
 //! What every request handler of one node shares.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use tessera_runner::Node;
@@ -12,6 +11,9 @@ use tokio_util::task::TaskTracker;
 use crate::config::ConsumerConfig;
 use crate::ledger::Ledger;
 use crate::plan::Snapshot;
+use crate::proposal::{self, ProposalId};
+use crate::refused::Refused;
+use crate::seen::{Seen, SeenProposals};
 
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -22,11 +24,8 @@ pub(crate) struct Shared {
     pub(crate) ledger: Ledger,
     /// Tenant keys registered per session id (see `tenants`).
     pub(crate) tenant_keys: kv::Store,
-    /// Delegations served lately, by proposal session id (see `delegate`).
-    pub(crate) delegations: Mutex<(
-        HashSet<tessera_types::SessionId>,
-        VecDeque<tessera_types::SessionId>,
-    )>,
+    /// Proposals answered lately (see `seen`): replays are refused.
+    pub(crate) seen: Mutex<SeenProposals>,
     /// Requests this node coordinates at once, per kind.
     pub(crate) keygen_permits: Arc<Semaphore>,
     pub(crate) signing_permits: Arc<Semaphore>,
@@ -82,23 +81,22 @@ impl Shared {
         }
     }
 
-    /// Records a delegation; `false` if it was served already (a replay).
-    pub(crate) fn remember_delegation(
+    /// Remembers proposal `id` (issued at `issued_at_unix`) until it is too
+    /// old to be accepted; a refusal if it was answered before (a replay) or
+    /// too many are remembered now.
+    pub(crate) fn first_time(
         &self,
-        id: &tessera_types::SessionId,
-        capacity: usize,
-    ) -> bool {
-        let mut seen = self.delegations.lock().unwrap_or_else(|e| e.into_inner());
-        if !seen.0.insert(id.clone()) {
-            return false;
-        }
-        seen.1.push_back(id.clone());
-        if seen.1.len() > capacity {
-            if let Some(old) = seen.1.pop_front() {
-                seen.0.remove(&old);
-            }
-        }
-        true
+        id: ProposalId,
+        session_id: &tessera_types::SessionId,
+        issued_at_unix: u64,
+    ) -> Result<(), Refused> {
+        let until = issued_at_unix.saturating_add(proposal::MAX_AGE_SECS + 1);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.first_time(id, until, proposal::now_unix())
+            .map_err(|e| match e {
+                Seen::Replayed => Refused::ProposalReplayed(session_id.clone()),
+                Seen::Full => Refused::ConcurrencyLimit("too many recent proposals to remember"),
+            })
     }
 
     /// Whether `id` is a node of this cluster (not a tenant).
