@@ -26,7 +26,7 @@ use tessera_types::{ErrorCode, NodeId, SessionId};
 
 use crate::error::SessionError;
 use crate::frame::{Frame, Join};
-use crate::meta::SessionMeta;
+use crate::meta::{MetaField, SessionMeta};
 use crate::options::RunnerOptions;
 use crate::peers::PeerBook;
 use crate::ready::{Event, Outgoing, Ready};
@@ -77,6 +77,9 @@ pub(crate) struct Connection {
     answered: HashMap<NodeId, Instant>,
     /// The run id, once every peer's join of this run is in.
     run: Option<RunId>,
+    /// Peers whose joins differ from this node's view but do not echo it (so
+    /// may be recordings): the first difference, named if they never join.
+    unproven: BTreeMap<NodeId, MetaField>,
     /// This node's view of the session, sent with its join and compared with each peer's.
     meta: SessionMeta,
     options: RunnerOptions,
@@ -107,6 +110,7 @@ impl Connection {
             seen: BTreeMap::new(),
             answered: HashMap::new(),
             run: None,
+            unproven: BTreeMap::new(),
             meta,
             options,
             deadline,
@@ -416,6 +420,9 @@ impl Connection {
     fn join_failure(&self) -> SessionError {
         let session_id = self.session_id.clone();
         let missing = self.book.not_joined();
+        if let Some(e) = missing.iter().find_map(|p| self.unproven_difference(p)) {
+            return e;
+        }
         if let [peer] = missing.as_slice() {
             if self.book.has_key_mismatch(peer) {
                 return SessionError::PeerKeyMismatch {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tessera_runner::frame::{Frame, CONTROL_ROUND};
 use tessera_runner::{KeygenRequest, RunnerOptions, SessionReport, SignRequest};
 
-use tessera_security::{seal, Envelope, EnvelopeHeader, NodeIdentity};
+use tessera_security::{seal, Envelope, EnvelopeHeader, NodeIdentity, RunNonce, RunTag};
 use tessera_session::derive::DerivationPath;
 use tessera_types::{ErrorCode, KeyType, NodeId, Threshold, WalletId};
 
@@ -287,6 +287,7 @@ async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature
     let mallory = NodeIdentity::generate(id("mallory"));
     let header = EnvelopeHeader {
         session_id: session.clone(),
+        run: RunTag::Joining(RunNonce([0; 32])),
         sender: id("mallory"),
         receiver: None,
         round: CONTROL_ROUND,
@@ -374,13 +375,30 @@ async fn a_player_that_aborts_is_named_with_its_reason() {
     // node-c never opens the session, so the barrier holds until node-b gives up.
     let run_a = cluster.nodes[0].start_keygen(request.clone());
     let run_b = cluster.nodes[1].start_keygen(request);
-    // Both are in the barrier: each announced its join to the other.
-    let pair = ["tessera.node.node-a.control", "tessera.node.node-b.control"];
-    let mut announced = std::collections::BTreeSet::new();
-    while announced.len() < 2 {
-        let h = next_envelope(&mut tap, &session, |subject, _| pair.contains(&subject)).await;
-        announced.insert(h.sender);
-    }
+    // Both are in the barrier, and node-b's join of this run reached node-a: one
+    // that echoes node-a's run nonce (an abort from a player whose join of this
+    // run is not in could be a recording of another run, and is not acted on).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let m = tap.next().await.expect("raw subscription open");
+            if m.subject.as_str() != "tessera.node.node-a.control" {
+                continue;
+            }
+            let Ok(envelope) = Envelope::from_bytes(&m.payload) else {
+                continue; // a probe
+            };
+            if envelope.header().session_id != session {
+                continue;
+            }
+            if let Some(Frame::Join(join)) = Frame::from_bytes(envelope.body()) {
+                if join.echo.iter().any(|(p, _)| *p == id("node-a")) {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("node-b answers node-a's join");
     let cancelled_at = Instant::now();
     let err_b = run_b.cancel().await.unwrap_err();
     assert_eq!(err_b.code(), ErrorCode::ContextCancelled);

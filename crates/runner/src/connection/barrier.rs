@@ -8,6 +8,13 @@
 //! is answered at once with this node's join (which echoes it), and one that
 //! does not echo ours at most once per peer per `join_resend`, so honest peers
 //! echo each other within a round trip even after they stopped resending.
+//!
+//! A join with another view that does not echo us is kept as unproven: if its
+//! sender never joins this run, the barrier fails naming that difference (at
+//! the join timeout, or when the sender's abort cannot be decrypted here because
+//! the difference is this node's own key). A player holding another key for this
+//! node can never echo it (it cannot verify this node's joins), so that case is
+//! only ever found this way.
 
 use std::time::Instant;
 
@@ -46,8 +53,14 @@ impl Connection {
             return Ok(());
         }
         let joining = matches!(self.phase, Phase::Opened | Phase::Joining { .. });
-        if !echoes_me || !joining || counted.is_some() {
-            // Not provably of this run (yet), or nothing new.
+        if !joining || counted.is_some() {
+            return Ok(());
+        }
+        if !echoes_me {
+            // Not provably of this run (yet): a difference is only noted.
+            if let Some(field) = self.meta.first_difference(&join.meta) {
+                self.unproven.entry(sender).or_insert(field);
+            }
             return Ok(());
         }
         // The sender signed this view after seeing this run's join: its own word.
@@ -61,6 +74,18 @@ impl Connection {
         self.book.joined(sender, nonce);
         self.check_joined();
         Ok(())
+    }
+
+    /// Why the barrier failed for a missing `peer` whose only joins had another
+    /// view, if it has one.
+    pub(super) fn unproven_difference(&self, peer: &NodeId) -> Option<SessionError> {
+        self.unproven
+            .get(peer)
+            .map(|field| SessionError::MetadataMismatch {
+                session_id: self.session_id.clone(),
+                peer: peer.clone(),
+                field: field.clone(),
+            })
     }
 
     /// Remembers `nonce` of `peer`; true if it is new.

@@ -20,6 +20,16 @@ impl Connection {
         error: EnvelopeError,
     ) -> Result<(), SessionError> {
         let peer = sender.clone().filter(|s| self.book.is_peer(s));
+        if let (EnvelopeError::DecryptionFailed { .. }, Some(peer)) = (&error, &peer) {
+            // In the barrier, from a player whose join showed another view of the
+            // keys: that difference is why (it encrypted to another key).
+            let joining = matches!(self.phase, super::Phase::Joining { .. });
+            if joining && self.book.nonce(peer).is_none() {
+                if let Some(e) = self.unproven_difference(peer) {
+                    return Err(e);
+                }
+            }
+        }
         if let (EnvelopeError::OtherRun { .. }, Some(peer)) = (&error, &peer) {
             // Signed by the player, so it is alive: a player whose view of the
             // joins differs is not silent, and the session ends at its deadline

@@ -439,3 +439,44 @@ fn joins_that_do_not_echo_this_run_are_answered_and_not_counted() {
     c.step(t0 + ms(2), control("b", &join_frame())).unwrap();
     assert_eq!(c.book.not_joined(), vec![id("c")]);
 }
+
+#[test]
+fn a_player_that_only_sent_another_view_is_named_when_the_barrier_fails() {
+    let t0 = Instant::now();
+    let config = SessionConfig::new(sid(), [id("a"), id("b"), id("c")], Threshold(1)).unwrap();
+    let view = |a_key: u8| {
+        let keys = [("a", a_key), ("b", 2u8), ("c", 3)].map(|(n, k)| PublicIdentity {
+            node_id: id(n),
+            signing_key: [k; 32],
+            agreement_key: [k; 32],
+        });
+        let wallet = WalletId::new("w").unwrap();
+        SessionMeta::new(Operation::Keygen, &config, KeyType::Ed25519, &wallet, &keys)
+    };
+    // b holds another key for a: it can never verify a's joins, so never echoes a.
+    let b_join = Frame::Join(Join {
+        meta: view(9),
+        echo: Vec::new(),
+    });
+    let mut c1 = conn_with(t0, view(1));
+    c1.join(t0);
+    c1.step(t0, control("c", &join_with(view(1)))).unwrap();
+    c1.step(t0, control("b", &b_join)).unwrap();
+    assert!(matches!(c1.phase(), Phase::Joining { .. }));
+    // Named when the barrier times out...
+    let err = c1.tick(t0 + CONNECT).unwrap_err();
+    assert!(
+        matches!(&err, SessionError::MetadataMismatch { peer, field: MetaField::PlayerKey(p), .. } if *peer == id("b") && *p == id("a")),
+        "{err:?}"
+    );
+    // ... or when b's abort, encrypted to the other key, cannot be read here.
+    let mut c2 = conn_with(t0, view(1));
+    c2.join(t0);
+    c2.step(t0, control("b", &b_join)).unwrap();
+    let undecryptable = Inbound::Rejected {
+        sender: Some(id("b")),
+        error: EnvelopeError::DecryptionFailed { sender: id("b") },
+    };
+    let err = c2.step(t0 + ms(5), undecryptable).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::PublicKeyMismatch, "{err:?}");
+}
