@@ -474,11 +474,13 @@ async fn wallet_ids_that_are_no_subject_token(env: &mut Env) {
         .await
         .unwrap();
     env.nats.flush().await.unwrap();
+    let m = tessera_client::request::signed_keygen_message(
+        &Env::signer(&env.initiator),
+        &env.approvers(),
+        "bad wallet",
+    );
     env.client
-        .publish_keygen(
-            "spaced",
-            raw::keygen(&env.initiator, "bad wallet", &[("risk", &env.risk)]),
-        )
+        .publish_keygen("spaced", m.to_json().unwrap())
         .await;
     let first = tokio::time::timeout(RESULT_WAIT, invalid.next())
         .await
