@@ -102,8 +102,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // The application's backend: signs the requests the servers act on.
-    let mut config =
-        ClientConfig::new(nats_url.clone(), initiator).with_client_id(format!("{device}-app"));
+    // It accepts only results signed by one of the servers.
+    let mut config = ClientConfig::new(nats_url.clone(), initiator)
+        .with_client_id(format!("{device}-app"))
+        .with_cluster_identities_dir(state.join("public"))?;
     config.nats = credential("CLIENT_USER", "CLIENT_PASSWORD_FILE")?;
     let client = Client::connect(config)
         .await

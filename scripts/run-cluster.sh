@@ -174,10 +174,11 @@ for i in 0 1 2; do
 done
 echo "run: three nodes ready (2-of-3: any two sign)"
 
-# The client commands with the demo client's own credential.
+# The client commands with the demo client's own credential; they accept only
+# results signed by one of the nodes whose public documents are in $state/public.
 client=(--nats-url "nats://127.0.0.1:$nats_port" --nats-user demo-client
   --nats-password-file "$state/secrets/demo-client.password"
-  --initiator-key-file "$state/initiator.key")
+  --initiator-key-file "$state/initiator.key" --peers-dir "$state/public")
 wallet="demo-$(date +%s)"
 echo
 echo "== keygen: wallet $wallet (ECDSA secp256k1 and EdDSA Ed25519)"

@@ -314,6 +314,19 @@ pub struct ClientArgs {
     /// Results for this client id arrive on their own subject.
     #[arg(long)]
     pub client_id: Option<String>,
+    /// Directory of the cluster nodes' public identity documents
+    /// (`*.pub.json`, from `tessera identity generate`): a result is accepted
+    /// only if one of these nodes signed it.
+    #[arg(long, env = "TESSERA_PEERS_DIR")]
+    pub peers_dir: Option<PathBuf>,
+    /// A node's public identity document (repeatable; with or instead of --peers-dir).
+    #[arg(long = "peer-file")]
+    pub peer_files: Vec<PathBuf>,
+    /// Migration only: also accept results without a node signature (mpcium
+    /// nodes, or nodes older than signed results). Anyone allowed to publish
+    /// results could then forge them.
+    #[arg(long)]
+    pub accept_unsigned_results: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -533,5 +546,27 @@ mod tests {
             panic!("not bench")
         };
         assert_eq!((b.requests, b.concurrency), (10, 2));
+        assert!(
+            !b.client.accept_unsigned_results,
+            "results are verified by default"
+        );
+        let keygen = Cli::try_parse_from([
+            "tessera",
+            "keygen",
+            "--initiator-key-file",
+            "i",
+            "--peers-dir",
+            "peers",
+            "--peer-file",
+            "a.pub.json",
+            "--peer-file",
+            "b.pub.json",
+        ])
+        .unwrap();
+        let Command::Keygen(k) = keygen.command else {
+            panic!("not keygen")
+        };
+        assert_eq!(k.client.peers_dir, Some(PathBuf::from("peers")));
+        assert_eq!(k.client.peer_files.len(), 2);
     }
 }

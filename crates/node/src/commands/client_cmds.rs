@@ -1,6 +1,11 @@
 //! `tessera keygen | sign | bench`: client commands over the SDK
 //! (`tessera-client`). They publish signed requests exactly as any client would
 //! and print the results; `sign` and `bench` verify signatures locally.
+//!
+//! Like the SDK, they accept only results signed by a cluster node: the
+//! nodes' public identity documents come from `--peers-dir` (or
+//! `TESSERA_PEERS_DIR`) and `--peer-file`; `--accept-unsigned-results` is the
+//! migration opt-out.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +22,21 @@ async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
     config.nats = args.nats_access()?;
     if let Some(id) = &args.client_id {
         config = config.with_client_id(id.clone());
+    }
+    if let Some(dir) = &args.peers_dir {
+        config = config.with_cluster_identities_dir(dir)?;
+    }
+    if !args.peer_files.is_empty() {
+        config = config.with_cluster_identity_files(&args.peer_files)?;
+    }
+    if args.accept_unsigned_results {
+        config = config.accepting_unsigned_results();
+    }
+    if config.cluster_identities.is_empty() && !config.accept_unsigned_results {
+        bail!(
+            "no cluster identities: give --peers-dir (the nodes' *.pub.json documents) or --peer-file \
+             (or, for a migration from unsigned results only, --accept-unsigned-results)"
+        );
     }
     Client::connect(config).await.context("connecting to NATS")
 }

@@ -485,14 +485,23 @@ impl ProcCluster {
             .expect("VmRSS in /proc/<pid>/status")
     }
 
-    /// An SDK client with `key` as its initiator key.
+    /// The directory of the nodes' identity files and their `*.pub.json`
+    /// documents (the nodes' `peers.dir`).
+    pub fn identities_dir(&self) -> PathBuf {
+        self.dir.path().join("identities")
+    }
+
+    /// An SDK client with `key` as its initiator key; it accepts results
+    /// signed by this cluster's nodes only.
     pub async fn sdk(&self, key: &raw::RawSigner, client_id: &str) -> tessera_client::Client {
         let signer =
             tessera_security::InitiatorSigner::from_secret_bytes(key.sdk_kind(), &key.secret())
                 .unwrap();
         let mut config = tessera_client::ClientConfig::new(self.nats_url(), signer)
             .with_client_id(client_id)
-            .with_result_timeout(Duration::from_secs(60));
+            .with_result_timeout(Duration::from_secs(60))
+            .with_cluster_identities_dir(self.identities_dir())
+            .expect("the nodes' public identity documents");
         config.nats = self.client_access(Some(client_id));
         tessera_client::Client::connect(config)
             .await
