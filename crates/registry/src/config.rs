@@ -103,3 +103,29 @@ impl RegistryConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let mut config = RegistryConfig::new(
+            "https://consul.example:8501",
+            "tessera",
+            NodeId::new("node-a").unwrap(),
+        );
+        config.token = Some(ConsulToken::new("acl-s3cret-7f2c".to_string()));
+        for text in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(text.contains("<redacted>"), "{text}");
+            assert!(text.contains("consul.example"), "{text}");
+        }
+        // A clone is the same secret, just as hidden.
+        assert!(!format!("{:?}", config.clone()).contains("s3cret"));
+        assert_eq!(
+            config.token.as_ref().map(ConsulToken::expose),
+            Some("acl-s3cret-7f2c")
+        );
+    }
+}
