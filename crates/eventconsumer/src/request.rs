@@ -1,8 +1,10 @@
-//! Checking a client request: size, JSON, the initiator's signature (before
-//! anything of the request is believed), ids, authorizer signatures, and for signing the digest length, the derivation path and the
-//! signature that authenticates it, and for `tessera_session` the signature
-//! that covers it. The node that pulls a request and every
-//! player run the same checks, each with its own configuration.
+//! Checking a client request, in this order: size, JSON, the initiator's
+//! signature (before anything of the request is believed), ids, for signing
+//! the digest length, the derivation path and the signature that
+//! authenticates it, the signature that covers `tessera_session`, and last
+//! the authorizers' approvals (with a path, of the path-signed bytes). The
+//! node that pulls a request and every player run the same checks, each with
+//! its own configuration.
 
 use tessera_security::SignatureError;
 use tessera_types::wire::{
@@ -268,13 +270,13 @@ pub fn keygen(raw: &[u8], config: &ConsumerConfig) -> Result<GenerateKeyMessage,
     let m = GenerateKeyMessage::from_json(raw).map_err(InvalidRequest::Unreadable)?;
     check_initiator(&m, config)?;
     m.validate()?;
-    check_authorizers(&m, config)?;
     check_session(
         m.session.as_ref(),
         || m.session_signing_bytes(),
         m.session_signature.as_deref(),
         config,
     )?;
+    check_authorizers(&m, config)?;
     Ok(m)
 }
 
@@ -285,7 +287,6 @@ pub fn sign(raw: &[u8], config: &ConsumerConfig) -> Result<SignTxMessage, Invali
     let m = SignTxMessage::from_json(raw).map_err(InvalidRequest::Unreadable)?;
     check_initiator(&m, config)?;
     m.validate()?;
-    check_authorizers(&m, config)?;
     if m.has_derivation_path() {
         let sig = m
             .path_signature
@@ -302,5 +303,96 @@ pub fn sign(raw: &[u8], config: &ConsumerConfig) -> Result<SignTxMessage, Invali
         m.session_signature.as_deref(),
         config,
     )?;
+    // Last: with a path, authorizers approve the path-signed bytes.
+    check_authorizers(&m, config)?;
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_security::{InitiatorKeyKind, InitiatorSigner};
+    use tessera_types::wire::SessionSpec;
+    use tessera_types::{NodeId, Threshold};
+
+    use super::*;
+
+    fn config(initiator: &InitiatorSigner) -> ConsumerConfig {
+        let nodes = vec![NodeId::new("node0").unwrap(), NodeId::new("node1").unwrap()];
+        ConsumerConfig::new(initiator.public(), Threshold(1), nodes)
+    }
+
+    fn keygen_json(
+        initiator: &InitiatorSigner,
+        session: Option<SessionSpec>,
+    ) -> GenerateKeyMessage {
+        let mut m = GenerateKeyMessage {
+            wallet_id: "w1".into(),
+            signature: Vec::new(),
+            authorizer_signatures: None,
+            session,
+            session_signature: None,
+        };
+        m.signature = initiator.sign(&m.signing_bytes());
+        if m.session.is_some() {
+            m.session_signature = Some(initiator.sign(&m.session_signing_bytes()));
+        }
+        m
+    }
+
+    #[test]
+    fn sessions_can_be_required_and_a_stripped_one_is_refused() {
+        let initiator = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        let mut c = config(&initiator);
+        let session = SessionSpec {
+            session_id: Some("s-1".into()),
+            players: Some(vec!["node0".into(), "node1".into()]),
+            ..Default::default()
+        };
+        let with = keygen_json(&initiator, Some(session));
+        let without = keygen_json(&initiator, None);
+        let raw = |m: &GenerateKeyMessage| m.to_json().unwrap();
+        assert!(keygen(&raw(&with), &c).is_ok());
+        assert!(keygen(&raw(&without), &c).is_ok());
+        // The session stripped, its signature left.
+        let mut stripped = with.clone();
+        stripped.session = None;
+        let e = keygen(&raw(&stripped), &c).unwrap_err();
+        assert!(matches!(e, InvalidRequest::SessionStripped), "{e}");
+        assert_eq!(e.code(), ErrorCode::InvalidInitiatorSignature);
+        assert!(e.ids_verified());
+        c.require_session = true;
+        assert!(keygen(&raw(&with), &c).is_ok());
+        let e = keygen(&raw(&without), &c).unwrap_err();
+        assert!(matches!(e, InvalidRequest::SessionRequired), "{e}");
+        assert_eq!(e.code(), ErrorCode::MsgValidation);
+        // The ledger digest tells a copy without the session from the original.
+        let entry = |m: &GenerateKeyMessage| {
+            Request::parse(Kind::Keygen, &raw(m), &config(&initiator))
+                .unwrap()
+                .ledger_entry()
+        };
+        let (key_with, digest_with) = entry(&with);
+        let (key_without, digest_without) = entry(&without);
+        assert_eq!(key_with, key_without);
+        assert_ne!(digest_with, digest_without);
+    }
+
+    #[test]
+    fn ids_count_only_after_the_initiator_signature_verified() {
+        let initiator = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        let c = config(&initiator);
+        let stranger = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        let forged = keygen_json(&stranger, None).to_json().unwrap();
+        let e = keygen(&forged, &c).unwrap_err();
+        assert!(!e.ids_verified(), "{e}");
+        let e = keygen(b"{not json", &c).unwrap_err();
+        assert!(!e.ids_verified(), "{e}");
+        // Signed, but a wallet id that reads as JSON: the ids are the client's.
+        let mut odd = keygen_json(&initiator, None);
+        odd.wallet_id = "{x".into();
+        odd.signature = initiator.sign(&odd.signing_bytes());
+        let e = keygen(&odd.to_json().unwrap(), &c).unwrap_err();
+        assert!(e.ids_verified(), "{e}");
+        assert_eq!(e.code(), ErrorCode::MsgValidation);
+    }
 }
