@@ -25,7 +25,7 @@ use tessera_transport::Inbound;
 use tessera_types::{ErrorCode, NodeId, SessionId};
 
 use crate::error::SessionError;
-use crate::frame::{Frame, Join};
+use crate::frame::Frame;
 use crate::meta::{MetaField, SessionMeta};
 use crate::options::RunnerOptions;
 use crate::peers::PeerBook;
@@ -330,18 +330,6 @@ impl Connection {
         result
     }
 
-    fn send_join(&mut self) {
-        let echo = self
-            .seen
-            .iter()
-            .flat_map(|(p, nonces)| nonces.iter().map(move |n| (p.clone(), *n)))
-            .collect();
-        self.ready.send.push(Outgoing::Join(Join {
-            meta: self.meta.clone(),
-            echo,
-        }));
-    }
-
     fn broadcast(&mut self, frame: Frame) {
         self.ready.send.push(Outgoing::Broadcast(frame));
     }
@@ -412,42 +400,6 @@ impl Connection {
                 reason: format!("silent for {} ms", silent.as_millis()),
             }),
             None => Ok(()),
-        }
-    }
-
-    /// Why the join barrier failed: the players still missing. A single missing
-    /// player whose messages failed under its configured key is named as such.
-    fn join_failure(&self) -> SessionError {
-        let session_id = self.session_id.clone();
-        let missing = self.book.not_joined();
-        if let Some(e) = missing.iter().find_map(|p| self.unproven_difference(p)) {
-            return e;
-        }
-        if let [peer] = missing.as_slice() {
-            if self.book.has_key_mismatch(peer) {
-                return SessionError::PeerKeyMismatch {
-                    session_id,
-                    peer: peer.clone(),
-                };
-            }
-        }
-        SessionError::JoinTimeout {
-            session_id,
-            missing,
-        }
-    }
-
-    fn check_joined(&mut self) {
-        if matches!(self.phase, Phase::Joining { .. }) && self.book.not_joined().is_empty() {
-            let mine = [(&self.me, &self.nonce)];
-            let run = RunId::derive(
-                &self.session_id,
-                self.book.nonces().chain(mine.iter().copied()),
-            );
-            self.run = Some(run);
-            self.ready.bind = Some(run);
-            self.phase = Phase::Joined;
-            self.ready.events.push(Event::Joined);
         }
     }
 

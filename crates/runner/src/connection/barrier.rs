@@ -18,12 +18,13 @@
 
 use std::time::Instant;
 
-use tessera_security::{EnvelopeError, RunNonce};
+use tessera_security::{EnvelopeError, RunId, RunNonce};
 use tessera_types::NodeId;
 
 use super::{Connection, Phase};
 use crate::error::SessionError;
 use crate::frame::Join;
+use crate::ready::{Event, Outgoing};
 use crate::rejections::{judge, Verdict};
 
 /// Nonces remembered (and echoed) per peer: this run's and a few recorded ones.
@@ -74,6 +75,54 @@ impl Connection {
         self.book.joined(sender, nonce);
         self.check_joined();
         Ok(())
+    }
+
+    pub(super) fn send_join(&mut self) {
+        let echo = self
+            .seen
+            .iter()
+            .flat_map(|(p, nonces)| nonces.iter().map(move |n| (p.clone(), *n)))
+            .collect();
+        self.ready.send.push(Outgoing::Join(Join {
+            meta: self.meta.clone(),
+            echo,
+        }));
+    }
+
+    /// Why the join barrier failed: the players still missing. A single missing
+    /// player whose messages failed under its configured key is named as such.
+    pub(super) fn join_failure(&self) -> SessionError {
+        let session_id = self.session_id.clone();
+        let missing = self.book.not_joined();
+        if let Some(e) = missing.iter().find_map(|p| self.unproven_difference(p)) {
+            return e;
+        }
+        if let [peer] = missing.as_slice() {
+            if self.book.has_key_mismatch(peer) {
+                return SessionError::PeerKeyMismatch {
+                    session_id,
+                    peer: peer.clone(),
+                };
+            }
+        }
+        SessionError::JoinTimeout {
+            session_id,
+            missing,
+        }
+    }
+
+    pub(super) fn check_joined(&mut self) {
+        if matches!(self.phase, Phase::Joining { .. }) && self.book.not_joined().is_empty() {
+            let mine = [(&self.me, &self.nonce)];
+            let run = RunId::derive(
+                &self.session_id,
+                self.book.nonces().chain(mine.iter().copied()),
+            );
+            self.run = Some(run);
+            self.ready.bind = Some(run);
+            self.phase = Phase::Joined;
+            self.ready.events.push(Event::Joined);
+        }
     }
 
     /// Why the barrier failed for a missing `peer` whose only joins had another
