@@ -78,18 +78,15 @@ impl Env {
         m.to_json().unwrap()
     }
 
+    /// The next signing result, which must be `tx_id`'s.
     async fn signed(&mut self, tx_id: &str) -> SigningResultEvent {
-        loop {
-            let ev = self
-                .client
-                .next_signing(RESULT_WAIT)
-                .await
-                .unwrap_or_else(|| panic!("no result for {tx_id}"));
-            if ev.tx_id == tx_id {
-                return ev;
-            }
-            panic!("unexpected result while waiting for {tx_id}: {ev:?}");
-        }
+        let ev = self
+            .client
+            .next_signing(RESULT_WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no result for {tx_id}"));
+        assert_eq!(ev.tx_id, tx_id, "unexpected result: {ev:?}");
+        ev
     }
 
     fn logs(&self) -> String {
