@@ -41,6 +41,9 @@ use common::{ClusterOptions, ProcCluster};
 
 const RESULT_WAIT: Duration = Duration::from_secs(60);
 
+/// A proposal seen on NATS: its subject and bytes.
+type Captured = (String, Vec<u8>);
+
 struct Env {
     cluster: ProcCluster,
     client: RawClient,
@@ -210,7 +213,7 @@ async fn forged_ledger_records(env: &mut Env, ecdsa: &[u8]) {
 /// it) are all served with real signatures. A proposal replayed to its
 /// player is refused before it takes a join slot.
 async fn forged_replies_and_replayed_proposals(env: &mut Env, ecdsa: &[u8]) {
-    let captured: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
     let mut proposals = env.nats.subscribe("tessera.node.*.proposal").await.unwrap();
     let forger = env.nats.clone();
     let seen = captured.clone();

@@ -397,7 +397,9 @@ fn path_signature_covers_the_derivation_path() {
         .ends_with(r#""derivation_path":[]}"#));
     // The session signature's bytes have their own label: a path signature is
     // never a session signature, nor a request signature (those are JSON).
-    assert!(m.session_signing_bytes().starts_with(b"tessera/session/v1\0{"));
+    assert!(m
+        .session_signing_bytes()
+        .starts_with(b"tessera/session/v1\0{"));
     assert!(m.signing_bytes().starts_with(b"{"));
 }
 
@@ -409,7 +411,9 @@ fn a_wallet_id_that_reads_as_json_is_refused() {
     k.wallet_id = r#"{"key_type":"ed25519","wallet_id":"w"}"#.replace(' ', "");
     let e = k.validate().unwrap_err();
     assert_eq!(e.code(), tessera_types::ErrorCode::MsgValidation, "{e}");
-    assert!(k.session_signing_bytes().starts_with(b"tessera/session/v1\0{"));
+    assert!(k
+        .session_signing_bytes()
+        .starts_with(b"tessera/session/v1\0{"));
 }
 
 /// With a derivation path, an authorizer approves the path-signed bytes and

@@ -59,8 +59,8 @@
 //! [`TxId`]: crate::TxId
 
 pub mod b64;
-pub mod go_json;
 pub mod domain;
+pub mod go_json;
 
 mod authorizer;
 mod error;

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::authorizer::{authorizer_payload, no_authorizers, AuthorizerSignature, InitiatorMessage};
+use super::authorizer::{
+    authorizer_payload, no_authorizers, AuthorizerSignature, InitiatorMessage,
+};
 use super::b64;
 use super::error::{self, WireError};
 use super::go_json::GoObject;
