@@ -41,7 +41,9 @@ async fn delegated(shared: &Shared, p: &Proposal) -> Result<Vec<u8>, ServeError>
         );
     };
     let request = Request::parse(kind, &p.request, &shared.config)?;
-    crate::player::not_served(shared, &request, &p.session_id).await?;
+    if shared.ledger.served(&request).await {
+        return Err(Refused::AlreadyServed(p.session_id.clone()).into());
+    }
     let facts = coordinate::key_facts(shared, &request).await;
     coordinate::serve(shared, &request, &p.request, facts, true).await
 }

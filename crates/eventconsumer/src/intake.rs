@@ -271,7 +271,7 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
         }
     };
     let ids = ResultIds::of(&request);
-    let (key, digest) = request.ledger_entry();
+    let (key, digest) = ledger::entry(&request);
     let alive = |n: &str| shared.is_ready(n);
     let (claim, facts) = tokio::join!(
         shared.ledger.claim(&key, &digest, alive),

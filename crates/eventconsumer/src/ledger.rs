@@ -20,6 +20,7 @@ use tessera_runner::Node;
 use crate::error::RequestError;
 pub use crate::ledger_record::Record;
 use crate::ledger_record::{self, RecordError};
+use crate::request::Request;
 
 pub const BUCKET: &str = "tessera_requests";
 
@@ -70,6 +71,23 @@ struct Unrecorded {
 
 pub fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// A request's ledger key (its ids) and digest (what the initiator signed).
+/// The digest covers `tessera_session` as signed when there is one, so a
+/// copy with the session stripped (or changed) is another payload under the
+/// same ids: a conflict, never served as the same request.
+pub fn entry(request: &Request) -> (String, String) {
+    let (ids, signed, session) = request.signed_parts();
+    let kind = match request {
+        Request::Keygen(_) => "keygen",
+        Request::Sign(_) => "sign",
+    };
+    let digest = match session {
+        None => digest(&signed),
+        Some(session) => digest_of(&[&signed, &session]),
+    };
+    (key(kind, &ids), digest)
 }
 
 /// SHA-256 of several parts, each length-prefixed (hex).
@@ -165,6 +183,24 @@ impl Ledger {
     pub async fn read(&self, key: &str) -> Result<Option<Record>, RequestError> {
         let entry = self.store.entry(key).await.map_err(js_err)?;
         Ok(entry.and_then(|e| self.believe(key, &e.value)))
+    }
+
+    /// Whether a node's signed record says `request` was served. A player
+    /// refuses a proposal of such a request: a signed request is served once,
+    /// whoever proposes it again. A ledger that cannot be read says no (the
+    /// join goes on; replays are also caught by `seen`).
+    pub async fn served(&self, request: &Request) -> bool {
+        let (key, _) = entry(request);
+        match self.read(&key).await {
+            Ok(record) => record.is_some_and(|r| r.result.is_some()),
+            Err(e) => {
+                tracing::warn!(
+                    id = request.id(),
+                    "request ledger not readable, joining without its check: {e}"
+                );
+                false
+            }
+        }
     }
 
     /// Claims `key` for a request with `digest`. A claim still in progress is

@@ -82,7 +82,9 @@ fn refused(session_id: Option<&SessionId>, e: &ServeError) -> Reply {
 /// node's part of the sessions in the background.
 async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeError> {
     let request = Request::parse(kind, &p.request, &shared.config)?;
-    not_served(shared, &request, &p.session_id).await?;
+    if shared.ledger.served(&request).await {
+        return Err(Refused::AlreadyServed(p.session_id.clone()).into());
+    }
     let session = request.session();
     // A keygen's players and threshold follow from the request as the
     // coordinator's do; a signing's are the coordinator's pick.
@@ -131,28 +133,6 @@ async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeErro
         drop(permit);
     });
     Ok(())
-}
-
-/// Refuses a proposal whose request the ledger records as served: a signed
-/// request is served once, whoever proposes it again. (A request in progress
-/// is proposed by its coordinator; a copy of that proposal is a replay, caught
-/// by `seen`.) A ledger that cannot be read does not stop the join.
-pub(crate) async fn not_served(
-    shared: &Shared,
-    request: &Request,
-    session_id: &SessionId,
-) -> Result<(), Refused> {
-    let (key, _) = request.ledger_entry();
-    match shared.ledger.read(&key).await {
-        Ok(Some(record)) if record.result.is_some() => {
-            Err(Refused::AlreadyServed(session_id.clone()))
-        }
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::warn!(%session_id, "request ledger not readable, joining without its check: {e}");
-            Ok(())
-        }
-    }
 }
 
 /// The proposal must be for the players and session id the client's signed

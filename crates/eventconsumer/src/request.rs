@@ -13,7 +13,6 @@ use tessera_types::wire::{
 use tessera_types::{ErrorCode, WalletId};
 
 use crate::config::ConsumerConfig;
-use crate::ledger;
 
 /// Why a request was refused before any session. Each maps to the code the client sees.
 #[derive(Debug, thiserror::Error)]
@@ -213,28 +212,22 @@ impl Request {
         }
     }
 
-    /// The request's ledger key (its ids) and digest (what the initiator
-    /// signed). The digest covers `tessera_session` as signed when there is
-    /// one, so a copy with the session stripped (or changed) is another
-    /// payload under the same ids: a conflict, never served as the same request.
-    pub fn ledger_entry(&self) -> (String, String) {
-        let (key, signed, session) = match self {
+    /// The ids that name the request in the ledger (keygen: the wallet;
+    /// signing: wallet and tx id), what the initiator signed (with the path
+    /// for signing), and the signed session bytes when there is a session.
+    pub fn signed_parts(&self) -> (Vec<&str>, Vec<u8>, Option<Vec<u8>>) {
+        match self {
             Request::Keygen(k) => (
-                ledger::key("keygen", &[&k.message.wallet_id]),
+                vec![&k.message.wallet_id],
                 k.message.signing_bytes(),
                 has_session(k.message.session.as_ref()).then(|| k.message.session_signing_bytes()),
             ),
             Request::Sign(s) => (
-                ledger::key("sign", &[&s.message.wallet_id, &s.message.tx_id]),
+                vec![&s.message.wallet_id, &s.message.tx_id],
                 s.message.path_signing_bytes(),
                 has_session(s.message.session.as_ref()).then(|| s.message.session_signing_bytes()),
             ),
-        };
-        let digest = match session {
-            None => ledger::digest(&signed),
-            Some(session) => ledger::digest_of(&[&signed, &session]),
-        };
-        (key, digest)
+        }
     }
 
     /// The request's id for logs and the ledger: the wallet (keygen) or the tx id.
@@ -367,9 +360,8 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::MsgValidation);
         // The ledger digest tells a copy without the session from the original.
         let entry = |m: &GenerateKeyMessage| {
-            Request::parse(Kind::Keygen, &raw(m), &config(&initiator))
-                .unwrap()
-                .ledger_entry()
+            let request = Request::parse(Kind::Keygen, &raw(m), &config(&initiator)).unwrap();
+            crate::ledger::entry(&request)
         };
         let (key_with, digest_with) = entry(&with);
         let (key_without, digest_without) = entry(&without);
