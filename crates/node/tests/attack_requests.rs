@@ -10,7 +10,8 @@
 //! - a keygen request copied without its session;
 //! - an authorizer approval without the derivation path;
 //! - a request with a forged signature and a victim's tx id;
-//! - a wallet id that is no subject token.
+//! - a wallet id that is no subject token;
+//! - envelopes of one run of a client-chosen session id replayed into the next.
 
 mod common;
 
@@ -131,6 +132,7 @@ async fn forgeries_on_the_request_path_are_refused_and_the_cluster_keeps_serving
     stripped_sessions(&mut env).await;
     approvals_without_the_path(&mut env, &kg).await;
     forged_signatures_with_a_victims_ids(&mut env, &ecdsa).await;
+    envelopes_of_another_run(&mut env, &ecdsa).await;
     wallet_ids_that_are_no_subject_token(&mut env).await;
 }
 
@@ -511,4 +513,84 @@ async fn wallet_ids_that_are_no_subject_token(env: &mut Env) {
         wait::still_pending(Duration::from_secs(3), &mut next).await,
         "a second result for the same request"
     );
+}
+
+/// Two signing requests under one client-chosen session id: every envelope of
+/// the first run is recorded on NATS and replayed into the second. The second
+/// signature verifies; the replayed envelopes are rejected as from another
+/// run, nobody is blamed and nothing is retried.
+async fn envelopes_of_another_run(env: &mut Env, ecdsa: &[u8]) {
+    let session_id = tessera_types::SessionId::new("reused-session").unwrap();
+    let session = || SessionSpec {
+        session_id: Some(session_id.as_str().to_string()),
+        players: Some(vec!["node0".to_string(), "node1".to_string()]),
+        ..Default::default()
+    };
+    let mut wire = env.nats.subscribe("tessera.>").await.unwrap();
+    env.nats.flush().await.unwrap();
+    let first: [u8; 32] = Sha256::digest(b"first run").into();
+    let json = env.sign_request("run-1", &first, Some(session()));
+    env.client.publish_sign("run-1", json).await;
+    let ev = env.signed("run-1").await;
+    check::ecdsa(ecdsa, &first, &ev);
+    // Everything of that run that crossed NATS.
+    let mut recorded = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), wire.next()).await {
+        let ours = tessera_security::Envelope::from_bytes(&m.payload)
+            .is_ok_and(|e| e.header().session_id == session_id);
+        if ours {
+            recorded.push((m.subject.to_string(), m.payload.to_vec()));
+        }
+    }
+    drop(wire);
+    assert!(
+        recorded.len() > 4,
+        "only {} envelopes recorded",
+        recorded.len()
+    );
+
+    let second: [u8; 32] = Sha256::digest(b"second run").into();
+    let json = env.sign_request("run-2", &second, Some(session()));
+    env.client.publish_sign("run-2", json).await;
+    // Replay the recorded run into the new one: as it starts, and again once
+    // a player has joined it.
+    let replay = |env: &Env| {
+        let nats = env.nats.clone();
+        let recorded = recorded.clone();
+        async move {
+            for (subject, payload) in recorded {
+                nats.publish(subject, payload.into()).await.unwrap();
+            }
+            nats.flush().await.unwrap();
+        }
+    };
+    replay(env).await;
+    let joined = env
+        .cluster
+        .wait_for_log(Duration::from_secs(10), |l| {
+            l.contains("joined signing session") && l.contains("tx_id=run-2")
+        })
+        .await;
+    assert!(joined.is_some(), "the second run never started");
+    replay(env).await;
+    let ev = env.signed("run-2").await;
+    assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
+    check::ecdsa(ecdsa, &second, &ev);
+    let logs = env.logs();
+    assert!(
+        logs.contains("is from another run of the session"),
+        "the replayed envelopes were not reported as from another run"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("retrying without") && l.contains("run-2")),
+        "somebody was blamed for the replay"
+    );
+    for i in 0..3 {
+        let out = env.cluster.cli(i, &["bans", "list"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert_eq!(text.trim(), "no banned parties", "node{i} banned someone");
+    }
 }
