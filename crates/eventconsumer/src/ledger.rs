@@ -252,17 +252,8 @@ impl Ledger {
             return Err(RequestError::JetStream("ledger entry vanished".into()));
         };
         let Some(existing) = self.believe(key, &entry.value) else {
-            // Forged or unreadable: as if absent. Only one taker wins.
-            let revision = self
-                .store
-                .update(key, self.encode(key, &pending)?, entry.revision)
-                .await
-                .map_err(js_err)?;
-            self.serving().insert(key.to_string());
-            return Ok(Claim::Fresh {
-                revision,
-                taken_from: None,
-            });
+            // Forged or unreadable: as if absent.
+            return self.take_over(key, &pending, entry.revision, None).await;
         };
         if existing.digest != digest {
             return Ok(Claim::Conflict);
@@ -278,19 +269,32 @@ impl Ledger {
         };
         let stale = now().saturating_sub(existing.at_unix) > self.stale_after.as_secs();
         if orphaned || stale {
-            // Only one taker wins: the update expects the revision we read.
-            let revision = self
-                .store
-                .update(key, self.encode(key, &pending)?, entry.revision)
-                .await
-                .map_err(js_err)?;
-            self.serving().insert(key.to_string());
-            return Ok(Claim::Fresh {
-                revision,
-                taken_from: Some(existing.node),
-            });
+            return self
+                .take_over(key, &pending, entry.revision, Some(existing.node))
+                .await;
         }
         Ok(Claim::InProgress)
+    }
+
+    /// Replaces the entry read at `revision` with this node's claim. Only one
+    /// taker wins: the update expects the revision that was read.
+    async fn take_over(
+        &self,
+        key: &str,
+        pending: &Record,
+        revision: u64,
+        taken_from: Option<String>,
+    ) -> Result<Claim, RequestError> {
+        let revision = self
+            .store
+            .update(key, self.encode(key, pending)?, revision)
+            .await
+            .map_err(js_err)?;
+        self.serving().insert(key.to_string());
+        Ok(Claim::Fresh {
+            revision,
+            taken_from,
+        })
     }
 
     /// Records the result of a claimed request. When that fails the result is
