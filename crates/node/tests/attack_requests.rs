@@ -517,8 +517,7 @@ async fn wallet_ids_that_are_no_subject_token(env: &mut Env) {
 
 /// Two signing requests under one client-chosen session id: every envelope of
 /// the first run is recorded on NATS and replayed into the second. The second
-/// signature verifies; the replayed envelopes are rejected as from another
-/// run, nobody is blamed and nothing is retried.
+/// signature verifies, nobody is blamed, nothing is retried, nobody banned.
 async fn envelopes_of_another_run(env: &mut Env, ecdsa: &[u8]) {
     let session_id = tessera_types::SessionId::new("reused-session").unwrap();
     let session = || SessionSpec {
@@ -576,11 +575,11 @@ async fn envelopes_of_another_run(env: &mut Env, ecdsa: &[u8]) {
     let ev = env.signed("run-2").await;
     assert_eq!(ev.result_type, ResultType::Success, "{ev:?}");
     check::ecdsa(ecdsa, &second, &ev);
+    // Whether a replayed envelope lands while the run is open depends on
+    // timing (a fast run is over before the second replay), so the report
+    // "from another run" is asserted deterministically by the runner's
+    // `fresh_runs` and sans-IO `runs` tests; here: nothing is blamed.
     let logs = env.logs();
-    assert!(
-        logs.contains("is from another run of the session"),
-        "the replayed envelopes were not reported as from another run"
-    );
     assert!(
         !logs
             .lines()
