@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs nats-server (>= 2.10) and consul into .tools/bin unless usable ones are already there
-# or on PATH. Neither is in Debian bookworm, so the packages come from Debian trixie
-# (nats-server 2.10) and bullseye (consul 1.8.7) through the mirror this machine's apt already
-# uses; only the binaries are unpacked (dpkg-deb -x), nothing is installed system-wide.
+# Installs the tools named as arguments (default: nats-server consul) into .tools/bin unless
+# usable ones are already there or on PATH: nats-server (>= 2.10), consul, and promtool (for the
+# metrics test; `make test` asks for it, `make run` does not). None of them is in Debian
+# bookworm in a usable version, so the packages come from Debian trixie (nats-server 2.10,
+# promtool 2.53) and bullseye (consul 1.8.7) through the mirror this machine's apt already uses;
+# only the binaries are unpacked (dpkg-deb -x), nothing is installed system-wide.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,15 +23,18 @@ have() { # have <name>: a usable binary in .tools/bin or on PATH
       set -- $v
       [ "$1" -gt 2 ] || { [ "$1" -eq 2 ] && [ "$2" -ge 10 ]; }
       ;;
-    consul) PATH="$bin:$PATH" command -v consul >/dev/null ;;
+    *) PATH="$bin:$PATH" command -v "$1" >/dev/null ;;
   esac
 }
 
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(nats-server consul)
 missing=()
-have nats-server || missing+=(nats-server)
-have consul || missing+=(consul)
+for tool in "${wanted[@]}"; do
+  have "$tool" || missing+=("$tool")
+done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "tools: nats-server and consul present"
+  echo "tools: ${wanted[*]} present"
   exit 0
 fi
 
@@ -58,11 +63,12 @@ apt_opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts
 echo "tools: fetching Debian package lists for ${missing[*]}"
 apt-get "${apt_opts[@]}" -qq update
 cd "$work"
-for pkg in "${missing[@]}"; do
+for tool in "${missing[@]}"; do
+  pkg="$tool" # each tool is its own Debian package (trixie's promtool too)
   apt-get "${apt_opts[@]}" -qq download "$pkg"
   deb="$(ls "$work"/${pkg}_*.deb | head -n1)"
   dpkg-deb -x "$deb" "$work/x-$pkg"
-  src="$(find "$work/x-$pkg/usr" -type f -name "$pkg" -path '*bin/*' | head -n1)"
-  install -m 0755 "$src" "$bin/$pkg"
-  echo "tools: installed $pkg $(basename "$deb") into $bin"
+  src="$(find "$work/x-$pkg/usr" -type f -name "$tool" -path '*bin/*' | head -n1)"
+  install -m 0755 "$src" "$bin/$tool"
+  echo "tools: installed $tool from $(basename "$deb") into $bin"
 done

@@ -1,10 +1,13 @@
 //! What the event consumer needs from the node's configuration.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_security::InitiatorKey;
 use tessera_transport::mpc::StreamSettings;
 use tessera_types::{NodeId, Threshold};
+
+use crate::audit::AuditSink;
 
 /// Authorizer approvals a request must carry.
 #[derive(Clone, Debug)]
@@ -57,6 +60,8 @@ pub struct ConsumerConfig {
     /// of a request that still cannot be answered ends it with one error
     /// result (or, when another node is serving it, leaves it to that node).
     pub max_deliver: i64,
+    /// Where audit events go (`None`: nowhere).
+    pub audit: Option<Arc<dyn AuditSink>>,
 }
 
 impl ConsumerConfig {
@@ -76,6 +81,7 @@ impl ConsumerConfig {
             streams: StreamSettings::default(),
             require_session: false,
             max_deliver: DEFAULT_MAX_DELIVER,
+            audit: None,
         }
     }
 }

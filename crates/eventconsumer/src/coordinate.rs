@@ -10,9 +10,12 @@
 //! retried once without them when the plan allows it (no client-chosen
 //! session id: its other parties know only that one).
 
+use std::time::Instant;
+
 use tessera_types::{ErrorCode, NodeId, SessionId};
 
 use crate::error::{NotJoined, ServeError, Unavailable};
+use crate::metrics::{self, Phase};
 use crate::plan::{self, KeyFacts, Plan, Players};
 use crate::proposal::{self, Operation, Proposal};
 use crate::propose::propose;
@@ -20,6 +23,7 @@ use crate::request::Request;
 use crate::sessions;
 use crate::shared::Shared;
 use crate::tenants::{self, Missing};
+use crate::trail::Trail;
 
 /// What this node's store says of the request's key (read while the ledger
 /// is asked, used once the claim is ours).
@@ -51,22 +55,28 @@ pub(crate) async fn key_facts(shared: &Shared, request: &Request) -> Result<KeyF
 
 /// Serves `request` (its client JSON is `raw`): the success result's JSON.
 /// `delegated`: another node handed it here, so it is never handed on.
+/// `trail`'s trace id goes to every player with the proposals.
 pub(crate) async fn serve(
     shared: &Shared,
     request: &Request,
     raw: &[u8],
     facts: Result<KeyFacts, ServeError>,
     delegated: bool,
+    trail: &Trail,
 ) -> Result<Vec<u8>, ServeError> {
-    match plan::plan(&shared.snapshot(), request, facts?, delegated)? {
-        Plan::Run(players) => run(shared, request, raw, players, delegated).await,
-        Plan::Delegate(to) => crate::delegate::ask(shared, &to, request.kind(), raw).await,
+    let trace = &trail.trace;
+    let planning = Instant::now();
+    let planned = plan::plan(&shared.snapshot(), request, facts?, delegated)?;
+    metrics::phase(request.kind(), Phase::Plan, planning);
+    match planned {
+        Plan::Run(players) => run(shared, request, raw, players, delegated, trail).await,
+        Plan::Delegate(to) => crate::delegate::ask(shared, &to, request.kind(), raw, trace).await,
         Plan::AskHolders {
             candidates,
             not_found,
         } => {
             for to in candidates {
-                match crate::delegate::ask(shared, &to, request.kind(), raw).await {
+                match crate::delegate::ask(shared, &to, request.kind(), raw, trace).await {
                     Err(ServeError::Delegate { error, .. })
                         if error.code == tessera_types::ErrorCode::KeyNotFound =>
                     {
@@ -91,7 +101,9 @@ async fn run(
     raw: &[u8],
     plan: Players,
     delegated: bool,
+    trail: &Trail,
 ) -> Result<Vec<u8>, ServeError> {
+    let trace = &trail.trace;
     let session_id = plan
         .session_id
         .clone()
@@ -114,7 +126,9 @@ async fn run(
                 players: players.clone(),
                 request: raw.to_vec(),
                 issued_at_unix: proposal::now_unix(),
+                trace_id: Some(trace.clone()),
             };
+            trail.attempt(&session_id, &players);
             let running = sessions::start(
                 &shared.node,
                 request,
@@ -123,11 +137,16 @@ async fn run(
                 plan.threshold,
                 keys,
             )?;
+            let joining = Instant::now();
             if let Err(e) = propose(shared, &p).await {
                 running.cancel().await;
                 return Err(e);
             }
-            running.result().await
+            metrics::phase(request.kind(), Phase::Join, joining);
+            let protocol = Instant::now();
+            let result = running.result().await;
+            metrics::phase(request.kind(), Phase::Protocol, protocol);
+            result
         }
     };
     let first = match attempt(plan.players.clone(), session_id).await {
@@ -140,7 +159,7 @@ async fn run(
                 id = %request.id(), code = %first.code(),
                 "{first}; handing the request to {to}, which plans it without the party it banned"
             );
-            return crate::delegate::ask(shared, &to, request.kind(), raw).await;
+            return crate::delegate::ask(shared, &to, request.kind(), raw, trace).await;
         }
     }
     let blame = first.blame();

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use tessera_types::NodeId;
+use tessera_types::{NodeId, TraceId};
 
 use crate::error::ServeError;
 use crate::proposal::{self, Operation, Proposal};
@@ -26,6 +26,7 @@ pub(crate) async fn ask(
     to: &NodeId,
     kind: Kind,
     raw: &[u8],
+    trace: &TraceId,
 ) -> Result<Vec<u8>, ServeError> {
     let mut players = vec![shared.me().clone(), to.clone()];
     players.sort();
@@ -40,6 +41,7 @@ pub(crate) async fn ask(
         players,
         request: raw.to_vec(),
         issued_at_unix: proposal::now_unix(),
+        trace_id: Some(trace.clone()),
     };
     let options = shared.node.options();
     // A signing delegate may sign twice (one retry without a failed player).

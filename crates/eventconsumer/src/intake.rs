@@ -9,21 +9,27 @@
 //!    `<kind>:<stream sequence>`), and only then ack.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tessera_transport::async_nats::jetstream::{self, consumer::pull, AckKind};
 use tessera_transport::mpc;
+use tessera_types::TraceId;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
+use crate::audit::{AuditEvent, Role};
 use crate::coordinate;
 use crate::error::{RequestError, ServeError, Unavailable};
 use crate::ledger::{self, Claim};
+use crate::metrics::{self, Status};
 use crate::refused::Refused;
 use crate::request::{Kind, Request};
 use crate::results::{self, Outcome, ResultIds};
 use crate::shared::Shared;
 use crate::stale::{age_of, Stale};
+use crate::trace;
+use crate::trail::Trail;
 
 /// How soon a copy of a request that is being served elsewhere comes back.
 const IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
@@ -76,9 +82,9 @@ pub(crate) async fn pull_loop(
     mut messages: pull::Stream,
     cancel: CancellationToken,
 ) {
-    let permits = match kind {
-        Kind::Keygen => shared.keygen_permits.clone(),
-        Kind::Sign => shared.signing_permits.clone(),
+    let (permits, pool) = match kind {
+        Kind::Keygen => (shared.keygen_permits.clone(), "coordinate_keygen"),
+        Kind::Sign => (shared.signing_permits.clone(), "coordinate_sign"),
     };
     loop {
         let permit = tokio::select! {
@@ -102,10 +108,16 @@ pub(crate) async fn pull_loop(
             None => return,
         };
         let task = shared.clone();
-        shared.tracker.spawn(async move {
-            handle(&task, kind, msg).await;
-            drop(permit);
-        });
+        let trace = trace::of_request(msg.headers.as_ref());
+        let span = trace::span(&trace);
+        let in_use = metrics::InUse::new(pool);
+        shared.tracker.spawn(
+            async move {
+                handle(&task, kind, msg, trace).await;
+                drop((permit, in_use));
+            }
+            .instrument(span),
+        );
     }
 }
 
@@ -117,6 +129,7 @@ struct Delivery {
     stale: Option<Stale>,
     /// The last delivery JetStream makes (`requests.max_deliver`).
     last: bool,
+    trace: TraceId,
 }
 
 /// A served request: the result to publish and, when this node claimed the
@@ -124,6 +137,26 @@ struct Delivery {
 struct Served {
     outcome: Outcome,
     claim: Option<Claimed>,
+    status: Status,
+    /// The audit line, written once the result is published.
+    audit: AuditEvent,
+}
+
+impl Served {
+    /// Names the request in the audit line (its checks passed).
+    fn about(mut self, shared: &Shared, request: &Request, trail: &Trail) -> Self {
+        let mut audit = AuditEvent::of_request(
+            request,
+            Role::Coordinator,
+            &shared.config.initiator,
+            &trail.trace,
+        );
+        if let Some((sid, players)) = trail.session() {
+            audit = audit.with_session(&sid, &players);
+        }
+        self.audit = audit;
+        self
+    }
 }
 
 /// A ledger entry this node claimed: what `Ledger::finish` needs.
@@ -134,7 +167,8 @@ struct Claimed {
 }
 
 /// Serves one request message: result recorded and published once, then acked.
-async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
+async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message, trace: TraceId) {
+    let started = Instant::now();
     let client_id = msg
         .headers
         .as_ref()
@@ -152,12 +186,16 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
     let last = info
         .as_ref()
         .is_some_and(|i| i.delivered >= shared.config.max_deliver);
+    if info.as_ref().is_some_and(|i| i.delivered > 1) {
+        metrics::redelivered(kind);
+    }
     let delivery = Delivery {
         kind,
         client_id,
         subject: msg.subject.to_string(),
         stale,
         last,
+        trace,
     };
     let serve = serve(shared, &msg.payload, &delivery);
     tokio::pin!(serve);
@@ -191,26 +229,35 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message) {
         Some(seq) => format!("{}:{seq}", kind.as_str()),
         None => format!("{}:sha256:{}", kind.as_str(), ledger::digest(&msg.payload)),
     };
-    finish(shared, &msg, served, &msg_id, last).await;
+    let (status, audit) = (served.status, served.audit.clone());
+    if finish(shared, &msg, served, &msg_id, &delivery).await {
+        let elapsed = started.elapsed();
+        metrics::request_done(kind, status, elapsed);
+        shared.audit(audit.with_status(status).with_duration(elapsed));
+    }
 }
 
 /// Records and publishes a result together (a repeat finds either the record
 /// or, until it lands, this node's claim in progress); the ack waits for both.
+/// Whether the result was published and recorded (the request is answered).
 async fn finish(
     shared: &Shared,
     msg: &jetstream::Message,
     served: Served,
     msg_id: &str,
-    last: bool,
-) {
-    let Served { outcome, claim } = served;
+    d: &Delivery,
+) -> bool {
+    let last = d.last;
+    let Served { outcome, claim, .. } = served;
     let record = async {
         let Some(c) = &claim else { return true };
-        match shared
+        let recording = Instant::now();
+        let recorded = shared
             .ledger
             .finish(&c.key, &c.digest, c.revision, &outcome.json)
-            .await
-        {
+            .await;
+        metrics::phase(d.kind, metrics::Phase::Record, recording);
+        match recorded {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(subject = %outcome.subject, "could not record the result, request will come back to record it: {e}");
@@ -218,22 +265,35 @@ async fn finish(
             }
         }
     };
-    let (recorded, published) = tokio::join!(
-        record,
-        results::publish(&shared.js, shared.node.identity(), &outcome, msg_id)
-    );
+    let publish = async {
+        let publishing = Instant::now();
+        let published = results::publish(
+            &shared.js,
+            shared.node.identity(),
+            &outcome,
+            msg_id,
+            &d.trace,
+        )
+        .await;
+        metrics::phase(d.kind, metrics::Phase::Publish, publishing);
+        published
+    };
+    let (recorded, published) = tokio::join!(record, publish);
     if let Err(e) = published {
         tracing::warn!(subject = %outcome.subject, "result not published, request will be redelivered: {e}");
-        return retry(msg, last, Duration::from_secs(1)).await;
+        retry(msg, last, Duration::from_secs(1)).await;
+        return false;
     }
     if !recorded {
         // The ledger keeps the result in memory; the copy that comes back
         // records it and is answered with it (deduplicated by `msg_id`).
-        return retry(msg, last, IN_PROGRESS_RETRY).await;
+        retry(msg, last, IN_PROGRESS_RETRY).await;
+        return false;
     }
     if let Err(e) = msg.ack().await {
         tracing::warn!("ack failed: {e}");
     }
+    true
 }
 
 /// Lets JetStream deliver `msg` again after `after`, unless this was its
@@ -267,16 +327,24 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
                 return unverified(d, &e.into()).map(Some);
             }
             tracing::warn!(id = %id, code = %e.code(), "{} request refused: {e}", name(d.kind));
-            return refusal(d, &ids, &e.into()).map(Some);
+            return refusal(d, &ids, &e.into()).map(|mut s| {
+                s.audit.wallet_id = Some(ids.wallet_id.clone()).filter(|w| !w.is_empty());
+                s.audit.tx_id = Some(ids.tx_id.clone()).filter(|t| !t.is_empty());
+                Some(s)
+            });
         }
     };
+    let trail = Trail::new(d.trace.clone());
+    let about = |s: Served| Some(s.about(shared, &request, &trail));
     let ids = ResultIds::of(&request);
     let (key, digest) = ledger::entry(&request);
     let alive = |n: &str| shared.is_ready(n);
+    let claiming = Instant::now();
     let (claim, facts) = tokio::join!(
         shared.ledger.claim(&key, &digest, alive),
         coordinate::key_facts(shared, &request)
     );
+    metrics::phase(d.kind, metrics::Phase::Claim, claiming);
     let id = request.id();
     let revision = match (claim, d.kind) {
         (
@@ -293,20 +361,22 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
         }
         (Ok(Claim::Done(json)), Kind::Sign) => {
             tracing::info!(tx_id = %id, "repeated signing request: stored result returned");
-            return Ok(Some(served(d, &ids, json.into_bytes(), None)));
+            let mut s = served(d, &ids, json.into_bytes(), None);
+            s.status = Status::Repeated;
+            return Ok(about(s));
         }
         (Ok(Claim::Done(_)) | Ok(Claim::Conflict), Kind::Keygen) => {
-            return refusal(d, &ids, &Refused::KeyExists(id.to_string()).into()).map(Some)
+            return refusal(d, &ids, &Refused::KeyExists(id.to_string()).into()).map(about)
         }
         (Ok(Claim::Conflict), Kind::Sign) => {
-            return refusal(d, &ids, &Refused::Conflict.into()).map(Some)
+            return refusal(d, &ids, &Refused::Conflict.into()).map(about)
         }
         (Ok(Claim::InProgress), _) => {
             tracing::info!(id = %id, "{} request already being served elsewhere", name(d.kind));
             return Ok(None);
         }
         (Err(e), _) => match ledger_unavailable(e, d, id) {
-            Some(e) => return refusal(d, &ids, &e).map(Some),
+            Some(e) => return refusal(d, &ids, &e).map(about),
             None => return Ok(None),
         },
     };
@@ -314,21 +384,21 @@ async fn serve(shared: &Shared, raw: &[u8], d: &Delivery) -> Result<Option<Serve
         // Claimed only to learn that it was never served: give the claim back.
         shared.ledger.release(&key, revision).await;
         tracing::warn!(id = %id, age_s = stale.age.as_secs(), "stale {} request not started", name(d.kind));
-        return refusal(d, &ids, &Refused::Stale(stale).into()).map(Some);
+        return refusal(d, &ids, &Refused::Stale(stale).into()).map(about);
     }
-    match coordinate::serve(shared, &request, raw, facts, false).await {
+    match coordinate::serve(shared, &request, raw, facts, false, &trail).await {
         Ok(json) => {
             let claim = Claimed {
                 key: key.clone(),
                 digest: digest.clone(),
                 revision,
             };
-            Ok(Some(served(d, &ids, json, Some(claim))))
+            Ok(about(served(d, &ids, json, Some(claim))))
         }
         Err(e) => {
             // A failure is not recorded: the client may ask again.
             shared.ledger.release(&key, revision).await;
-            refusal(d, &ids, &e).map(Some)
+            refusal(d, &ids, &e).map(about)
         }
     }
 }
@@ -347,13 +417,17 @@ fn served(d: &Delivery, ids: &ResultIds, json: Vec<u8>, claim: Option<Claimed>) 
             json,
         },
         claim,
+        status: Status::Success,
+        audit: AuditEvent::bare(d.kind, Role::Coordinator, &d.trace),
     }
 }
 
 /// The error result for a request that ends without its own result.
 fn refusal(d: &Delivery, ids: &ResultIds, e: &ServeError) -> Result<Served, ServeError> {
     let json = results::error(d.kind, ids, e.code(), e.to_string())?;
-    Ok(served(d, ids, json, None))
+    let mut s = served(d, ids, json, None);
+    s.status = Status::Error(e.code());
+    Ok(s)
 }
 
 /// The error result of a request whose initiator signature did not verify:
@@ -366,6 +440,8 @@ fn unverified(d: &Delivery, e: &ServeError) -> Result<Served, ServeError> {
             json,
         },
         claim: None,
+        status: Status::Unverified(e.code()),
+        audit: AuditEvent::bare(d.kind, Role::Coordinator, &d.trace),
     })
 }
 

@@ -34,10 +34,14 @@
 //! - `stale`: request expiry (`ERROR_SESSION_STALE`).
 //! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
 //! - `seen`: proposals answered lately (replays are refused).
+//! - [`audit`]: audit events ([`audit::AuditSink`] is where they go); [`metrics`]: Prometheus metrics.
+//! - `trail`: what one request went through (trace id, last session), for the audit log.
+//! - `trace`: request trace ids (a client's header or a fresh one) and their log span.
 //! - `shared`: what every task of the consumer shares.
 //! - `fault` (debug builds): injected ledger failures for end-to-end tests.
 
 pub(crate) mod ask;
+pub mod audit;
 pub mod config;
 pub mod consumer;
 pub(crate) mod coordinate;
@@ -48,6 +52,7 @@ mod fault;
 pub(crate) mod intake;
 pub mod ledger;
 pub mod ledger_record;
+pub mod metrics;
 pub(crate) mod plan;
 pub(crate) mod player;
 pub mod proposal;
@@ -62,7 +67,10 @@ pub(crate) mod shared;
 pub mod stale;
 pub mod streams;
 pub(crate) mod tenants;
+pub(crate) mod trace;
+pub(crate) mod trail;
 
+pub use audit::{AuditEvent, AuditSink};
 pub use config::{AuthorizerPolicy, ConsumerConfig, DEFAULT_MAX_REQUEST_AGE};
 pub use consumer::EventConsumer;
 pub use error::{RequestError, ServeError};

@@ -7,12 +7,16 @@
 //! Delegations are served apart (`delegated`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt;
 use tessera_transport::async_nats;
-use tessera_types::{NodeId, SessionId};
+use tessera_types::{NodeId, SessionId, TraceId};
+use tracing::Instrument;
 
+use crate::audit::{AuditEvent, Role};
 use crate::error::ServeError;
+use crate::metrics::{self, Status};
 use crate::plan;
 use crate::proposal::{self, Operation, Proposal, ProposalId};
 use crate::refused::Refused;
@@ -21,6 +25,7 @@ use crate::request::{Kind, Request};
 use crate::sessions;
 use crate::shared::Shared;
 use crate::tenants::{self, Missing};
+use crate::trace;
 
 /// Serves proposals until the subscription ends. Each is answered in its own
 /// tracked task; a bad one gets a typed refusal and nothing else changes.
@@ -47,20 +52,43 @@ async fn answer(shared: &Shared, bytes: &[u8], id: ProposalId) -> Reply {
         Ok(p) => p,
         Err(e) => return refused(None, &ServeError::BadProposal(e)),
     };
-    // Before anything else, and before a join slot is taken: a replay is refused.
-    if let Err(e) = shared.first_time(id, &p.session_id, p.issued_at_unix) {
-        return refused(Some(&p.session_id), &e.into());
-    }
-    let kind = match p.operation {
-        Operation::DelegateKeygen | Operation::DelegateSign => {
-            return crate::delegated::serve(shared, &p).await
-        }
-        Operation::Keygen => Kind::Keygen,
-        Operation::Sign => Kind::Sign,
+    // Everything about this proposal is logged with the request's trace id.
+    let (trace, span) = trace::span_of(p.trace_id.as_ref());
+    answer_opened(shared, p, id, &trace).instrument(span).await
+}
+
+async fn answer_opened(shared: &Shared, p: Proposal, id: ProposalId, trace: &TraceId) -> Reply {
+    let (kind, delegation) = match p.operation {
+        Operation::DelegateKeygen => (Kind::Keygen, true),
+        Operation::DelegateSign => (Kind::Sign, true),
+        Operation::Keygen => (Kind::Keygen, false),
+        Operation::Sign => (Kind::Sign, false),
     };
-    match join(shared, &p, kind).await {
-        Ok(()) => Reply::Joined,
-        Err(e) => refused(Some(&p.session_id), &e),
+    // Before anything else, and before a join slot is taken: a replay is refused.
+    let first = shared
+        .first_time(id, &p.session_id, p.issued_at_unix)
+        .map_err(ServeError::from);
+    let joined = match first {
+        Ok(()) if delegation => {
+            metrics::proposal(kind.as_str(), "delegated", None);
+            return crate::delegated::serve(shared, &p, trace).await;
+        }
+        Ok(()) => join(shared, &p, kind, trace).await,
+        Err(e) => Err(e),
+    };
+    match joined {
+        Ok(()) => {
+            metrics::proposal(kind.as_str(), "joined", None);
+            Reply::Joined
+        }
+        Err(e) => {
+            metrics::proposal(kind.as_str(), "refused", Some(e.code()));
+            let event = AuditEvent::bare(kind, Role::Player, trace)
+                .with_session(&p.session_id, &p.players)
+                .with_outcome("refused", Some(e.code().as_str()));
+            shared.audit(event);
+            refused(Some(&p.session_id), &e)
+        }
     }
 }
 
@@ -80,7 +108,12 @@ fn refused(session_id: Option<&SessionId>, e: &ServeError) -> Reply {
 
 /// Checks the client's request and the proposal against it, then starts this
 /// node's part of the sessions in the background.
-async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeError> {
+async fn join(
+    shared: &Shared,
+    p: &Proposal,
+    kind: Kind,
+    trace: &TraceId,
+) -> Result<(), ServeError> {
     let request = Request::parse(kind, &p.request, &shared.config)?;
     if shared.ledger.served(&request).await {
         return Err(Refused::AlreadyServed(p.session_id.clone()).into());
@@ -104,14 +137,23 @@ async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeErro
         Missing::for_request(&request),
     )
     .await?;
-    let (permits, limit) = match kind {
-        Kind::Keygen => (&shared.keygen_join_permits, "keygen limit reached"),
-        Kind::Sign => (&shared.signing_join_permits, "signing limit reached"),
+    let (permits, limit, pool) = match kind {
+        Kind::Keygen => (
+            &shared.keygen_join_permits,
+            "keygen limit reached",
+            "join_keygen",
+        ),
+        Kind::Sign => (
+            &shared.signing_join_permits,
+            "signing limit reached",
+            "join_sign",
+        ),
     };
     let permit = permits
         .clone()
         .try_acquire_owned()
         .map_err(|_| Refused::ConcurrencyLimit(limit))?;
+    let permit = (permit, metrics::InUse::new(pool));
     let running = sessions::start(
         &shared.node,
         &request,
@@ -128,10 +170,23 @@ async fn join(shared: &Shared, p: &Proposal, kind: Kind) -> Result<(), ServeErro
             tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, wallet_id = %k.wallet, "joined keygen sessions");
         }
     }
-    shared.tracker.spawn(async move {
-        let _ = running.result().await;
-        drop(permit);
-    });
+    let started = Instant::now();
+    let event = AuditEvent::of_request(&request, Role::Player, &shared.config.initiator, trace)
+        .with_session(&p.session_id, &p.players);
+    let audit = shared.config.audit.clone();
+    shared.tracker.spawn(
+        async move {
+            let status = match running.result().await {
+                Ok(_) => Status::Success,
+                Err(e) => Status::Error(e.code()),
+            };
+            if let Some(sink) = audit {
+                sink.record(&event.with_status(status).with_duration(started.elapsed()));
+            }
+            drop(permit);
+        }
+        .in_current_span(),
+    );
     Ok(())
 }
 

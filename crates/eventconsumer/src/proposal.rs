@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_security::{NodeIdentity, PeerKey};
-use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId};
+use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, TraceId};
 
 /// Proposals older than this (or this far in the future) are refused: a
 /// captured proposal cannot be replayed later.
@@ -31,6 +31,10 @@ pub struct Proposal {
     /// The client's request JSON, byte for byte.
     pub request: Vec<u8>,
     pub issued_at_unix: u64,
+    /// The request's trace id. Encoded after the other fields (see [`seal`]),
+    /// so a node of the previous release still reads the proposal.
+    #[serde(skip)]
+    pub trace_id: Option<TraceId>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -96,8 +100,12 @@ impl std::fmt::Display for ProposalId {
 }
 
 /// Signs and encodes a proposal.
+/// The signed body is the proposal's fields, then its trace id when it has one.
 pub fn seal(identity: &NodeIdentity, proposal: &Proposal) -> Result<Vec<u8>, postcard::Error> {
-    let body = postcard::to_allocvec(proposal)?;
+    let mut body = postcard::to_allocvec(proposal)?;
+    if let Some(trace) = &proposal.trace_id {
+        body.extend(postcard::to_allocvec(trace)?);
+    }
     let signature = identity.sign(&signing_input(&body)).to_vec();
     postcard::to_allocvec(&Signed { body, signature })
 }
@@ -116,8 +124,11 @@ pub fn open(
     lookup: impl Fn(&NodeId) -> Option<PublicIdentity>,
 ) -> Result<Proposal, ProposalError> {
     let signed: Signed = postcard::from_bytes(bytes).map_err(|_| ProposalError::Malformed)?;
-    let proposal: Proposal =
-        postcard::from_bytes(&signed.body).map_err(|_| ProposalError::Malformed)?;
+    let (mut proposal, rest): (Proposal, _) =
+        postcard::take_from_bytes(&signed.body).map_err(|_| ProposalError::Malformed)?;
+    // A proposal of the previous release has no trace id; a bad one is dropped
+    // (it only names log lines), after the signature check below covers it.
+    proposal.trace_id = postcard::from_bytes(rest).ok();
     let coordinator = proposal.coordinator.clone();
     let identity = lookup(&coordinator)
         .ok_or_else(|| ProposalError::UnknownCoordinator(coordinator.clone()))?;
@@ -160,6 +171,7 @@ mod tests {
             players: vec![id("a"), id("b")],
             request: b"{}".to_vec(),
             issued_at_unix: now_unix(),
+            trace_id: None,
         };
         let bytes = seal(&a, &p).unwrap();
         let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
@@ -233,5 +245,37 @@ mod tests {
             open(&forged, &id("b"), known),
             Err(ProposalError::Malformed)
         ));
+    }
+
+    #[test]
+    fn the_trace_id_rides_after_the_fields_the_previous_release_reads() {
+        let a = NodeIdentity::generate(id("a"));
+        let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
+        let p = Proposal {
+            session_id: SessionId::new("s1").unwrap(),
+            operation: Operation::Keygen,
+            coordinator: id("a"),
+            players: vec![id("a"), id("b")],
+            request: b"{}".to_vec(),
+            issued_at_unix: now_unix(),
+            trace_id: Some(TraceId::new("trace-1").unwrap()),
+        };
+        let sealed = seal(&a, &p).unwrap();
+        assert_eq!(open(&sealed, &id("b"), known).unwrap(), p);
+        // The previous release decodes the same body without the trace id.
+        let signed: Signed = postcard::from_bytes(&sealed).unwrap();
+        let old: Proposal = postcard::from_bytes(&signed.body).unwrap();
+        assert_eq!(
+            old,
+            Proposal {
+                trace_id: None,
+                ..p.clone()
+            }
+        );
+        // And this release reads the previous release's proposals.
+        let body = postcard::to_allocvec(&old).unwrap();
+        let signature = a.sign(&signing_input(&body)).to_vec();
+        let previous = postcard::to_allocvec(&Signed { body, signature }).unwrap();
+        assert_eq!(open(&previous, &id("b"), known).unwrap(), old);
     }
 }

@@ -8,7 +8,7 @@ use tessera_transport::async_nats::HeaderMap;
 use tessera_transport::mpc;
 use tessera_types::ids::check_subject_token;
 use tessera_types::wire::{KeygenResultEvent, SigningIds, SigningResultEvent, WireError};
-use tessera_types::ErrorCode;
+use tessera_types::{ErrorCode, TraceId};
 
 use crate::error::{RequestError, ServeError};
 use crate::request::{Kind, Request};
@@ -165,13 +165,16 @@ pub fn signed_headers(identity: &NodeIdentity, outcome: &Outcome, msg_id: &str) 
 
 /// Publishes `outcome`, signed, with `msg_id` as JetStream's idempotency key
 /// and waits for the stream to store it.
+/// The request's trace id rides along in `Tessera-Trace-Id` (not signed).
 pub async fn publish(
     js: &jetstream::Context,
     identity: &NodeIdentity,
     outcome: &Outcome,
     msg_id: &str,
+    trace: &TraceId,
 ) -> Result<(), RequestError> {
-    let headers = signed_headers(identity, outcome, msg_id);
+    let mut headers = signed_headers(identity, outcome, msg_id);
+    headers.insert(mpc::TRACE_ID_HEADER, trace.as_str());
     js.publish_with_headers(
         outcome.subject.clone(),
         headers,

@@ -44,6 +44,13 @@ impl Shared {
         self.node.node_id()
     }
 
+    /// Writes an audit event, when an audit sink is configured.
+    pub(crate) fn audit(&self, event: crate::audit::AuditEvent) {
+        if let Some(sink) = &self.config.audit {
+            sink.record(&event);
+        }
+    }
+
     /// The nodes among `candidates` the registry reports ready (all of them without a registry).
     pub(crate) fn ready_among(&self, candidates: &[NodeId]) -> Vec<NodeId> {
         match self.node.registry() {

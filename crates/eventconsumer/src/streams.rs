@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The request streams, in the order of [`StreamHealth`]'s flags.
 const STREAMS: [&str; 2] = [mpc::KEYGEN_STREAM, mpc::SIGNING_STREAM];
+/// Their shared request consumers, whose counts go to the metrics.
+const CONSUMERS: [&str; 2] = [mpc::KEYGEN_CONSUMER, mpc::SIGNING_CONSUMER];
 
 /// How long one stream info request may take before the stream counts as unavailable.
 const INFO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -43,6 +45,7 @@ impl StreamHealth {
     }
 
     /// Checks both streams every `every` until `cancel`; logs each change once.
+    /// Their request consumers' counts go to the metrics.
     pub(crate) async fn watch(
         self,
         js: jetstream::Context,
@@ -50,11 +53,21 @@ impl StreamHealth {
         cancel: CancellationToken,
     ) {
         loop {
-            for (name, flag) in STREAMS.iter().zip(self.available.iter()) {
-                let ok = matches!(
-                    tokio::time::timeout(INFO_TIMEOUT, js.get_stream(*name)).await,
-                    Ok(Ok(_))
-                );
+            for ((name, consumer), flag) in STREAMS.iter().zip(CONSUMERS).zip(self.available.iter())
+            {
+                let stream = tokio::time::timeout(INFO_TIMEOUT, js.get_stream(*name)).await;
+                let ok = matches!(stream, Ok(Ok(_)));
+                if let Ok(Ok(stream)) = stream {
+                    let info = tokio::time::timeout(INFO_TIMEOUT, stream.consumer_info(consumer));
+                    if let Ok(Ok(i)) = info.await {
+                        crate::metrics::consumer(
+                            consumer,
+                            i.num_pending,
+                            i.num_ack_pending,
+                            i.num_redelivered,
+                        );
+                    }
+                }
                 let was = flag.swap(ok, Ordering::Relaxed);
                 if was && !ok {
                     tracing::warn!(stream = name, "request stream unavailable");

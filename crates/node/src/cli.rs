@@ -47,6 +47,9 @@ pub enum Command {
     /// Works while the node runs.
     #[command(subcommand)]
     Bans(BansCommand),
+    /// The audit log (one hash-chained JSON line per operation).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Client: request a distributed key generation for a wallet.
     Keygen(KeygenArgs),
     /// Client: request a signature from a wallet's key.
@@ -294,6 +297,17 @@ pub enum BansCommand {
         config: ConfigArg,
         /// The banned party's node id (as `tessera bans list` prints it).
         party: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of audit files, given oldest first (e.g.
+    /// `audit.jsonl.1 audit.jsonl`); names the first line that breaks it.
+    Verify {
+        /// Audit files, oldest first; checked as one chain.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 

@@ -54,6 +54,32 @@ pub struct Config {
     pub health: HealthConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// The audit log (see `crate::audit`): one hash-chained JSON line per operation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    pub enabled: bool,
+    /// The file; unset: `<storage.dir>/audit.jsonl`.
+    pub file: Option<PathBuf>,
+    /// Rotate when the file would grow past this many bytes.
+    pub max_bytes: u64,
+    /// Rotated files kept (`audit.jsonl.1` ... `.<keep>`); older ones are deleted.
+    pub keep: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            file: None,
+            max_bytes: 64 * 1024 * 1024,
+            keep: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +321,16 @@ impl Default for LogConfig {
 }
 
 impl Config {
+    /// The audit file, when the audit log is enabled.
+    pub fn audit_file(&self) -> Option<PathBuf> {
+        self.audit.enabled.then(|| {
+            self.audit
+                .file
+                .clone()
+                .unwrap_or_else(|| self.storage.dir.join("audit.jsonl"))
+        })
+    }
+
     /// Parses a YAML document, with the `TESSERA_*` variables in `vars` applied
     /// on top (see [`crate::env`]). Does not validate: flags may still change it.
     pub fn parse(

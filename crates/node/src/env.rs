@@ -82,6 +82,10 @@ pub const KEYS: &[(&str, Kind)] = &[
     ("health.listen", Kind::Str),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),
+    ("audit.enabled", Kind::Bool),
+    ("audit.file", Kind::OptStr),
+    ("audit.max_bytes", Kind::Int),
+    ("audit.keep", Kind::Int),
 ];
 
 /// `TESSERA_*` variables that are not config keys but are expected: the

@@ -10,6 +10,8 @@
 //!   It is 503 `starting` until the node is wired and `shutting_down` once a
 //!   signal arrived, so a load balancer stops sending work first.
 //!
+//! - `GET /metrics`: Prometheus metrics in the text format (see [`crate::metrics`]).
+//!
 //! The decision is [`evaluate`], a pure function of the checks.
 
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tessera_eventconsumer::StreamHealth;
 use tessera_registry::Registry;
+use tessera_runner::Node;
 use tessera_transport::Transport;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -114,6 +117,7 @@ pub struct Probes {
     pub transport: Transport,
     pub streams: StreamHealth,
     pub registry: Registry,
+    pub node: Node,
     pub threshold: u16,
 }
 
@@ -133,6 +137,7 @@ impl Probes {
 #[derive(Debug, Default)]
 struct HealthState {
     probes: OnceLock<Probes>,
+    metrics: OnceLock<crate::metrics::Metrics>,
     shutting_down: AtomicBool,
 }
 
@@ -168,6 +173,7 @@ impl HealthServer {
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
             .with_state(state.clone());
         let cancel = CancellationToken::new();
         let stop = cancel.clone().cancelled_owned();
@@ -179,7 +185,7 @@ impl HealthServer {
                 tracing::error!(error = %e, "health server failed");
             }
         });
-        tracing::info!(%addr, "health endpoints listening (/healthz, /readyz)");
+        tracing::info!(%addr, "health endpoints listening (/healthz, /readyz, /metrics)");
         Ok(Self {
             state,
             addr,
@@ -197,6 +203,11 @@ impl HealthServer {
         let _ = self.state.probes.set(probes);
     }
 
+    /// From now on `/metrics` serves these metrics (503 until then).
+    pub fn set_metrics(&self, metrics: crate::metrics::Metrics) {
+        let _ = self.state.metrics.set(metrics);
+    }
+
     /// From now on `/readyz` answers 503 `shutting_down`.
     pub fn begin_shutdown(&self) {
         self.state.shutting_down.store(true, Ordering::Release);
@@ -211,6 +222,23 @@ impl HealthServer {
 async fn readyz(State(state): State<Arc<HealthState>>) -> (StatusCode, Json<Readiness>) {
     let (status, body) = evaluate(state.phase());
     (status, Json(body))
+}
+
+/// The Prometheus text format (version 0.0.4).
+async fn metrics(State(state): State<Arc<HealthState>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(m) = state.metrics.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics not installed").into_response();
+    };
+    let body = m.render(state.probes.get());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! - [`commands`]: `backup`, `restore`, `identity`, `initiator`, `peers`, `bans`
 //!   and the client commands.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod env;
 pub mod health;
 pub mod keystore;
 pub mod logging;
+pub mod metrics;
 pub mod no_core_dumps;
 pub mod retry;
 pub mod roster;
@@ -41,7 +43,9 @@ use std::io::Write;
 
 use tessera_security::KdfParams;
 
-use crate::cli::{BansCommand, Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand};
+use crate::cli::{
+    AuditCommand, BansCommand, Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand,
+};
 use crate::config::Config;
 
 /// An error and its causes on one line. Many errors here and in the other
@@ -134,6 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Audit(AuditCommand::Verify { files }) => commands::audit::run(&files, &mut stdout),
         Command::Keygen(args) => commands::client_cmds::keygen(&args).await,
         Command::Sign(args) => commands::client_cmds::sign(&args).await,
         Command::Bench(args) => commands::client_cmds::bench(&args).await,

@@ -53,6 +53,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     );
     let mut signals = Signals::install().context("cannot install signal handlers")?;
     let health = HealthServer::bind(config.health_addr()?).await?;
+    health.set_metrics(crate::metrics::install()?);
     let running = tokio::select! {
         r = bring_up(&config, health) => r?,
         sig = signals.recv() => {
@@ -109,7 +110,8 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
         Some(registry.clone()),
         runner_options(config),
     );
-    let consumer_config = consumer_config(config, &roster)?;
+    let mut consumer_config = consumer_config(config, &roster)?;
+    consumer_config.audit = open_audit(config)?;
     let consumer = match retry::until_up("jetstream", RequestError::is_transient, || {
         EventConsumer::start(node.clone(), consumer_config.clone())
     })
@@ -127,6 +129,7 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
         transport: transport.clone(),
         streams: consumer.stream_health().clone(),
         registry,
+        node: node.clone(),
         // Quorum for readiness: t+1 servers, or every server when there are fewer.
         threshold: config.threshold.min(roster.len().saturating_sub(1) as u16),
     });
@@ -167,6 +170,24 @@ async fn load_identity(config: &Config) -> anyhow::Result<NodeIdentity> {
         );
     }
     Ok(identity)
+}
+
+/// The audit log's writer, when enabled (its chain continues the file's).
+fn open_audit(
+    config: &Config,
+) -> anyhow::Result<Option<Arc<dyn tessera_eventconsumer::AuditSink>>> {
+    let Some(path) = config.audit_file() else {
+        tracing::warn!("audit.enabled is false: no audit log is written");
+        return Ok(None);
+    };
+    let audit = crate::audit::FileAudit::open(
+        &path,
+        config.node_id.as_str(),
+        config.audit.max_bytes,
+        config.audit.keep,
+    )?;
+    tracing::info!(path = %path.display(), "audit log open");
+    Ok(Some(Arc::new(audit)))
 }
 
 fn registry_config(config: &Config) -> anyhow::Result<RegistryConfig> {

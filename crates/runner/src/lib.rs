@@ -19,6 +19,7 @@
 //! - [`directory`]: peer identities from this node's configuration.
 //! - `keys`: each player's key for a session (static wins over dynamic).
 //! - [`meta`]: the session metadata players compare in the join barrier.
+//! - [`metrics`]: sessions in flight and ended, bans (Prometheus, through `metrics`).
 //! - [`options`]: timeouts and intervals.
 //! - [`error`]: [`SessionError`] and its `ErrorCode`.
 //! - [`report`]: the per-session error channel.
@@ -42,6 +43,7 @@ pub mod frame;
 pub mod keygen;
 pub(crate) mod keys;
 pub mod meta;
+pub mod metrics;
 pub mod node;
 pub mod options;
 pub(crate) mod peers;

@@ -159,18 +159,24 @@ impl Node {
         let fut = f(self.inner.clone(), reporter.clone(), cancel.clone());
         let session_id = sid.clone();
         let inner = self.inner.clone();
-        let task = self.inner.tracker.spawn(async move {
-            let result = fut.await;
-            if let Err(e) = &result {
-                let culprits = e.culprits();
-                if !culprits.ban.is_empty() {
-                    record_bans(&inner, &session_id, e, &culprits).await;
+        let in_flight = crate::metrics::InFlight::new(op);
+        // The session's log lines carry the caller's span (the request's trace id).
+        let task = self
+            .inner
+            .tracker
+            .spawn(tracing::Instrument::in_current_span(async move {
+                let result = fut.await;
+                in_flight.ended(result.as_ref().err().map(SessionError::code));
+                if let Err(e) = &result {
+                    let culprits = e.culprits();
+                    if !culprits.ban.is_empty() {
+                        record_bans(&inner, &session_id, e, &culprits).await;
+                    }
+                    reporter.report(e, true);
                 }
-                reporter.report(e, true);
-            }
-            tracing::info!(%session_id, op, ok = result.is_ok(), "session ended");
-            result
-        });
+                tracing::info!(%session_id, op, ok = result.is_ok(), "session ended");
+                result
+            }));
         RunningSession::new(sid, reports, task, cancel)
     }
 
@@ -232,11 +238,14 @@ async fn record_bans(
     };
     for (result, r) in written {
         match result {
-            Ok(true) => tracing::error!(
+            Ok(true) => {
+                crate::metrics::banned();
+                tracing::error!(
                 %session_id, party = %r.party, code = %error.code(), reason = %r.reason,
                 "banned {} for good: no session will run with it until an operator runs `tessera bans clear {}`",
                 r.party, r.party
-            ),
+                )
+            }
             Ok(false) => tracing::warn!(%session_id, party = %r.party, "already banned"),
             Err(e) => tracing::error!(
                 %session_id, party = %r.party, code = %e.code(),

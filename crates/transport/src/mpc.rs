@@ -36,6 +36,10 @@ pub const RESULT_NODE_HEADER: &str = "Tessera-Node";
 /// `tessera_security::statement` with `Domain::Result` and the parts
 /// subject, `Nats-Msg-Id`, payload.
 pub const RESULT_SIGNATURE_HEADER: &str = "Tessera-Signature";
+/// The request's trace id (`tessera_types::trace`): optional on a request (the
+/// node makes one when it is absent or invalid), always on a result. Not signed:
+/// it only ties log and audit lines together.
+pub const TRACE_ID_HEADER: &str = "Tessera-Trace-Id";
 /// How long the result stream remembers message ids (our streams only).
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 

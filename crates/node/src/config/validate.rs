@@ -40,6 +40,12 @@ impl Config {
         if self.requests.max_deliver < 2 {
             return Err(invalid("requests.max_deliver", "must be at least 2"));
         }
+        if self.audit.max_bytes < 4096 {
+            return Err(invalid("audit.max_bytes", "must be at least 4096"));
+        }
+        if self.audit.keep == 0 {
+            return Err(invalid("audit.keep", "must be at least 1"));
+        }
         if self.limits.max_request_age < Duration::from_secs(1) {
             return Err(invalid("limits.max_request_age", "must be at least 1s"));
         }

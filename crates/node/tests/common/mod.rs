@@ -585,6 +585,11 @@ impl ProcCluster {
         wait::poll_until(within, wait::POLL, || self.log(i).lines().any(&pred)).await
     }
 
+    /// Node `i`'s storage directory (its key store, bans and audit log).
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join("data").join(&self.nodes[i].id)
+    }
+
     /// Every log line any run of node `i` wrote.
     pub fn log(&self, i: usize) -> String {
         let node = &self.nodes[i];

@@ -92,6 +92,11 @@ impl RawClient {
     /// Publishes until JetStream acks (retrying through a NATS outage for up
     /// to a minute); one random `Nats-Msg-Id` per call, so it is stored once.
     async fn publish(&self, subject: String, json: Vec<u8>) {
+        self.publish_with(subject, json, None).await
+    }
+
+    /// [`Self::publish`] with a `Tessera-Trace-Id` header when `trace` is given.
+    async fn publish_with(&self, subject: String, json: Vec<u8>, trace: Option<&str>) {
         let msg_id = format!("{:032x}", rand::random::<u128>());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
@@ -100,6 +105,9 @@ impl RawClient {
                 headers.insert(mpc::CLIENT_ID_HEADER, id.as_str());
             }
             headers.insert(mpc::MSG_ID_HEADER, msg_id.as_str());
+            if let Some(t) = trace {
+                headers.insert(mpc::TRACE_ID_HEADER, t);
+            }
             let attempt = async {
                 self.js
                     .publish_with_headers(subject.clone(), headers, json.clone().into())
@@ -125,6 +133,12 @@ impl RawClient {
 
     pub async fn publish_sign(&self, tx_id: &str, json: Vec<u8>) {
         self.publish(mpc::signing_request(tx_id), json).await;
+    }
+
+    /// A signing request with the client's own trace id.
+    pub async fn publish_sign_traced(&self, tx_id: &str, json: Vec<u8>, trace: &str) {
+        self.publish_with(mpc::signing_request(tx_id), json, Some(trace))
+            .await;
     }
 
     /// The next keygen result on this client's consumer, acked.

@@ -1,0 +1,95 @@
+//! Prometheus metrics at `/metrics` on the health listener (text format).
+//!
+//! The crates record through the `metrics` facade (the request path in
+//! `tessera_eventconsumer::metrics`, sessions and bans in
+//! `tessera_runner::metrics`); this module installs the exporter once per
+//! process, describes every metric, and at each scrape sets what is read, not
+//! counted: peers ready, the Consul view's age, NATS connected, parties
+//! banned, the build, and the process's CPU, memory and threads.
+//!
+//! Label values are bounded (kinds, phases, outcomes, pools, error codes);
+//! never wallet, tx or session ids. Durations are histograms in seconds.
+
+use std::sync::OnceLock;
+
+use anyhow::Context;
+use metrics::{describe_gauge, gauge};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::health::Probes;
+
+pub const PEERS_READY: &str = "tessera_peers_ready";
+pub const VIEW_AGE: &str = "tessera_consul_view_age_seconds";
+pub const NATS_CONNECTED: &str = "tessera_nats_connected";
+pub const BANNED: &str = "tessera_banned_parties";
+pub const BUILD_INFO: &str = "tessera_build_info";
+
+/// Latency buckets (seconds): an EdDSA signature takes milliseconds, a
+/// keygen a second or more, a session deadline a minute.
+const BUCKETS: [f64; 16] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// The installed exporter and the process collector.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
+}
+
+static INSTALLED: OnceLock<Metrics> = OnceLock::new();
+
+/// Installs the exporter (once per process; later calls return the same).
+pub fn install() -> anyhow::Result<Metrics> {
+    if let Some(m) = INSTALLED.get() {
+        return Ok(m.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let process = metrics_process::Collector::default();
+    process.describe();
+    tessera_eventconsumer::metrics::describe();
+    tessera_runner::metrics::describe();
+    describe();
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    Ok(INSTALLED
+        .get_or_init(|| Metrics { handle, process })
+        .clone())
+}
+
+fn describe() {
+    describe_gauge!(
+        PEERS_READY,
+        "Nodes in the ready set this node reads from Consul (itself included)."
+    );
+    describe_gauge!(
+        VIEW_AGE,
+        "Seconds since Consul last answered this node's watch (the ready set's age)."
+    );
+    describe_gauge!(NATS_CONNECTED, "1 while this node's NATS connection is up.");
+    describe_gauge!(
+        BANNED,
+        "Parties this node has banned now (`tessera bans list`)."
+    );
+    describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
+}
+
+impl Metrics {
+    /// The scrape: what is read now, then every metric in the text format.
+    pub fn render(&self, probes: Option<&Probes>) -> String {
+        self.process.collect();
+        if let Some(p) = probes {
+            gauge!(PEERS_READY).set(p.registry.ready_nodes().len() as f64);
+            if let Some(age) = p.registry.view_age() {
+                gauge!(VIEW_AGE).set(age.as_secs_f64());
+            }
+            gauge!(NATS_CONNECTED).set(if p.transport.is_connected() { 1.0 } else { 0.0 });
+            gauge!(BANNED).set(p.node.banned().len() as f64);
+        }
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
