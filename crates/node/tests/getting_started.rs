@@ -118,7 +118,10 @@ struct Run(Child);
 impl Drop for Run {
     fn drop(&mut self) {
         let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -158,7 +161,9 @@ async fn following_getting_started_by_hand_signs_with_three_nodes() {
         .iter()
         .map(|t| tools::find(t).unwrap().parent().unwrap().to_path_buf())
         .collect();
-    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
 
     let stdout_path = clone.path().join(".stdout");
     let stderr_path = clone.path().join(".stderr");
@@ -198,8 +203,13 @@ async fn following_getting_started_by_hand_signs_with_three_nodes() {
             .map(|n| {
                 let log = std::fs::read_to_string(clone.path().join(format!(".local/{n}.log")))
                     .unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                format!("--- {n}.log (last lines)\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+                // Consul's debug lines say little; the nodes' say why they wait.
+                let lines = if *n == "consul" { 5 } else { 15 };
+                let tail: Vec<&str> = log.lines().rev().take(lines).collect();
+                format!(
+                    "--- {n}.log (last lines)\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -238,7 +248,12 @@ async fn following_getting_started_by_hand_signs_with_three_nodes() {
     // The doc's files: keys readable by their owner only, and the mpcium seed
     // file holding the initiator key the nodes were given.
     use std::os::unix::fs::PermissionsExt;
-    for f in ["storage.key", "initiator.key", "initiator.seed.hex", "identities/node0.key"] {
+    for f in [
+        "storage.key",
+        "initiator.key",
+        "initiator.seed.hex",
+        "identities/node0.key",
+    ] {
         let mode = std::fs::metadata(clone.path().join(".local").join(f))
             .unwrap()
             .permissions()

@@ -62,7 +62,10 @@ fn run_once_creates_a_wallet_and_verifies_three_signatures() {
     for i in 0..3 {
         let log = std::fs::read_to_string(state.path().join(format!("node{i}.log")))
             .unwrap_or_else(|e| panic!("node{i}.log: {e}"));
-        let first = log.lines().next().unwrap_or_else(|| panic!("node{i}.log is empty"));
+        let first = log
+            .lines()
+            .next()
+            .unwrap_or_else(|| panic!("node{i}.log is empty"));
         assert!(
             stdout.contains(&format!("[node{i}] {first}")),
             "node{i}.log: {first}\n{stdout}"

@@ -78,17 +78,12 @@ pub fn generate(
         .with_context(|| format!("cannot write initiator key {}", out.display()))?;
     if let Some(seed_path) = mpcium_seed {
         // Hex of the seed, no newline: byte for byte what mpcium-cli writes.
-        let written = write_private(
-            seed_path,
-            secret_hex.expose().as_bytes(),
-            Overwrite::Refuse,
-        );
+        let written = write_private(seed_path, secret_hex.expose().as_bytes(), Overwrite::Refuse);
         if let Err(e) = written {
             // Not one file of the pair without the other.
             let _ = std::fs::remove_file(out);
-            return Err(e).with_context(|| {
-                format!("cannot write mpcium seed file {}", seed_path.display())
-            });
+            return Err(e)
+                .with_context(|| format!("cannot write mpcium seed file {}", seed_path.display()));
         }
     }
     writeln!(stdout, "{}", public.to_hex())?;
@@ -188,7 +183,10 @@ mod tests {
         let seed: [u8; 32] = hex::decode(text.trim()).unwrap().try_into().unwrap();
         let client = ed25519_dalek::SigningKey::from_bytes(&seed);
         let printed = String::from_utf8(printed).unwrap();
-        assert_eq!(hex::encode(client.verifying_key().as_bytes()), printed.trim());
+        assert_eq!(
+            hex::encode(client.verifying_key().as_bytes()),
+            printed.trim()
+        );
         // A request the mpcium client signs verifies under the configured key,
         // and it is the same key Tessera's own key file holds.
         use ed25519_dalek::Signer;
