@@ -271,18 +271,18 @@ async fn following_getting_started_by_hand_signs_with_three_nodes() {
     assert_eq!(out.matches("verified:  VALID").count(), 2, "{out}");
 
     // And they verify here, with other libraries, under the wallet's keys.
-    let ecdsa_pk = hex::decode(field(&out, "ecdsa_public_key:")).unwrap();
-    let eddsa_pk = hex::decode(field(&out, "eddsa_public_key:")).unwrap();
+    let ecdsa_pk = hex::decode(field(out, "ecdsa_public_key:")).unwrap();
+    let eddsa_pk = hex::decode(field(out, "eddsa_public_key:")).unwrap();
     let digest: [u8; 32] = Sha256::digest(MESSAGE).into();
-    let recovery: u8 = field(&out, "recovery:").parse().unwrap();
+    let recovery: u8 = field(out, "recovery:").parse().unwrap();
     check_ecdsa(
         &ecdsa_pk,
         &digest,
-        hex32(field(&out, "r:")),
-        hex32(field(&out, "s:")),
+        hex32(field(out, "r:")),
+        hex32(field(out, "s:")),
         Some(recovery),
     );
-    let signature = hex::decode(field(&out, "signature:")).unwrap();
+    let signature = hex::decode(field(out, "signature:")).unwrap();
     check_ed25519(&eddsa_pk, MESSAGE, &signature);
 
     // The doc's files: keys readable by their owner only, and the mpcium seed
