@@ -2,26 +2,33 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run demo test lint unit deploy-check bench fuzz fmt clean
+.PHONY: setup rust tools run demo test lint unit deploy-check bench fuzz fmt clean
 
-## setup: check the toolchain, fetch dependencies, install nats-server and consul into .tools/bin
-setup:
-	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+## setup: everything `make test` needs: the toolchain's rustfmt and clippy, the crates,
+##        nats-server and consul in .tools/bin, the Kubernetes validators in .tools/venv
+setup: rust tools
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
 	$(CARGO) fetch --locked
-	./scripts/install-tools.sh
 	./scripts/validate-k8s.sh --install-only
+
+# The Rust toolchain must be there; nothing is installed here.
+rust:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+
+## tools: only nats-server and consul, into .tools/bin (what run, bench and the tests start)
+tools:
+	./scripts/install-tools.sh
 
 ## run: local cluster (NATS, Consul, three nodes), then a wallet and signatures through the client
 ##      commands and a user's device as a party (examples/tenant_device.rs); keeps running until
-##      Ctrl-C (RUN_ONCE=1 exits after the demo)
-run: setup
-	$(CARGO) build --locked --release -p tessera-node
-	$(CARGO) build --locked --release -p tessera-node --example tenant_device
+##      Ctrl-C (RUN_ONCE=1 exits after the demo). Node logs: .state/run/node<i>.log.
+##      One cargo invocation builds the binary and the example (shared crates compile once).
+run: rust tools
+	$(CARGO) build --locked --release -p tessera-node --bin tessera --example tenant_device
 	./scripts/run-cluster.sh
 
 ## demo: the in-memory protocol demo (no network): 2-of-3 keygen and signing for both curves
-demo: setup
+demo: rust
 	$(CARGO) run --locked --release -p tessera-session --example demo
 
 ## test: formatting, lints, then the whole test suite
@@ -40,7 +47,7 @@ deploy-check:
 	./scripts/validate-k8s.sh
 
 ## bench: protocol timings in memory (wall and CPU per party), then 3 nodes over real NATS + Consul
-bench: setup
+bench: rust tools
 	$(CARGO) bench --locked -p tessera-session --bench protocols
 	$(CARGO) bench --locked -p tessera-runner --bench cluster
 

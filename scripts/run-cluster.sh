@@ -6,6 +6,9 @@
 # node0 and node1 (a 2-of-3 wallet: the device and two servers).
 # The cluster keeps running (logs below) until Ctrl-C; RUN_ONCE=1 exits after
 # the demo. Everything started here is stopped on exit.
+# Logs: each node's to its stdout (prefixed [node<i>]) and to $state/node<i>.log;
+# nats-server's and Consul's to $state/nats.log and $state/consul.log.
+# For mpcium's clients, the initiator key is also in $state/initiator.seed.hex.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -139,7 +142,10 @@ for i in 0 1 2; do
 done
 head -c 32 /dev/urandom >"$state/storage.key"
 chmod 600 "$state/storage.key"
-initiator_pub=$("$bin" initiator generate --kind ed25519 --out "$state/initiator.key" | grep -Eo '[0-9a-f]{64}' | head -n1)
+# The same key twice: Tessera's key file (for the tessera client commands) and
+# the hex seed file mpcium's Go and TypeScript clients read (docs/getting-started.md).
+initiator_pub=$("$bin" initiator generate --kind ed25519 --out "$state/initiator.key" \
+  --mpcium-seed-file "$state/initiator.seed.hex" | grep -Eo '[0-9a-f]{64}' | head -n1)
 
 # Health ports are picked before any node binds one, so each must differ from the last.
 health_ports=()
@@ -164,7 +170,7 @@ for i in 0 1 2; do
   TESSERA_PEERS_DIR="$state/identities" \
   TESSERA_INITIATOR_PUBLIC_KEY="$initiator_pub" \
   TESSERA_HEALTH_LISTEN="127.0.0.1:$health_port" \
-    "$bin" start --config config.yaml > >(sed -u "s/^/[node$i] /") 2>&1 &
+    "$bin" start --config config.yaml > >(tee "$state/node$i.log" | sed -u "s/^/[node$i] /") 2>&1 &
   # $! is the node itself (not a pipeline's last command), so cleanup stops it.
   pids+=($!)
 done
@@ -172,7 +178,10 @@ ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
 for i in 0 1 2; do
   wait_for "node$i" 60 ready "${health_ports[$i]}"
 done
-echo "run: three nodes ready (2-of-3: any two sign)"
+echo "run: three nodes ready (2-of-3: any two sign); node logs in $state/node<i>.log"
+echo "run: for mpcium clients: NATS nats://127.0.0.1:$nats_port, user demo-client," \
+  "password file $state/secrets/demo-client.password, Ed25519 seed file $state/initiator.seed.hex" \
+  "(initiator public key $initiator_pub)"
 
 # The client commands with the demo client's own credential; they accept only
 # results signed by one of the nodes whose public documents are in $state/public.

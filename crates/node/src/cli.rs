@@ -261,6 +261,10 @@ pub enum InitiatorCommand {
         kind: InitiatorKeyKind,
         #[arg(long)]
         out: PathBuf,
+        /// Also write the key as mpcium's Go and TypeScript clients read it
+        /// (`keyPath`): the Ed25519 seed in hex, mode 0600. ed25519 only.
+        #[arg(long)]
+        mpcium_seed_file: Option<PathBuf>,
     },
 }
 

@@ -95,14 +95,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Initiator(InitiatorCommand::Generate { kind, out }) => {
-            commands::initiator::generate(kind, &out, &mut stdout)?;
+        Command::Initiator(InitiatorCommand::Generate {
+            kind,
+            out,
+            mpcium_seed_file,
+        }) => {
+            commands::initiator::generate(kind, &out, mpcium_seed_file.as_deref(), &mut stdout)?;
             stdout.flush()?;
             eprintln!(
                 "wrote {} (private, mode 0600); put the public key above in config.yaml as \
                  initiator: {{kind: {kind}, public_key: <hex>}} or TESSERA_INITIATOR_PUBLIC_KEY",
                 out.display()
             );
+            if let Some(seed) = &mpcium_seed_file {
+                eprintln!(
+                    "wrote {} (private, mode 0600): the same key as mpcium's clients read it",
+                    seed.display()
+                );
+            }
             Ok(())
         }
         Command::Peers(PeersCommand::Register {

@@ -57,4 +57,31 @@ fn run_once_creates_a_wallet_and_verifies_three_signatures() {
         "{stdout}"
     );
     assert!(stdout.contains("stopping the cluster"), "{stdout}");
+    // Each node's log is in its own file too (the failure message points there),
+    // unprefixed, and the same lines reach the script's stdout.
+    for i in 0..3 {
+        let log = std::fs::read_to_string(state.path().join(format!("node{i}.log")))
+            .unwrap_or_else(|e| panic!("node{i}.log: {e}"));
+        let first = log
+            .lines()
+            .next()
+            .unwrap_or_else(|| panic!("node{i}.log is empty"));
+        assert!(
+            stdout.contains(&format!("[node{i}] {first}")),
+            "node{i}.log: {first}\n{stdout}"
+        );
+    }
+    // The initiator key as mpcium's clients read it: the hex seed of the key
+    // whose public half the nodes were configured with.
+    let seed = std::fs::read_to_string(state.path().join("initiator.seed.hex")).unwrap();
+    let seed: [u8; 32] = hex::decode(seed.trim()).unwrap().try_into().unwrap();
+    let public = hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes(),
+    );
+    assert!(
+        stdout.contains(&format!("initiator public key {public}")),
+        "{public} not in\n{stdout}"
+    );
 }
