@@ -5,10 +5,12 @@ CARGO ?= cargo
 .PHONY: setup rust tools run demo test lint unit deploy-check bench fuzz fmt clean
 
 ## setup: everything `make test` needs: the toolchain's rustfmt and clippy, the crates,
-##        nats-server and consul in .tools/bin, the Kubernetes validators in .tools/venv
+##        nats-server, consul and promtool (the metrics test) in .tools/bin, the Kubernetes
+##        validators in .tools/venv
 setup: rust tools
 	@rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
 	$(CARGO) fetch --locked
+	./scripts/install-tools.sh promtool
 	./scripts/validate-k8s.sh --install-only
 
 # The Rust toolchain must be there; nothing is installed here.
