@@ -93,3 +93,61 @@ impl Metrics {
         self.handle.render()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_eventconsumer::metrics as ec;
+    use tessera_runner::metrics as runner;
+
+    /// Every `tessera_*` metric the Grafana dashboard in deploy/ queries is
+    /// one the node exports (histograms: `_bucket`, `_count`, `_sum`).
+    #[test]
+    fn the_dashboard_queries_only_exported_metrics() {
+        let known = [
+            ec::REQUESTS,
+            ec::REQUEST_DURATION,
+            ec::PHASE_DURATION,
+            ec::REDELIVERIES,
+            ec::PROPOSALS,
+            ec::PERMITS_IN_USE,
+            ec::CONSUMER_PENDING,
+            ec::CONSUMER_ACK_PENDING,
+            ec::CONSUMER_REDELIVERED,
+            runner::SESSIONS_IN_FLIGHT,
+            runner::SESSIONS,
+            runner::BANS,
+            PEERS_READY,
+            VIEW_AGE,
+            NATS_CONNECTED,
+            BANNED,
+            BUILD_INFO,
+        ];
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/grafana/tessera-dashboard.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut queried = 0;
+        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !token.starts_with("tessera_") {
+                continue;
+            }
+            let name = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|s| token.strip_suffix(s))
+                .unwrap_or(token);
+            assert!(
+                known.contains(&name),
+                "the dashboard queries {token}, which is not exported"
+            );
+            queried += 1;
+        }
+        assert!(queried >= known.len(), "{queried} queries");
+        for name in known {
+            assert!(text.contains(name), "no panel shows {name}");
+        }
+        assert!(dashboard["panels"].as_array().unwrap().len() >= 10);
+    }
+}
