@@ -136,6 +136,7 @@ async fn run(
                 players,
                 plan.threshold,
                 keys,
+                trace,
             )?;
             let joining = Instant::now();
             if let Err(e) = propose(shared, &p).await {

@@ -161,6 +161,7 @@ async fn join(
         p.players.clone(),
         threshold,
         keys,
+        trace,
     )?;
     match &request {
         Request::Sign(s) => {

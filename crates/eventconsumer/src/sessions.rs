@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use tessera_runner::{KeyMetadata, KeygenRequest, Node, RunningSession, SignRequest, Signature};
 use tessera_session::derive::DerivationPath;
 use tessera_types::wire::{keygen_session_id, KeyType};
-use tessera_types::{NodeId, PublicIdentity, SessionId, Threshold};
+use tessera_types::{NodeId, PublicIdentity, SessionId, Threshold, TraceId};
 
 use crate::error::ServeError;
 use crate::request::Request;
@@ -28,7 +28,8 @@ pub(crate) enum Running {
 }
 
 /// Starts this node's part: loads the share (signing), opens the sessions'
-/// links and begins the join barrier, which waits for every player.
+/// links and begins the join barrier, which waits for every player. The
+/// joins carry the request's `trace` (for players that have no proposal: devices).
 pub(crate) fn start(
     node: &Node,
     request: &Request,
@@ -36,6 +37,7 @@ pub(crate) fn start(
     players: Vec<NodeId>,
     threshold: Threshold,
     dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
+    trace: &TraceId,
 ) -> Result<Running, ServeError> {
     // Before anything is joined: a proposal with a banned player is refused
     // with the ban's code (the runner would refuse the session too).
@@ -59,21 +61,24 @@ pub(crate) fn start(
             let (ecdsa, eddsa) = (one(KeyType::Secp256k1)?, one(KeyType::Ed25519)?);
             Ok(Running::Keygen {
                 wallet_id: k.message.wallet_id.clone(),
-                ecdsa: node.start_keygen(ecdsa),
-                eddsa: node.start_keygen(eddsa),
+                ecdsa: node.start_keygen_traced(ecdsa, Some(trace.clone())),
+                eddsa: node.start_keygen_traced(eddsa, Some(trace.clone())),
             })
         }
         Request::Sign(s) => {
             let m = &s.message;
-            let session = node.start_sign(SignRequest {
-                session_id: session_id.clone(),
-                wallet_id: s.wallet.clone(),
-                key_type: m.key_type,
-                signers: players,
-                message: m.tx.clone(),
-                path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
-                dynamic_keys,
-            });
+            let session = node.start_sign_traced(
+                SignRequest {
+                    session_id: session_id.clone(),
+                    wallet_id: s.wallet.clone(),
+                    key_type: m.key_type,
+                    signers: players,
+                    message: m.tx.clone(),
+                    path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
+                    dynamic_keys,
+                },
+                Some(trace.clone()),
+            );
             Ok(Running::Sign {
                 ids: ResultIds::of(request),
                 session,

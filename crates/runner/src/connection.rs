@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use tessera_security::{RunId, RunNonce};
 use tessera_transport::Inbound;
-use tessera_types::{ErrorCode, NodeId, SessionId};
+use tessera_types::{ErrorCode, NodeId, SessionId, TraceId};
 
 use crate::error::SessionError;
 use crate::frame::Frame;
@@ -82,6 +82,9 @@ pub(crate) struct Connection {
     unproven: BTreeMap<NodeId, MetaField>,
     /// This node's view of the session, sent with its join and compared with each peer's.
     meta: SessionMeta,
+    /// The request's trace id, sent with this node's joins (or learned from a
+    /// peer's join when this node has none).
+    trace: Option<TraceId>,
     options: RunnerOptions,
     /// Nothing in this session runs past this instant.
     deadline: Instant,
@@ -112,6 +115,7 @@ impl Connection {
             run: None,
             unproven: BTreeMap::new(),
             meta,
+            trace: None,
             options,
             deadline,
             phase: Phase::Opened,
@@ -123,6 +127,12 @@ impl Connection {
 
     pub(crate) fn session_id(&self) -> &SessionId {
         &self.session_id
+    }
+
+    /// Sends `trace` with this node's joins.
+    pub(crate) fn with_trace(mut self, trace: Option<TraceId>) -> Self {
+        self.trace = trace;
+        self
     }
 
     #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_security::RunNonce;
-use tessera_types::{ErrorCode, NodeId};
+use tessera_types::{ErrorCode, NodeId, TraceId};
 
 use crate::meta::SessionMeta;
 
@@ -21,6 +21,11 @@ pub const CONTROL_ROUND: u16 = u16::MAX;
 pub struct Join {
     pub meta: SessionMeta,
     pub echo: Vec<(NodeId, RunNonce)>,
+    /// The trace id of the request the session serves, when the sender knows
+    /// it. Encoded after the frame (see [`Frame::to_bytes`]): a node of the
+    /// previous release reads the join without it.
+    #[serde(skip)]
+    pub trace: Option<TraceId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,13 +52,24 @@ pub enum Frame {
 }
 
 impl Frame {
+    /// The frame's encoding; a join's trace id follows it.
     pub fn to_bytes(&self) -> Vec<u8> {
         // Plain data into a Vec cannot fail.
-        postcard::to_allocvec(self).unwrap_or_default()
+        let mut bytes = postcard::to_allocvec(self).unwrap_or_default();
+        if let Frame::Join(Join { trace: Some(t), .. }) = self {
+            bytes.extend(postcard::to_allocvec(t).unwrap_or_default());
+        }
+        bytes
     }
 
+    /// Decodes a frame; a join's trailing trace id is read when present and
+    /// valid (it only names log lines).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        postcard::from_bytes(bytes).ok()
+        let (mut frame, rest) = postcard::take_from_bytes::<Frame>(bytes).ok()?;
+        if let Frame::Join(join) = &mut frame {
+            join.trace = postcard::from_bytes(rest).ok();
+        }
+        Some(frame)
     }
 
     /// A short name for logs.
@@ -80,6 +96,11 @@ mod tests {
             Frame::Join(Join {
                 meta: SessionMeta::default(),
                 echo: vec![(NodeId::new("node-b").unwrap(), RunNonce([7; 32]))],
+                trace: None,
+            }),
+            Frame::Join(Join {
+                trace: Some(TraceId::new("trace-7").unwrap()),
+                ..Join::default()
             }),
             Frame::Protocol(vec![1, 2, 3]),
             Frame::Heartbeat,
@@ -95,5 +116,20 @@ mod tests {
             assert_eq!(Frame::from_bytes(&f.to_bytes()), Some(f));
         }
         assert_eq!(Frame::from_bytes(&[0xff, 0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn the_previous_release_reads_a_join_with_a_trace_and_this_one_reads_its_joins() {
+        let traced = Frame::Join(Join {
+            trace: Some(TraceId::new("trace-7").unwrap()),
+            ..Join::default()
+        });
+        // The previous release decodes the frame alone and ignores what follows.
+        let bytes = traced.to_bytes();
+        let old: Frame = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(old, Frame::Join(Join::default()));
+        // A join of the previous release has no trace id.
+        let previous = postcard::to_allocvec(&old).unwrap();
+        assert_eq!(Frame::from_bytes(&previous), Some(old));
     }
 }

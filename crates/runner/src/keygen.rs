@@ -42,11 +42,13 @@ pub(crate) async fn keygen(
     req: KeygenRequest,
     reporter: Reporter,
     cancel: CancellationToken,
+    trace: Option<tessera_types::TraceId>,
 ) -> Result<KeyMetadata, SessionError> {
     let hooks = SessionHooks {
         reporter,
         cancel,
         deadline: Instant::now() + node.options.keygen_deadline,
+        trace,
     };
     let me = node.identity.node_id().clone();
     let config = SessionConfig::new(

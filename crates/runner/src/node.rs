@@ -15,7 +15,7 @@ use tessera_registry::Registry;
 use tessera_security::NodeIdentity;
 use tessera_storage::{BanList, BanRecord, Store};
 use tessera_transport::Transport;
-use tessera_types::{NodeId, PublicIdentity, SessionId};
+use tessera_types::{NodeId, PublicIdentity, SessionId, TraceId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -126,21 +126,39 @@ impl Node {
 
     /// Starts a keygen in the background.
     pub fn start_keygen(&self, request: KeygenRequest) -> RunningSession<KeyMetadata> {
+        self.start_keygen_traced(request, None)
+    }
+
+    /// Starts a keygen in the background; its joins carry the request's `trace`.
+    pub fn start_keygen_traced(
+        &self,
+        request: KeygenRequest,
+        trace: Option<TraceId>,
+    ) -> RunningSession<KeyMetadata> {
         let sid = request.session_id.clone();
         let allowed = self.check_not_banned(&request.participants);
         self.spawn(sid, "keygen", move |inner, reporter, cancel| async move {
             allowed?;
-            keygen(&inner, request, reporter, cancel).await
+            keygen(&inner, request, reporter, cancel, trace).await
         })
     }
 
     /// Starts a signing in the background.
     pub fn start_sign(&self, request: SignRequest) -> RunningSession<Signature> {
+        self.start_sign_traced(request, None)
+    }
+
+    /// Starts a signing in the background; its joins carry the request's `trace`.
+    pub fn start_sign_traced(
+        &self,
+        request: SignRequest,
+        trace: Option<TraceId>,
+    ) -> RunningSession<Signature> {
         let sid = request.session_id.clone();
         let allowed = self.check_not_banned(&request.signers);
         self.spawn(sid, "signing", move |inner, reporter, cancel| async move {
             allowed?;
-            sign(&inner, request, reporter, cancel).await
+            sign(&inner, request, reporter, cancel, trace).await
         })
     }
 

@@ -10,7 +10,7 @@ use tessera_registry::Registry;
 use tessera_security::NodeIdentity;
 use tessera_storage::{BanList, Store};
 use tessera_transport::{SessionLink, Transport};
-use tessera_types::{PublicIdentity, SessionConfig, SessionId};
+use tessera_types::{PublicIdentity, SessionConfig, SessionId, TraceId};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -43,6 +43,8 @@ pub(crate) struct SessionHooks {
     pub(crate) cancel: CancellationToken,
     /// The session's overall deadline.
     pub(crate) deadline: Instant,
+    /// The request's trace id, sent with this node's joins.
+    pub(crate) trace: Option<TraceId>,
 }
 
 impl Inner {
@@ -78,7 +80,8 @@ impl Inner {
             hooks.deadline.into_std(),
             meta,
             *link.run_nonce(),
-        );
+        )
+        .with_trace(hooks.trace.clone());
         let ready = self.registry.as_ref().map(Registry::subscribe);
         SessionLoop::new(link, conn, hooks.reporter, hooks.cancel, ready)
     }

@@ -63,12 +63,14 @@ pub(crate) async fn sign(
     req: SignRequest,
     reporter: Reporter,
     cancel: CancellationToken,
+    trace: Option<tessera_types::TraceId>,
 ) -> Result<Signature, SessionError> {
     let started = Instant::now();
     let hooks = SessionHooks {
         reporter,
         cancel,
         deadline: started + node.options.sign_deadline,
+        trace,
     };
     let sid = req.session_id.clone();
     let me = node.identity.node_id().clone();

@@ -40,6 +40,14 @@ impl Connection {
         join: Join,
     ) -> Result<(), SessionError> {
         let new = self.note_seen(&sender, nonce);
+        if self.trace.is_none() {
+            if let Some(trace) = &join.trace {
+                // A node that learned of the session without its request (a
+                // tenant's device) ties the session to the request's trace once.
+                tracing::info!(session_id = %self.session_id, trace_id = %trace, from = %sender, "session serves request trace {trace}");
+                self.trace = Some(trace.clone());
+            }
+        }
         let echoes_me = join
             .echo
             .iter()
@@ -86,6 +94,7 @@ impl Connection {
         self.ready.send.push(Outgoing::Join(Join {
             meta: self.meta.clone(),
             echo,
+            trace: self.trace.clone(),
         }));
     }
 

@@ -155,3 +155,40 @@ fn a_peers_join_timeout_during_the_barrier_is_reported_as_this_nodes_own() {
         "{err:?}"
     );
 }
+
+#[test]
+fn joins_carry_the_request_trace_and_a_node_without_one_learns_it() {
+    let t0 = Instant::now();
+    let trace = tessera_types::TraceId::new("trace-9").unwrap();
+    let mut traced = conn(t0).with_trace(Some(trace.clone()));
+    traced.join(t0);
+    let joins = sent(&traced.take_ready());
+    assert!(
+        matches!(&joins[..], [Outgoing::Join(j)] if j.trace.as_ref() == Some(&trace)),
+        "{joins:?}"
+    );
+    // A device learns of the session from the client, not from a proposal.
+    let mut device = conn(t0);
+    device.join(t0);
+    let from_b = Frame::Join(Join {
+        trace: Some(trace.clone()),
+        ..match join_frame() {
+            Frame::Join(j) => j,
+            _ => unreachable!(),
+        }
+    });
+    device.step(t0, control("b", &from_b)).unwrap();
+    device.take_ready();
+    device
+        .step(t0 + RESEND, control("c", &join_frame()))
+        .unwrap();
+    device.tick(t0 + RESEND).unwrap();
+    let resent = sent(&device.take_ready());
+    assert!(
+        resent
+            .iter()
+            .all(|o| !matches!(o, Outgoing::Join(j) if j.trace.as_ref() != Some(&trace))),
+        "{resent:?}"
+    );
+    assert_eq!(device.trace, Some(trace));
+}

@@ -111,6 +111,7 @@ fn join_with(meta: SessionMeta) -> Frame {
     Frame::Join(Join {
         meta,
         echo: vec![(id("a"), nonce("a"))],
+        trace: None,
     })
 }
 

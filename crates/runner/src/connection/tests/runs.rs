@@ -429,6 +429,7 @@ fn joins_that_do_not_echo_this_run_are_answered_and_not_counted() {
     let answer = Outgoing::Join(Join {
         meta: SessionMeta::default(),
         echo: vec![(id("b"), nonce("b"))],
+        trace: None,
     });
     assert_eq!(sent(&c.take_ready()), vec![answer]);
     assert_eq!(c.book.not_joined(), vec![id("b"), id("c")]);
@@ -457,6 +458,7 @@ fn a_player_that_only_sent_another_view_is_named_when_the_barrier_fails() {
     let b_join = Frame::Join(Join {
         meta: view(9),
         echo: Vec::new(),
+        trace: None,
     });
     let mut c1 = conn_with(t0, view(1));
     c1.join(t0);
