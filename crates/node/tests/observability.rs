@@ -134,8 +134,13 @@ async fn metrics_audit_log_and_trace_ids() {
     client
         .publish_sign_traced(TX, raw::sign(&key, &fields, &[]), CLIENT_TRACE)
         .await;
-    let ev = client.next_signing(WAIT).await.expect("signing result");
+    let (headers, ev) = client
+        .next_signing_with_headers(WAIT)
+        .await
+        .expect("signing result");
     check::ed25519(wallet.eddsa_pub_key.as_deref().unwrap(), tx, &ev);
+    let header = headers.get(tessera_transport::mpc::TRACE_ID_HEADER);
+    assert_eq!(header.map(|v| v.as_str()), Some(CLIENT_TRACE), "the result names the trace");
 
     // Three refusals, three codes.
     client

@@ -151,6 +151,20 @@ impl RawClient {
         Some(KeygenResultEvent::from_json(&m.payload).expect("keygen result decodes"))
     }
 
+    /// The next signing result on this client's consumer, acked, with its headers.
+    pub async fn next_signing_with_headers(
+        &mut self,
+        within: Duration,
+    ) -> Option<(HeaderMap, SigningResultEvent)> {
+        let m = tokio::time::timeout(within, self.signing.next())
+            .await
+            .ok()??;
+        let m = m.expect("result message");
+        m.ack().await.expect("ack");
+        let ev = SigningResultEvent::from_json(&m.payload).expect("signing result decodes");
+        Some((m.headers.clone().unwrap_or_default(), ev))
+    }
+
     /// The next signing result on this client's consumer, acked.
     pub async fn next_signing(&mut self, within: Duration) -> Option<SigningResultEvent> {
         let m = tokio::time::timeout(within, self.signing.next())
