@@ -6,18 +6,13 @@
 //!
 //! Never a secret: ids, the SHA-256 of what was signed, key type, path,
 //! players, the initiator key's fingerprint and the authorizers' ids.
+//! Events about a checked request are built in `audit_request`.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tessera_security::InitiatorKey;
-use tessera_types::wire::InitiatorMessage;
 use tessera_types::{NodeId, SessionId, TraceId};
-
-use crate::metrics::Status;
-use crate::request::{Kind, Request};
 
 /// Where audit events go. Called on the request's task: it must not block long.
 pub trait AuditSink: Send + Sync + fmt::Debug {
@@ -73,38 +68,12 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// An event about a request that passed its checks.
-    pub fn of_request(
-        request: &Request,
-        role: Role,
-        initiator: &InitiatorKey,
-        trace: &TraceId,
-    ) -> Self {
-        let mut e = Self::bare(request.kind(), role, trace);
-        e.initiator_key = Some(fingerprint(initiator));
-        match request {
-            Request::Keygen(k) => {
-                e.wallet_id = Some(k.message.wallet_id.clone());
-                e.authorizers = authorizer_ids(&k.message);
-            }
-            Request::Sign(s) => {
-                let m = &s.message;
-                e.wallet_id = Some(m.wallet_id.clone());
-                e.tx_id = Some(m.tx_id.clone());
-                e.tx_sha256 = Some(hex::encode(Sha256::digest(&m.tx)));
-                e.key_type = Some(m.key_type.as_str());
-                e.derivation_path = m.derivation_path.clone().filter(|p| !p.is_empty());
-                e.authorizers = authorizer_ids(m);
-            }
-        }
-        e
-    }
-
     /// An event that names nothing of the request (it could not be read or
     /// its signature did not verify: its ids could be anyone's).
-    pub fn bare(kind: Kind, role: Role, trace: &TraceId) -> Self {
+    /// `operation`: the request kind (`keygen`, `sign`).
+    pub fn bare(operation: &'static str, role: Role, trace: &TraceId) -> Self {
         AuditEvent {
-            operation: kind.as_str(),
+            operation,
             role,
             outcome: "",
             code: None,
@@ -120,12 +89,6 @@ impl AuditEvent {
             authorizers: Vec::new(),
             duration_ms: 0,
         }
-    }
-
-    pub fn with_status(mut self, status: Status) -> Self {
-        self.outcome = status.outcome();
-        self.code = status.code().map(|c| c.as_str());
-        self
     }
 
     pub fn with_outcome(mut self, outcome: &'static str, code: Option<&'static str>) -> Self {
@@ -146,15 +109,3 @@ impl AuditEvent {
     }
 }
 
-fn authorizer_ids(m: &impl InitiatorMessage) -> Vec<String> {
-    m.authorizer_signatures()
-        .iter()
-        .map(|a| a.authorizer_id.clone())
-        .collect()
-}
-
-/// The initiator key's short, stable id for the audit log.
-pub fn fingerprint(key: &InitiatorKey) -> String {
-    let digest = Sha256::digest(key.to_bytes());
-    format!("{}:{}", key.kind().as_str(), hex::encode(&digest[..8]))
-}

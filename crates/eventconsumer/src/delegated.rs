@@ -4,7 +4,8 @@
 
 use tessera_types::TraceId;
 
-use crate::audit::{AuditEvent, Role};
+use crate::audit::Role;
+use crate::audit_request;
 use crate::coordinate;
 use crate::error::ServeError;
 use crate::metrics::{self, Status};
@@ -64,10 +65,8 @@ async fn delegated(shared: &Shared, p: &Proposal, trace: &TraceId) -> Result<Vec
         Ok(_) => Status::Success,
         Err(e) => Status::Error(e.code()),
     };
-    let mut event =
-        AuditEvent::of_request(&request, Role::Delegate, &shared.config.initiator, trace)
-            .with_status(status)
-            .with_duration(started.elapsed());
+    let event = audit_request::of_request(&request, Role::Delegate, &shared.config.initiator, trace);
+    let mut event = audit_request::with_status(event, status).with_duration(started.elapsed());
     if let Some((sid, players)) = trail.session() {
         event = event.with_session(&sid, &players);
     }

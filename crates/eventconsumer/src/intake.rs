@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::audit::{AuditEvent, Role};
+use crate::audit_request;
 use crate::coordinate;
 use crate::error::{RequestError, ServeError, Unavailable};
 use crate::ledger::{self, Claim};
@@ -145,7 +146,7 @@ struct Served {
 impl Served {
     /// Names the request in the audit line (its checks passed).
     fn about(mut self, shared: &Shared, request: &Request, trail: &Trail) -> Self {
-        let mut audit = AuditEvent::of_request(
+        let mut audit = audit_request::of_request(
             request,
             Role::Coordinator,
             &shared.config.initiator,
@@ -233,7 +234,7 @@ async fn handle(shared: &Shared, kind: Kind, msg: jetstream::Message, trace: Tra
     if finish(shared, &msg, served, &msg_id, &delivery).await {
         let elapsed = started.elapsed();
         metrics::request_done(kind, status, elapsed);
-        shared.audit(audit.with_status(status).with_duration(elapsed));
+        shared.audit(audit_request::with_status(audit, status).with_duration(elapsed));
     }
 }
 
@@ -418,7 +419,7 @@ fn served(d: &Delivery, ids: &ResultIds, json: Vec<u8>, claim: Option<Claimed>) 
         },
         claim,
         status: Status::Success,
-        audit: AuditEvent::bare(d.kind, Role::Coordinator, &d.trace),
+        audit: AuditEvent::bare(d.kind.as_str(), Role::Coordinator, &d.trace),
     }
 }
 
@@ -441,7 +442,7 @@ fn unverified(d: &Delivery, e: &ServeError) -> Result<Served, ServeError> {
         },
         claim: None,
         status: Status::Unverified(e.code()),
-        audit: AuditEvent::bare(d.kind, Role::Coordinator, &d.trace),
+        audit: AuditEvent::bare(d.kind.as_str(), Role::Coordinator, &d.trace),
     })
 }
 

@@ -34,7 +34,8 @@
 //! - `stale`: request expiry (`ERROR_SESSION_STALE`).
 //! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).
 //! - `seen`: proposals answered lately (replays are refused).
-//! - [`audit`]: audit events ([`audit::AuditSink`] is where they go); [`metrics`]: Prometheus metrics.
+//! - [`audit`]: audit events ([`audit::AuditSink`] is where they go), [`audit_request`]: those
+//!   about a checked request; [`metrics`]: Prometheus metrics.
 //! - `trail`: what one request went through (trace id, last session), for the audit log.
 //! - `trace`: request trace ids (a client's header or a fresh one) and their log span.
 //! - `shared`: what every task of the consumer shares.
@@ -42,6 +43,7 @@
 
 pub(crate) mod ask;
 pub mod audit;
+pub mod audit_request;
 pub mod config;
 pub mod consumer;
 pub(crate) mod coordinate;

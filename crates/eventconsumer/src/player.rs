@@ -15,6 +15,7 @@ use tessera_types::{NodeId, SessionId, TraceId};
 use tracing::Instrument;
 
 use crate::audit::{AuditEvent, Role};
+use crate::audit_request;
 use crate::error::ServeError;
 use crate::metrics::{self, Status};
 use crate::plan;
@@ -83,7 +84,7 @@ async fn answer_opened(shared: &Shared, p: Proposal, id: ProposalId, trace: &Tra
         }
         Err(e) => {
             metrics::proposal(kind.as_str(), "refused", Some(e.code()));
-            let event = AuditEvent::bare(kind, Role::Player, trace)
+            let event = AuditEvent::bare(kind.as_str(), Role::Player, trace)
                 .with_session(&p.session_id, &p.players)
                 .with_outcome("refused", Some(e.code().as_str()));
             shared.audit(event);
@@ -172,7 +173,7 @@ async fn join(
         }
     }
     let started = Instant::now();
-    let event = AuditEvent::of_request(&request, Role::Player, &shared.config.initiator, trace)
+    let event = audit_request::of_request(&request, Role::Player, &shared.config.initiator, trace)
         .with_session(&p.session_id, &p.players);
     let audit = shared.config.audit.clone();
     shared.tracker.spawn(
@@ -182,7 +183,7 @@ async fn join(
                 Err(e) => Status::Error(e.code()),
             };
             if let Some(sink) = audit {
-                sink.record(&event.with_status(status).with_duration(started.elapsed()));
+                sink.record(&audit_request::with_status(event, status).with_duration(started.elapsed()));
             }
             drop(permit);
         }

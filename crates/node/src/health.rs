@@ -230,7 +230,12 @@ async fn metrics(State(state): State<Arc<HealthState>>) -> axum::response::Respo
     let Some(m) = state.metrics.get() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics not installed").into_response();
     };
-    let body = m.render(state.probes.get());
+    let live = state.probes.get().map(|p| crate::metrics::Live {
+        registry: &p.registry,
+        transport: &p.transport,
+        node: &p.node,
+    });
+    let body = m.render(live);
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -16,7 +16,9 @@ use anyhow::Context;
 use metrics::{describe_gauge, gauge};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::health::Probes;
+use tessera_registry::Registry;
+use tessera_runner::Node;
+use tessera_transport::Transport;
 
 pub const PEERS_READY: &str = "tessera_peers_ready";
 pub const VIEW_AGE: &str = "tessera_consul_view_age_seconds";
@@ -77,11 +79,19 @@ fn describe() {
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
 }
 
+/// What a scrape reads live, once the node is wired.
+#[derive(Debug, Clone, Copy)]
+pub struct Live<'a> {
+    pub registry: &'a Registry,
+    pub transport: &'a Transport,
+    pub node: &'a Node,
+}
+
 impl Metrics {
     /// The scrape: what is read now, then every metric in the text format.
-    pub fn render(&self, probes: Option<&Probes>) -> String {
+    pub fn render(&self, live: Option<Live<'_>>) -> String {
         self.process.collect();
-        if let Some(p) = probes {
+        if let Some(p) = live {
             gauge!(PEERS_READY).set(p.registry.ready_nodes().len() as f64);
             if let Some(age) = p.registry.view_age() {
                 gauge!(VIEW_AGE).set(age.as_secs_f64());
