@@ -15,6 +15,7 @@
 //! - [`keystore`]: the key store's directory and at-rest secret, as `start` opens it.
 //! - [`roster`]: the cluster's identities from the config (`peers`).
 //! - [`logging`]: the tracing subscriber (text or JSON).
+//! - [`fatal`]: the error that ends the process, in the configured log format.
 //! - [`start`]: `tessera start`, wiring the node together.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`shutdown`]: signals and the shutdown order.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod config_error;
 pub mod duration;
 pub mod env;
+pub mod fatal;
 pub mod health;
 pub mod keystore;
 pub mod logging;
@@ -41,7 +43,10 @@ use std::io::Write;
 
 use tessera_security::KdfParams;
 
-use crate::cli::{BansCommand, Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand};
+use crate::cli::{
+    BansCommand, Cli, ClusterCommand, Command, ConfigCommand, IdentityCommand, InitiatorCommand,
+    PeersCommand,
+};
 use crate::config::Config;
 
 /// An error and its causes on one line. Many errors here and in the other
@@ -69,6 +74,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Start(args) => {
             drop(stdout);
             start::run(args).await
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            // Logs nothing: the report is the output, the error the exit status.
+            commands::config_check::run(&args, &mut stdout).await?;
+            Ok(())
+        }
+        Command::Cluster(ClusterCommand::Status { config, consul }) => {
+            let (mut c, _) = Config::load(&config.config)?;
+            consul.apply(&mut c);
+            c.validate()?;
+            logging::init(&c.log.level, c.log.format)?;
+            commands::cluster::status(&c, &mut stdout).await
         }
         Command::Backup(args) => commands::backup::run_backup(&args, &mut stdout).await,
         Command::Restore(args) => commands::backup::run_restore(&args, &mut stdout).await,
@@ -136,7 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keygen(args) => commands::client_cmds::keygen(&args).await,
         Command::Sign(args) => commands::client_cmds::sign(&args).await,
-        Command::Bench(args) => commands::client_cmds::bench(&args).await,
+        Command::Bench(args) => commands::bench::bench(&args).await,
     }
 }
 
