@@ -15,6 +15,7 @@ const STORAGE_KEY: [u8; 32] = [0x5a; 32];
 /// A node's files: an identity, a private storage key file, a config.
 struct Files {
     root: tempfile::TempDir,
+    initiator: String,
 }
 
 impl Files {
@@ -38,7 +39,14 @@ impl Files {
         let key = root.path().join("storage.key");
         std::fs::write(&key, STORAGE_KEY).unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        Self { root }
+        let out = Command::new(BIN)
+            .args(["initiator", "generate", "--kind", "ed25519", "--out"])
+            .arg(root.path().join("initiator.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let initiator = text(&out.stdout).trim().to_string();
+        Self { root, initiator }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -56,13 +64,13 @@ impl Files {
              storage:\n  dir: {dir}\n  key_file: {key}\n\
              identity:\n  file: {id}\n\
              peers:\n  dir: {peers}\n\
-             initiator:\n  kind: ed25519\n  public_key: {pk}\n\
+             initiator:\n  kind: ed25519\n  public_key: \"{pk}\"\n\
              health:\n  listen: 127.0.0.1:0\n{extra}",
             dir = self.path("data").display(),
             key = self.path("storage.key").display(),
             id = self.path("node0.key").display(),
             peers = self.path("peers").display(),
-            pk = "11".repeat(32),
+            pk = self.initiator,
         );
         let path = self.path("config.yaml");
         std::fs::write(&path, yaml).unwrap();

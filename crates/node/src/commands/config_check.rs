@@ -109,12 +109,19 @@ pub async fn run(args: &StartArgs, out: &mut impl Write) -> Result<(), CheckErro
     line(
         out,
         "threshold",
-        format!(
-            "{} (any {} of the {} nodes sign)",
-            c.threshold,
-            c.threshold + 1,
-            roster.len()
-        ),
+        if roster.len() == 1 {
+            format!(
+                "{} (a single server node: every key also needs tenant players)",
+                c.threshold
+            )
+        } else {
+            format!(
+                "{} (any {} of the {} nodes sign)",
+                c.threshold,
+                c.threshold + 1,
+                roster.len()
+            )
+        },
     )?;
     line(out, "identity.file", c.identity.file.display().to_string())?;
     line(
