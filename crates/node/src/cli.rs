@@ -59,7 +59,7 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Client: request a signature from a wallet's key.
     Sign(SignArgs),
-    /// Client: measure signing latency and throughput.
+    /// Client: measure signing latency and throughput, verifying every signature.
     Bench(BenchArgs),
 }
 

@@ -19,8 +19,8 @@
 //! - [`start`]: `tessera start`, wiring the node together.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`shutdown`]: signals and the shutdown order.
-//! - [`commands`]: `backup`, `restore`, `identity`, `initiator`, `peers`, `bans`
-//!   and the client commands.
+//! - [`commands`]: `config check`, `backup`, `restore`, `identity`, `initiator`,
+//!   `peers`, `cluster status`, `bans` and the client commands.
 
 pub mod cli;
 pub mod commands;
