@@ -66,3 +66,10 @@ fmt:
 
 clean:
 	$(CARGO) clean
+
+## publish-check: `cargo publish --dry-run` of the SDK (tessera-client) and the crates it
+##                depends on, packaged and built together as crates.io would (docs/operations.md)
+PUBLISH_CRATES := -p tessera-types -p tessera-security -p tessera-session -p tessera-transport -p tessera-client
+.PHONY: publish-check
+publish-check:
+	$(CARGO) publish --dry-run --locked --allow-dirty $(PUBLISH_CRATES)

@@ -42,6 +42,9 @@
 //! device joins such a session once the client has registered its keys with
 //! [`Client::register_tenant_key`], under an id from [`new_session_id`].
 //!
+//! The README (on crates.io) has a complete example; `tessera keygen | sign |
+//! bench` in the `tessera` binary are clients built on this crate.
+//!
 //! Modules:
 //! - [`client`]: [`Client`]: connect, `keygen`, `sign`, `register_tenant_key`,
 //!   `publish_*`, `await_*`.
@@ -81,5 +84,11 @@ pub use error::ClientError;
 pub use request::SignRequest;
 pub use result::{EcdsaSignature, KeygenResult, SigningResult};
 pub use session::new_session_id;
+pub use tessera_security::{InitiatorKeyKind, InitiatorSigner};
 pub use tessera_types::{ErrorCode, KeyType};
+
+/// The README's example, compiled as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use trust::RejectedResults;

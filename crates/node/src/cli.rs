@@ -1,10 +1,12 @@
-//! The command line: `tessera start | backup | restore | identity | initiator | peers | bans |
-//! keygen | sign | bench`.
+//! The command line: `tessera start | config | backup | restore | identity | initiator | peers |
+//! cluster | bans | keygen | sign | bench`. Every flag and subcommand has help text (a test
+//! walks the whole tree).
 //!
 //! Secret values are never flags or config values; flags name the files that
 //! hold them (`--identity-passphrase-file`, `--storage-password-file`, ...).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tessera_security::InitiatorKeyKind;
@@ -28,6 +30,9 @@ pub enum Command {
     /// Run a node: NATS, Consul readiness, the key store, the request consumers
     /// and the health endpoints, until SIGTERM or SIGINT.
     Start(StartArgs),
+    /// Check a node's configuration without starting it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Write an encrypted backup of this node's key store to a new file.
     /// Stop the node first: a running node holds the store's lock.
     Backup(BackupArgs),
@@ -43,6 +48,9 @@ pub enum Command {
     /// Peer identities published in Consul (hints only; the config decides).
     #[command(subcommand)]
     Peers(PeersCommand),
+    /// The cluster as Consul sees it: ready nodes and published identities.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Parties this node banned for cheating (it runs no session with them).
     /// Works while the node runs.
     #[command(subcommand)]
@@ -54,7 +62,7 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Client: request a signature from a wallet's key.
     Sign(SignArgs),
-    /// Client: measure signing latency and throughput.
+    /// Client: measure signing latency and throughput, verifying every signature.
     Bench(BenchArgs),
 }
 
@@ -257,8 +265,10 @@ pub enum IdentityCommand {
 pub enum InitiatorCommand {
     /// Write a new initiator private key file (mode 0600); print the public key for config.yaml.
     Generate {
+        /// Key type: `ed25519` or `p256` (the nodes' `initiator.kind`).
         #[arg(long, value_parser = parse_initiator_kind)]
         kind: InitiatorKeyKind,
+        /// Where to write the private key file (never replaced if it exists).
         #[arg(long)]
         out: PathBuf,
         /// Also write the key as mpcium's Go and TypeScript clients read it
@@ -281,6 +291,29 @@ pub enum PeersCommand {
     },
     /// List the identities published in Consul and compare them with the config.
     List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        consul: ConsulFlags,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate a node's config and every file it names (identity,
+    /// peers, key store secret, NATS and Consul credentials and TLS files),
+    /// then print the values a node would use, after `TESSERA_*` overrides and
+    /// flags. Prints paths, never a secret. Starts nothing, connects to nothing;
+    /// exits non-zero with the error when the node would refuse to start.
+    Check(StartArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Which nodes are ready in Consul (with when each started and the age of
+    /// its own ready view) and which identities are published, each compared
+    /// with this node's configuration. Read-only.
+    Status {
         #[command(flatten)]
         config: ConfigArg,
         #[command(flatten)]
@@ -345,11 +378,16 @@ pub struct ClientArgs {
     /// results could then forge them.
     #[arg(long)]
     pub accept_unsigned_results: bool,
+    /// How long to wait for each result (keygen or signature), e.g. `90s`, `5m`.
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum KeyTypeArg {
+    /// ECDSA over secp256k1 (DKLs23).
     Secp256k1,
+    /// EdDSA over Ed25519 (FROST).
     Ed25519,
 }
 
@@ -376,8 +414,10 @@ pub struct KeygenArgs {
 pub struct SignArgs {
     #[command(flatten)]
     pub client: ClientArgs,
+    /// The wallet whose key signs (as `tessera keygen` created it).
     #[arg(long)]
     pub wallet: String,
+    /// Which of the wallet's keys signs.
     #[arg(long, value_enum)]
     pub key_type: KeyTypeArg,
     /// What to sign, as hex (for secp256k1: the 32-byte digest).
@@ -409,11 +449,33 @@ pub struct BenchArgs {
     /// Requests in flight at once.
     #[arg(short = 'c', long = "concurrency", default_value_t = 8)]
     pub concurrency: usize,
+    /// Which of the wallet's keys signs.
     #[arg(long, value_enum, default_value = "secp256k1")]
     pub key_type: KeyTypeArg,
-    /// Wallet to sign with (one is generated first if omitted).
-    #[arg(long)]
+    /// Wallet to sign with (one is generated first if omitted). An existing
+    /// wallet needs --public-key: clients cannot look a wallet's keys up, and
+    /// every signature is verified.
+    #[arg(long, requires = "public_key")]
     pub wallet: Option<String>,
+    /// The wallet's public key for --key-type (hex, as `tessera keygen`
+    /// printed it); every signature is verified under it.
+    #[arg(long, requires = "wallet")]
+    pub public_key: Option<String>,
+    /// Time between progress lines on stderr, e.g. `1s` (`0s`: none).
+    #[arg(long, default_value = "1s", value_parser = parse_timeout_or_zero)]
+    pub progress: Duration,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be positive".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (e.g. 30s, 2m)")),
+    }
+}
+
+fn parse_timeout_or_zero(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 1s, 500ms, 0s)"))
 }
 
 fn parse_initiator_kind(s: &str) -> Result<InitiatorKeyKind, String> {
@@ -458,6 +520,51 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Every subcommand and every argument says what it is for in `--help`.
+    #[test]
+    fn every_subcommand_and_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(sub_path.clone());
+                }
+                walk(sub, &sub_path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "tessera", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
+
+    #[test]
+    fn client_timeout_is_a_duration_with_a_60s_default() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["tessera", "keygen", "--initiator-key-file", "i"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Keygen(k) => k.client.timeout,
+                _ => panic!("not keygen"),
+            })
+        };
+        assert_eq!(parse(&[]).unwrap(), Duration::from_secs(60));
+        assert_eq!(
+            parse(&["--timeout", "2m 30s"]).unwrap(),
+            Duration::from_secs(150)
+        );
+        assert!(parse(&["--timeout", "0s"]).is_err());
+        assert!(parse(&["--timeout", "soon"]).is_err());
     }
 
     #[test]

@@ -26,6 +26,18 @@ pub enum ConfigError {
     Invalid { key: String, reason: String },
 }
 
+impl ConfigError {
+    pub fn code(&self) -> tessera_types::ErrorCode {
+        use tessera_types::ErrorCode;
+        match self {
+            ConfigError::Read { .. }
+            | ConfigError::Parse { .. }
+            | ConfigError::Env { .. }
+            | ConfigError::Invalid { .. } => ErrorCode::InvalidConfiguration,
+        }
+    }
+}
+
 pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),

@@ -15,11 +15,13 @@
 //! - [`keystore`]: the key store's directory and at-rest secret, as `start` opens it.
 //! - [`roster`]: the cluster's identities from the config (`peers`).
 //! - [`logging`]: the tracing subscriber (text or JSON).
+//! - [`fatal`]: the error that ends the process, in the configured log format.
 //! - [`start`]: `tessera start`, wiring the node together.
-//! - [`health`]: `/healthz` and `/readyz`.
+//! - [`health`]: `/healthz`, `/readyz` and `/metrics`; [`metrics`]: the Prometheus exporter.
+//! - [`audit`]: the hash-chained audit log.
 //! - [`shutdown`]: signals and the shutdown order.
-//! - [`commands`]: `backup`, `restore`, `identity`, `initiator`, `peers`, `bans`
-//!   and the client commands.
+//! - [`commands`]: `config check`, `backup`, `restore`, `identity`, `initiator`,
+//!   `peers`, `cluster status`, `bans`, `audit verify` and the client commands.
 
 pub mod audit;
 pub mod cli;
@@ -28,6 +30,7 @@ pub mod config;
 pub mod config_error;
 pub mod duration;
 pub mod env;
+pub mod fatal;
 pub mod health;
 pub mod keystore;
 pub mod logging;
@@ -44,7 +47,8 @@ use std::io::Write;
 use tessera_security::KdfParams;
 
 use crate::cli::{
-    AuditCommand, BansCommand, Cli, Command, IdentityCommand, InitiatorCommand, PeersCommand,
+    AuditCommand, BansCommand, Cli, ClusterCommand, Command, ConfigCommand, IdentityCommand,
+    InitiatorCommand, PeersCommand,
 };
 use crate::config::Config;
 
@@ -73,6 +77,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Start(args) => {
             drop(stdout);
             start::run(args).await
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            // Logs nothing: the report is the output, the error the exit status.
+            commands::config_check::run(&args, &mut stdout).await?;
+            Ok(())
+        }
+        Command::Cluster(ClusterCommand::Status { config, consul }) => {
+            let (mut c, _) = Config::load(&config.config)?;
+            consul.apply(&mut c);
+            c.validate()?;
+            logging::init(&c.log.level, c.log.format)?;
+            commands::cluster::status(&c, &mut stdout).await
         }
         Command::Backup(args) => commands::backup::run_backup(&args, &mut stdout).await,
         Command::Restore(args) => commands::backup::run_restore(&args, &mut stdout).await,
@@ -151,7 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify { files }) => commands::audit::run(&files, &mut stdout),
         Command::Keygen(args) => commands::client_cmds::keygen(&args).await,
         Command::Sign(args) => commands::client_cmds::sign(&args).await,
-        Command::Bench(args) => commands::client_cmds::bench(&args).await,
+        Command::Bench(args) => commands::bench::bench(&args).await,
     }
 }
 

@@ -24,7 +24,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", tessera_node::render_error(&e));
+            // In the configured log format (a JSON line with `log.format: json`).
+            tessera_node::fatal::report(&e);
             ExitCode::FAILURE
         }
     }

@@ -28,6 +28,17 @@ pub enum SecretFileError {
     NotText { what: &'static str, path: PathBuf },
 }
 
+impl SecretFileError {
+    pub fn code(&self) -> tessera_types::ErrorCode {
+        match self {
+            SecretFileError::Read { source, .. } => source.code(),
+            SecretFileError::Empty { .. } | SecretFileError::NotText { .. } => {
+                tessera_types::ErrorCode::InvalidConfiguration
+            }
+        }
+    }
+}
+
 /// Reads a secret file; `what` names it in errors ("storage password").
 pub fn read_secret_file(what: &'static str, path: &Path) -> Result<SecretBytes, SecretFileError> {
     let bytes = read_private(path, MAX_SECRET_LEN)

@@ -38,8 +38,9 @@ pub fn load_config(args: &StartArgs) -> anyhow::Result<(Config, Vec<String>)> {
 }
 
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
+    // The log format first: a config error below is then logged in it.
+    logging::init_from_file(&args.config.config)?;
     let (config, unknown) = load_config(&args)?;
-    logging::init(&config.log.level, config.log.format)?;
     // Before any secret is read: a core dump would write shares to disk.
     crate::no_core_dumps::disable().context("cannot disable core dumps")?;
     for var in unknown {
@@ -84,7 +85,9 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
     // Every secret file is read and checked before anything is created on disk.
     let nats = config.nats.access()?;
     nats.check()?;
-    let registry_config = registry_config(config)?;
+    let mut registry_config = registry_config(config)?;
+    // Its ready record in Consul is signed, so observers can check it.
+    registry_config.signer = Some(identity.clone());
     let store = keystore::open(config).await?;
     tracing::info!(path = %store.path().display(), "key store open");
     let nats_url = nats.redacted_url();
@@ -142,7 +145,7 @@ async fn bring_up(config: &Config, health: HealthServer) -> anyhow::Result<Runni
     })
 }
 
-async fn load_identity(config: &Config) -> anyhow::Result<NodeIdentity> {
+pub async fn load_identity(config: &Config) -> anyhow::Result<NodeIdentity> {
     let file = config.identity.file.clone();
     let pass = config
         .identity
@@ -190,7 +193,7 @@ fn open_audit(
     Ok(Some(Arc::new(audit)))
 }
 
-fn registry_config(config: &Config) -> anyhow::Result<RegistryConfig> {
+pub fn registry_config(config: &Config) -> anyhow::Result<RegistryConfig> {
     let mut rc = RegistryConfig::new(
         config.consul.addr.clone(),
         config.consul.prefix.clone(),

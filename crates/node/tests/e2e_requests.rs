@@ -2,7 +2,10 @@
 //! real Consul: keygen and signing on both curves through the SDK (master and
 //! child keys), requests published as raw mpcium JSON with an Ed25519 and then
 //! a P-256 initiator, a repeated request answered from the stored result, and
-//! every wallet still signing after all nodes restart.
+//! every wallet still signing after all nodes restart. On the way, the
+//! operator's commands against this cluster: `tessera cluster status` (the
+//! signed ready set from Consul), `tessera bench` (every signature verified)
+//! and a client command's `--timeout`.
 
 mod common;
 
@@ -17,6 +20,63 @@ use tessera_client::{derive, KeyType, SignRequest};
 use tessera_types::wire::{KeygenResultEvent, ResultType};
 
 const RESULT_WAIT: Duration = Duration::from_secs(60);
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// `key` as `tessera initiator generate` writes it (mode 0600).
+fn initiator_key_file(dir: &std::path::Path, key: &RawSigner) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let kind = key.initiator_config().kind;
+    let public = match key {
+        RawSigner::Ed25519(k) => hex::encode(k.verifying_key().as_bytes()),
+        RawSigner::P256(_) => panic!("ed25519 only here"),
+    };
+    let json = serde_json::json!({
+        "format": "tessera-initiator-key",
+        "version": 1,
+        "kind": kind,
+        "secret_key": hex::encode(key.secret()),
+        "public_key": public,
+    });
+    let path = dir.join("initiator.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// Runs a client command (`bench`, `sign`, ...) as client `bench` would, with
+/// its own NATS credential and the CA, trusting the nodes' identity documents.
+fn client_cmd(
+    cluster: &ProcCluster,
+    key_file: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let access = cluster.client_access(Some("bench"));
+    let tessera_transport::NatsAuth::UserPassword {
+        user,
+        password_file,
+    } = access.auth
+    else {
+        panic!("a locked cluster gives clients a user and password");
+    };
+    std::process::Command::new(BIN)
+        .args(args)
+        .arg("--nats-url")
+        .arg(cluster.nats_url())
+        .arg("--nats-user")
+        .arg(user)
+        .arg("--nats-password-file")
+        .arg(password_file)
+        .arg("--nats-tls-ca-file")
+        .arg(access.tls.ca_file.expect("a CA"))
+        .arg("--initiator-key-file")
+        .arg(key_file)
+        .args(["--client-id", "bench"])
+        .arg("--peers-dir")
+        .arg(cluster.identities_dir())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("tessera runs")
+}
 
 /// Signs through the SDK with `wallet-sdk`'s key; the result must be a success.
 async fn sign_ok(
@@ -116,7 +176,7 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     // credential per node and per client, TLS to NATS and Consul.
     let mut options = ClusterOptions::new(ed_key.initiator_config());
     options.locked = true;
-    options.clients = vec!["sdk".into()];
+    options.clients = vec!["sdk".into(), "bench".into()];
     let mut cluster = ProcCluster::start(options).await;
 
     // A running node writes no core dump (shares would land on disk).
@@ -197,6 +257,113 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
         cluster.signing_sessions_joined("sdk-repeat"),
         1,
         "one protocol run for a repeated request"
+    );
+
+    // --- `tessera cluster status`: the ready set from Consul (over TLS), each
+    // node's record believed only with its signature checked against the
+    // configured identities, and the quorum.
+    let out = cluster.cli(0, &["cluster", "status"]);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{status}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for node in cluster.node_ids() {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{node}\tREADY\t")))
+            .unwrap_or_else(|| panic!("{node} not ready: {status}"));
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols[2], "signed", "{line}");
+        assert!(cols[5].ends_with("ms"), "no view age: {line}");
+    }
+    assert!(status.contains("quorum: yes (3 of 3"), "{status}");
+
+    // --- `tessera bench` on this wallet, given its public key: progress on
+    // stderr, every signature verified, a histogram; and under another key
+    // every signature counts as invalid and the exit status says so.
+    let tmp = tempfile::tempdir().unwrap();
+    let key_file = initiator_key_file(tmp.path(), &ed_key);
+    let eddsa_hex = hex::encode(eddsa_master);
+    let bench = |public_key: &str, n: &str| {
+        client_cmd(
+            &cluster,
+            &key_file,
+            &[
+                "bench",
+                "--wallet",
+                "wallet-sdk",
+                "--public-key",
+                public_key,
+                "--key-type",
+                "ed25519",
+                "-n",
+                n,
+                "-c",
+                "2",
+                "--progress",
+                "100ms",
+            ],
+        )
+    };
+    let out = bench(&eddsa_hex, "4");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("ed25519: 4 requests at concurrency 2: p50 "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("; 0 failed, 0 did not verify"), "{stdout}");
+    assert!(
+        stdout.contains("verified: 4 of 4 signatures VALID (ed25519-dalek)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("latency histogram (4 samples):"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("bench: 4/4 (100%)"), "{stderr}");
+    let stranger = hex::encode(
+        ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)
+            .verifying_key()
+            .as_bytes(),
+    );
+    let out = bench(&stranger, "2");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("0 failed, 2 did not verify"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("2 signatures did not verify"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --- `--timeout`: a result that cannot come that fast is a clear error.
+    let out = client_cmd(
+        &cluster,
+        &key_file,
+        &[
+            "sign",
+            "--wallet",
+            "wallet-sdk",
+            "--key-type",
+            "ed25519",
+            "--message",
+            "m",
+            "--timeout",
+            "1ms",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no signing result for tx-")
+            && stderr.contains("gave up after 1ms (--timeout)"),
+        "{stderr}"
     );
 
     // --- Raw mpcium JSON, Ed25519 initiator, no ClientID (mpcium's default consumers).

@@ -2,8 +2,10 @@
 //! node is and how quickly a dead node must vanish from the ready set.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use tessera_security::NodeIdentity;
 use tessera_types::NodeId;
 
 use crate::error::RegistryError;
@@ -41,6 +43,9 @@ pub struct RegistryConfig {
     /// (a crashed previous instance) to be freed. `None`: 2×TTL + 2 s, enough
     /// for a previous instance with the same TTL to expire.
     pub takeover_timeout: Option<Duration>,
+    /// Signs this node's ready record (see [`crate::ready_record`]); `None`
+    /// writes it unsigned, as nodes before signed records did.
+    pub signer: Option<Arc<NodeIdentity>>,
 }
 
 impl fmt::Debug for RegistryConfig {
@@ -55,6 +60,7 @@ impl fmt::Debug for RegistryConfig {
             .field("publish_ready", &self.publish_ready)
             .field("request_timeout", &self.request_timeout)
             .field("takeover_timeout", &self.takeover_timeout)
+            .field("signer", &self.signer.as_ref().map(|s| s.node_id()))
             .finish()
     }
 }
@@ -73,6 +79,7 @@ impl RegistryConfig {
             publish_ready: true,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             takeover_timeout: None,
+            signer: None,
         }
     }
 

@@ -1,11 +1,10 @@
 //! `KeyLayout`: the cluster's KV keys under one prefix.
 //!
 //! ```text
-//! <prefix>/ready/<node_id>   held by the node's session; value: small JSON (ReadyRecord)
+//! <prefix>/ready/<node_id>   held by the node's session; value: its signed ReadyRecord
 //! <prefix>/peers/<node_id>   JSON PublicIdentity, a hint only
 //! ```
 
-use serde::{Deserialize, Serialize};
 use tessera_types::NodeId;
 
 use crate::error::RegistryError;
@@ -69,15 +68,8 @@ impl KeyLayout {
     }
 }
 
-/// The value of a ready key. Informational: only the key and its session count.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadyRecord {
-    pub node_id: NodeId,
-    /// Unix seconds when this process started publishing.
-    pub started_at: u64,
-    /// The crate version of the publishing node.
-    pub version: String,
-}
+/// The value of a ready key (defined with its signature in [`crate::ready_record`]).
+pub use crate::ready_record::ReadyRecord;
 
 #[cfg(test)]
 mod tests {

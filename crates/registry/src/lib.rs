@@ -25,6 +25,8 @@
 //! - [`keys`]: [`KeyLayout`], the keys under the cluster prefix.
 //! - [`view`]: [`ReadyView`], the ready set and the quorum check.
 //! - `readiness`: the task that owns the session and the ready key.
+//! - [`ready_record`]: [`ReadyRecord`], the ready key's value, signed by its node.
+//! - [`ready_set`]: the ready set read once, records verified (for observers).
 //! - `watcher`: the task that owns the view (blocking queries, back-off).
 //! - [`peers`]: publishing and listing peer identities.
 //! - [`registry`]: [`Registry`], the handle tying it together.
@@ -37,6 +39,8 @@ pub mod keys;
 pub mod kv;
 pub mod peers;
 mod readiness;
+pub mod ready_record;
+pub mod ready_set;
 pub mod registry;
 pub mod sessions;
 pub mod tls;
@@ -47,8 +51,9 @@ mod watcher;
 pub use config::RegistryConfig;
 pub use consul::{BlockingQuery, ConsulClient};
 pub use error::{RegistryError, TlsProblem};
-pub use keys::{KeyLayout, ReadyRecord};
+pub use keys::KeyLayout;
 pub use kv::KvEntry;
+pub use ready_record::{ReadyRecord, ReadyRecordError};
 pub use registry::Registry;
 pub use sessions::{ConsulSessionId, SessionBehavior};
 pub use tls::ConsulTls;

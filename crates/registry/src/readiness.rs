@@ -9,8 +9,11 @@
 //! invalidates its session up to **2×TTL** after the last renewal and deletes
 //! the key then.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
+use tessera_security::NodeIdentity;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -20,8 +23,10 @@ use tessera_types::NodeId;
 use crate::config::RegistryConfig;
 use crate::consul::ConsulClient;
 use crate::error::RegistryError;
-use crate::keys::{KeyLayout, ReadyRecord};
+use crate::keys::KeyLayout;
+use crate::ready_record::{self, unix_now, ReadyRecord};
 use crate::sessions::{ConsulSessionId, SessionBehavior};
+use crate::view::ReadyView;
 
 /// How often `start` retries a ready key held by another session.
 const TAKEOVER_POLL: Duration = Duration::from_millis(250);
@@ -32,7 +37,11 @@ pub(crate) struct Publisher {
     client: ConsulClient,
     node_id: NodeId,
     key: String,
-    value: Vec<u8>,
+    /// Rewritten (renewal time, view age) and signed at every write.
+    record: ReadyRecord,
+    signer: Option<Arc<NodeIdentity>>,
+    /// This node's ready view, once the watcher runs (for the view's age).
+    view: Option<watch::Receiver<ReadyView>>,
     ttl: Duration,
     session: ConsulSessionId,
     /// Whether our session held the key at the last check.
@@ -48,17 +57,14 @@ impl Publisher {
         config: &RegistryConfig,
         keys: &KeyLayout,
     ) -> Result<Self, RegistryError> {
-        let started_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let started_at = unix_now();
         let record = ReadyRecord {
             node_id: config.node_id.clone(),
             started_at,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            renewed_at: started_at,
+            view_age_ms: None,
         };
-        let value = serde_json::to_vec(&record).map_err(|e| RegistryError::InvalidConfig {
-            reason: e.to_string(),
-        })?;
         let key = keys.ready_key(&config.node_id);
         let session = client
             .session_create(&key, config.ttl, SessionBehavior::Delete)
@@ -67,7 +73,9 @@ impl Publisher {
             client: client.clone(),
             node_id: config.node_id.clone(),
             key,
-            value,
+            record,
+            signer: config.signer.clone(),
+            view: None,
             ttl: config.ttl,
             session,
             held: false,
@@ -84,14 +92,27 @@ impl Publisher {
         }
     }
 
+    /// The ready key's value now: the record with this write's time and the
+    /// view's age, signed by this node when it has an identity.
+    fn value(&mut self) -> Vec<u8> {
+        self.record.renewed_at = unix_now();
+        self.record.view_age_ms = self
+            .view
+            .as_ref()
+            .and_then(|v| v.borrow().age())
+            .map(|age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
+        ready_record::seal(self.signer.as_deref(), &self.key, &self.record)
+    }
+
     async fn take_key(&mut self, timeout: Duration) -> Result<(), RegistryError> {
         let deadline = Instant::now() + timeout;
         let mut renewed = Instant::now();
         let mut logged = false;
         loop {
+            let value = self.value();
             if self
                 .client
-                .kv_acquire(&self.key, &self.value, &self.session)
+                .kv_acquire(&self.key, &value, &self.session)
                 .await?
             {
                 self.held = true;
@@ -132,22 +153,21 @@ impl Publisher {
         Ok(())
     }
 
-    /// One renewal round: renew (or recreate) the session, then make sure the
-    /// key is held by it (it may have been deleted by hand).
+    /// One renewal round: renew (or recreate) the session, then write the
+    /// record again with it (the renewal time and view age move on; an
+    /// acquire by the holding session only updates the value), which also
+    /// takes the key back if it was deleted by hand.
     async fn tick(&mut self) -> Result<(), RegistryError> {
         self.renew_or_recreate().await?;
-        let entry = self.client.kv_get(&self.key).await?;
-        if entry.and_then(|e| e.session).as_ref() == Some(&self.session) {
-            self.held = true;
-            return Ok(());
-        }
         let was_held = self.held;
+        let value = self.value();
         self.held = self
             .client
-            .kv_acquire(&self.key, &self.value, &self.session)
+            .kv_acquire(&self.key, &value, &self.session)
             .await?;
         match (was_held, self.held) {
-            (_, true) => info!(node = %self.node_id, "ready key re-acquired"),
+            (true, true) => {}
+            (false, true) => info!(node = %self.node_id, "ready key re-acquired"),
             (true, false) => warn!(node = %self.node_id, key = %self.key,
                 "ready key lost to another session; is another process running with this node id?"),
             (false, false) => {
@@ -167,8 +187,10 @@ impl Publisher {
         }
     }
 
-    /// Renews until `cancel`, then destroys the session.
-    pub(crate) async fn run(mut self, cancel: CancellationToken) {
+    /// Renews until `cancel`, then destroys the session. `view` is this
+    /// node's ready view, whose age each renewal publishes.
+    pub(crate) async fn run(mut self, view: watch::Receiver<ReadyView>, cancel: CancellationToken) {
+        self.view = Some(view);
         let period = self.ttl / 2;
         // After a failure retry sooner, so a short outage does not cost the session.
         let retry = (self.ttl / 4).min(Duration::from_secs(1));

@@ -93,7 +93,7 @@ impl Registry {
         let publisher_cancel = root.child_token();
         let watcher_cancel = root.child_token();
         let tasks = Tasks {
-            publisher: publisher.map(|p| tokio::spawn(p.run(publisher_cancel.clone()))),
+            publisher: publisher.map(|p| tokio::spawn(p.run(rx.clone(), publisher_cancel.clone()))),
             watcher: Some(tokio::spawn(watcher::run(
                 client.clone(),
                 keys.clone(),

@@ -30,7 +30,11 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// The ready set in a listing: keys directly under `dir` naming a valid node id
 /// and held by a session. A key without a session is a leftover (written by
 /// hand or released), not a live node. Malformed keys are logged once each.
-fn ready_nodes(dir: &str, entries: &[KvEntry], warned: &mut HashSet<String>) -> BTreeSet<NodeId> {
+pub(crate) fn ready_nodes(
+    dir: &str,
+    entries: &[KvEntry],
+    warned: &mut HashSet<String>,
+) -> BTreeSet<NodeId> {
     let mut nodes = BTreeSet::new();
     for entry in entries {
         match KeyLayout::node_under(dir, &entry.key) {

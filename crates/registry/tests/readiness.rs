@@ -115,3 +115,56 @@ async fn observer_watches_without_publishing() {
     within(5, a.shutdown()).await;
     within(5, observer.shutdown()).await;
 }
+
+/// A node signs its ready record and rewrites it at every renewal: an observer
+/// that checks it against its own identities (as `tessera cluster status`
+/// does) sees when the node renewed and how old its view was; checked against
+/// another identity, the same record is refused.
+#[tokio::test]
+async fn ready_records_are_signed_and_renewed() {
+    use std::sync::Arc;
+    use tessera_registry::ready_set::read_ready;
+    use tessera_registry::{KeyLayout, ReadyRecordError};
+    use tessera_security::NodeIdentity;
+    use tessera_testkit::wait::wait_for;
+    use tessera_types::NodeId;
+
+    let consul = consul().await;
+    let p = prefix("signed");
+    let identity = Arc::new(NodeIdentity::generate(node("node-a")));
+    let mut c = config(&consul, &p, "node-a", TTL);
+    c.signer = Some(identity.clone());
+    let a = within(15, Registry::start(c))
+        .await
+        .expect("registry starts");
+    let known = |n: &NodeId| (n == identity.node_id()).then(|| identity.public());
+    let client = common::client(&consul);
+    let keys = KeyLayout::new(&p).unwrap();
+    // The first renewal (after TTL/2) adds the age of the node's view.
+    let record = wait_for(
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        || async {
+            let ready = read_ready(&client, &keys, &known).await.ok()?;
+            let record = ready.into_iter().next()?.record.ok()?;
+            record.view_age_ms.map(|_| record)
+        },
+    )
+    .await
+    .expect("a signed record with the view's age");
+    assert_eq!(record.node_id, node("node-a"));
+    assert!(record.renewed_at >= record.started_at);
+    assert!(record.view_age_ms.unwrap() < TTL.as_millis() as u64);
+
+    let stranger = NodeIdentity::generate(node("node-a"));
+    let ready = read_ready(&client, &keys, |_| Some(stranger.public()))
+        .await
+        .unwrap();
+    assert_eq!(ready.len(), 1);
+    assert!(
+        matches!(ready[0].record, Err(ReadyRecordError::Signature { .. })),
+        "{:?}",
+        ready[0].record
+    );
+    within(5, a.shutdown()).await;
+}

@@ -25,6 +25,8 @@ pub enum Domain {
     Ledger,
     /// A player's reply to a proposal: proposal id, reply body.
     Reply,
+    /// A node's ready record in Consul: the ready key, record body.
+    Ready,
 }
 
 impl Domain {
@@ -33,6 +35,7 @@ impl Domain {
             Domain::Result => "tessera/result/v1",
             Domain::Ledger => "tessera/ledger/v1",
             Domain::Reply => "tessera/reply/v1",
+            Domain::Ready => "tessera/ready/v1",
         }
     }
 }
@@ -84,6 +87,7 @@ fn what(domain: Domain) -> &'static str {
         Domain::Result => "result",
         Domain::Ledger => "ledger record",
         Domain::Reply => "reply",
+        Domain::Ready => "ready record",
     }
 }
 
@@ -153,7 +157,7 @@ mod tests {
                 .as_str(),
             "node0"
         );
-        for domain in [Domain::Ledger, Domain::Reply] {
+        for domain in [Domain::Ledger, Domain::Reply, Domain::Ready] {
             assert!(matches!(
                 verify(known, "node0", &sig, domain, &parts),
                 Err(StatementError::BadSignature { .. })

@@ -1,6 +1,7 @@
-//! `tessera keygen | sign | bench`: client commands over the SDK
-//! (`tessera-client`). They publish signed requests exactly as any client would
-//! and print the results; `sign` and `bench` verify signatures locally.
+//! `tessera keygen | sign`, and what `bench` shares with them: client commands
+//! over the SDK (`tessera-client`). They publish signed requests exactly as any
+//! client would and print the results; `sign` and `bench` verify signatures
+//! locally. Each waits for a result at most `--timeout` (default 60 s).
 //!
 //! Like the SDK, they accept only results signed by a cluster node: the
 //! nodes' public identity documents come from `--peers-dir` (or
@@ -11,14 +12,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use rand_core::{OsRng, RngCore};
-use tessera_client::{derive, verify, Client, ClientConfig, KeyType, KeygenResult, SignRequest};
+use tessera_client::{
+    derive, verify, Client, ClientConfig, ClientError, KeyType, KeygenResult, SignRequest,
+};
 
-use crate::cli::{BenchArgs, ClientArgs, KeygenArgs, SignArgs};
+use crate::cli::{ClientArgs, KeygenArgs, SignArgs};
 use crate::commands::initiator;
 
-async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+pub(crate) async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
     let signer = initiator::load(&args.initiator_key_file)?;
-    let mut config = ClientConfig::new(args.nats_url.clone(), signer);
+    let mut config =
+        ClientConfig::new(args.nats_url.clone(), signer).with_result_timeout(args.timeout);
     config.nats = args.nats_access()?;
     if let Some(id) = &args.client_id {
         config = config.with_client_id(id.clone());
@@ -41,14 +45,33 @@ async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
     Client::connect(config).await.context("connecting to NATS")
 }
 
-fn random_id(prefix: &str) -> String {
+pub(crate) fn random_id(prefix: &str) -> String {
     let mut b = [0u8; 8];
     OsRng.fill_bytes(&mut b);
     format!("{prefix}-{}", hex::encode(b))
 }
 
-async fn create_wallet(client: &Client, wallet: &str) -> anyhow::Result<KeygenResult> {
-    let result = client.keygen(wallet).await?;
+/// A client error, with how long was waited when it is a timeout (the SDK's
+/// text names the result and the id waited for).
+pub(crate) fn waited(e: ClientError, timeout: Duration) -> anyhow::Error {
+    match e {
+        ClientError::Timeout { .. } => anyhow!(
+            "{e}: gave up after {} (--timeout)",
+            humantime::format_duration(timeout)
+        ),
+        other => other.into(),
+    }
+}
+
+pub(crate) async fn create_wallet(
+    client: &Client,
+    wallet: &str,
+    timeout: Duration,
+) -> anyhow::Result<KeygenResult> {
+    let result = client
+        .keygen(wallet)
+        .await
+        .map_err(|e| waited(e, timeout))?;
     result
         .into_result()
         .map_err(|e| anyhow!("keygen of {wallet} failed: {e}"))
@@ -58,7 +81,7 @@ pub async fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
     let client = connect(&args.client).await?;
     let wallet = args.wallet.clone().unwrap_or_else(|| random_id("wallet"));
     let started = Instant::now();
-    let result = create_wallet(&client, &wallet).await?;
+    let result = create_wallet(&client, &wallet, args.client.timeout).await?;
     let ecdsa = result
         .ecdsa_public_key_sec1()
         .ok_or_else(|| anyhow!("no ecdsa key in the result"))?;
@@ -97,7 +120,11 @@ pub async fn sign(args: &SignArgs) -> anyhow::Result<()> {
         session: None,
     };
     let started = Instant::now();
-    let result = client.sign(request).await?.into_result()?;
+    let result = client
+        .sign(request)
+        .await
+        .map_err(|e| waited(e, args.client.timeout))?
+        .into_result()?;
     let took = started.elapsed();
     match key_type {
         KeyType::Secp256k1 => {
@@ -153,7 +180,7 @@ pub async fn sign(args: &SignArgs) -> anyhow::Result<()> {
 }
 
 /// Verifies a signing result under the wallet key (or its child at `path`).
-fn check(
+pub(crate) fn check(
     key_type: KeyType,
     master: &[u8],
     chain_code: Option<&str>,
@@ -190,117 +217,4 @@ fn check(
             verify::ed25519(&key, tx, &result.event)
         }
     })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
-    if args.requests == 0 || args.concurrency == 0 {
-        bail!("-n and -c must be at least 1");
-    }
-    let client = connect(&args.client).await?;
-    let key_type = KeyType::from(args.key_type);
-    let (wallet, keys) = match &args.wallet {
-        Some(w) => (w.clone(), None),
-        None => {
-            let w = random_id("bench");
-            let t = Instant::now();
-            let r = create_wallet(&client, &w).await?;
-            println!(
-                "keygen (both curves): {:.0} ms",
-                t.elapsed().as_secs_f64() * 1000.0
-            );
-            (w, Some(r))
-        }
-    };
-    let master: Option<Vec<u8>> = keys.as_ref().and_then(|k| match key_type {
-        KeyType::Secp256k1 => k.ecdsa_public_key_sec1().map(|p| p.to_vec()),
-        KeyType::Ed25519 => k.eddsa_public_key().map(|p| p.to_vec()),
-    });
-    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(args.concurrency));
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(args.requests);
-    for _ in 0..args.requests {
-        let permit = sem.clone().acquire_owned().await?;
-        let client = client.clone();
-        let wallet = wallet.clone();
-        let master = master.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tx = vec![0u8; 32];
-            OsRng.fill_bytes(&mut tx);
-            let request = SignRequest {
-                key_type,
-                wallet_id: wallet,
-                tx_id: random_id("bench-tx"),
-                tx: tx.clone(),
-                network_internal_code: "bench".into(),
-                derivation_path: None,
-                session: None,
-            };
-            let t = Instant::now();
-            let out = client.sign(request).await;
-            let latency = t.elapsed();
-            drop(permit);
-            let result = out?.into_result()?;
-            let verified = match &master {
-                Some(pk) => check(key_type, pk, None, &[], &tx, &result)?,
-                None => true,
-            };
-            anyhow::Ok((latency, verified))
-        }));
-    }
-    let mut latencies = Vec::new();
-    let (mut failed, mut bad) = (0usize, 0usize);
-    for t in tasks {
-        match t.await? {
-            Ok((l, ok)) => {
-                latencies.push(l);
-                if !ok {
-                    bad += 1;
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                eprintln!("request failed: {e}");
-            }
-        }
-    }
-    let total = started.elapsed();
-    latencies.sort();
-    if latencies.is_empty() {
-        bail!("every request failed");
-    }
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{key_type}: {} requests at concurrency {}: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, {:.1} signatures/s; {} failed, {} did not verify{}",
-        args.requests,
-        args.concurrency,
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.95)),
-        ms(percentile(&latencies, 0.99)),
-        latencies.len() as f64 / total.as_secs_f64(),
-        failed,
-        bad,
-        if master.is_none() { " (not verified: --wallet given without keys)" } else { "" }
-    );
-    if failed > 0 || bad > 0 {
-        bail!("{failed} requests failed, {bad} signatures did not verify");
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_pick_the_right_samples() {
-        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&v, 0.5), Duration::from_millis(51));
-        assert_eq!(percentile(&v, 0.99), Duration::from_millis(99));
-        assert_eq!(percentile(&v[..1], 0.99), Duration::from_millis(1));
-    }
 }

@@ -6,12 +6,20 @@
 //! - [`identity`]: `tessera identity generate`.
 //! - [`initiator`]: `tessera initiator generate` and the initiator key file format.
 //! - [`peers`]: `tessera peers register | list` (Consul, hints only).
-//! - [`client_cmds`]: `tessera keygen | sign | bench` (client side; not wired yet).
+//! - [`client_cmds`]: `tessera keygen | sign` (client side, over the SDK).
+//! - [`bench`]: `tessera bench` (signing load, progress, every signature verified).
+//! - [`latency`]: bench's percentiles and latency histogram.
+//! - [`config_check`]: `tessera config check` (a config and its files, nothing started).
+//! - [`cluster`]: `tessera cluster status` (ready nodes and identities in Consul).
 
 pub mod audit;
 pub mod backup;
 pub mod bans;
+pub mod bench;
 pub mod client_cmds;
+pub mod cluster;
+pub mod config_check;
 pub mod identity;
 pub mod initiator;
+pub mod latency;
 pub mod peers;

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::roster;
 use crate::secrets::read_secret_file;
 
-fn consul(config: &Config) -> anyhow::Result<(ConsulClient, KeyLayout)> {
+pub(crate) fn consul(config: &Config) -> anyhow::Result<(ConsulClient, KeyLayout)> {
     let client = ConsulClient::new(
         &config.consul.addr,
         config.consul.token()?,
