@@ -57,6 +57,15 @@ impl std::fmt::Debug for EcdsaRefresh {
     }
 }
 
+impl Drop for EcdsaRefresh {
+    // The own fragment and the correction are secret share material.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.own_fragment.iter_mut().for_each(Zeroize::zeroize);
+        self.correction.iter_mut().for_each(Zeroize::zeroize);
+    }
+}
+
 impl EcdsaRefresh {
     /// `config.players` must be every holder of `share`'s key, with its threshold.
     pub fn new(config: &SessionConfig, share: EcdsaKeyShare) -> Result<Self, Abort> {
