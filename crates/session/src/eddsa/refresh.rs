@@ -176,3 +176,58 @@ impl RoundProtocol for EddsaRefresh {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tessera_types::{SessionId, Threshold};
+
+    use super::*;
+    use crate::eddsa::EddsaKeygen;
+    use crate::simulator::{run, sessions, Faults};
+
+    /// Later repairs check shares against the package, so every holder must
+    /// end with the same package, whose verifying shares match the refreshed
+    /// key packages, with the key and threshold unchanged.
+    #[test]
+    fn refreshed_public_package_matches_every_refreshed_share() {
+        let ids: Vec<NodeId> = (0..4)
+            .map(|i| NodeId::new(format!("n{i}")).unwrap())
+            .collect();
+        let cfg = |sid: &str| {
+            SessionConfig::new(SessionId::new(sid).unwrap(), ids.clone(), Threshold(2)).unwrap()
+        };
+        let kg = cfg("kg");
+        let old = run(
+            sessions(&kg, |me| EddsaKeygen::new(kg.clone(), me.clone())).unwrap(),
+            &Faults::default(),
+        )
+        .into_outputs()
+        .unwrap();
+        let rf = cfg("rf");
+        let new = run(
+            sessions(&rf, |me| EddsaRefresh::new(&rf, &old[me])).unwrap(),
+            &Faults::default(),
+        )
+        .into_outputs()
+        .unwrap();
+        let package = &new[&ids[0]].public_package;
+        let before = &old[&ids[0]].public_package;
+        assert_eq!(package.verifying_key(), before.verifying_key());
+        assert_eq!(package.min_signers(), before.min_signers());
+        assert_eq!(package.verifying_shares().len(), ids.len());
+        for (id, share) in &new {
+            assert_eq!(&share.public_package, package, "{id} holds another package");
+            let me = share.key_package.identifier();
+            assert_eq!(
+                package.verifying_shares().get(me),
+                Some(share.key_package.verifying_share()),
+                "{id}'s verifying share"
+            );
+            assert_ne!(
+                before.verifying_shares().get(me),
+                Some(share.key_package.verifying_share()),
+                "{id}'s share did not move"
+            );
+        }
+    }
+}
