@@ -1,5 +1,5 @@
-//! `make bench`: keygen and signing for both protocols, 2-of-3 and 3-of-5, in
-//! memory. Prints wall time per run and CPU time per party (the simulator is
+//! `make bench`: keygen, signing and share refresh for both protocols, 2-of-3
+//! and 3-of-5, in memory. Prints wall time per run and CPU time per party (the simulator is
 //! single-threaded, so time inside a party's calls is its CPU time).
 //!
 //! Targets on a 2-core machine: ECDSA sign <= 5 ms CPU/party, EdDSA sign
@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use tessera_session::derive::DerivationPath;
-use tessera_session::ecdsa::{EcdsaKeygen, EcdsaSign};
-use tessera_session::eddsa::{EddsaKeygen, EddsaSign};
+use tessera_session::ecdsa::{EcdsaKeygen, EcdsaRefresh, EcdsaSign};
+use tessera_session::eddsa::{EddsaKeygen, EddsaRefresh, EddsaSign};
 use tessera_session::simulator::{run, sessions, Faults, Outcome};
 use tessera_types::{NodeId, SessionConfig, SessionId, Threshold};
 
@@ -109,6 +109,34 @@ fn main() {
         }
         st.print(&format!("eddsa keygen {label}"), None);
         let _ = c;
+
+        // Refresh: every holder, same key. ECDSA's complete refresh rebuilds
+        // the OT state like keygen does, so it runs as often as keygen.
+        let mut st = Stats::new();
+        for i in 0..keygen_runs {
+            let c = cfg(&format!("bench-re{i}"), &ids, t);
+            let start = Instant::now();
+            let out = run(
+                sessions(&c, |me| EcdsaRefresh::new(&c, ecdsa[me].clone())).unwrap(),
+                &Faults::default(),
+            );
+            st.add(start.elapsed(), &out);
+            out.into_outputs().unwrap();
+        }
+        st.print(&format!("ecdsa refresh {label}"), None);
+
+        let mut st = Stats::new();
+        for i in 0..iters {
+            let c = cfg(&format!("bench-rd{i}"), &ids, t);
+            let start = Instant::now();
+            let out = run(
+                sessions(&c, |me| EddsaRefresh::new(&c, &eddsa[me])).unwrap(),
+                &Faults::default(),
+            );
+            st.add(start.elapsed(), &out);
+            out.into_outputs().unwrap();
+        }
+        st.print(&format!("eddsa refresh {label}"), None);
 
         let signers = &ids[..t as usize + 1];
         let mut st = Stats::new();

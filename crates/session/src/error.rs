@@ -5,7 +5,7 @@
 //!
 //! `code()` maps each to the client-facing [`ErrorCode`] by an exhaustive match.
 
-use tessera_types::{ErrorCode, NodeId, SessionId};
+use tessera_types::{ErrorCode, NodeId, SessionId, Threshold};
 
 use crate::round::Fault;
 
@@ -68,6 +68,18 @@ pub enum Abort {
     SignerCount { expected: usize, got: usize },
     #[error("{0} is not a participant of this key")]
     NotAParticipant(NodeId),
+    /// A refresh runs with every holder of the key and nobody else.
+    #[error("a refresh needs every holder of the key as a player: missing {missing:?}, not holders {strangers:?}")]
+    RefreshPlayers {
+        missing: Vec<NodeId>,
+        strangers: Vec<NodeId>,
+    },
+    /// Neither library can change a key's threshold (docs/protocols.md).
+    #[error("threshold change not supported: the key's threshold is fixed at {key} for its lifetime, not {requested}")]
+    ThresholdChange {
+        key: Threshold,
+        requested: Threshold,
+    },
     #[error("derivation path index {index} is hardened or out of range")]
     HardenedIndex { index: u32 },
     #[error("secp256k1 signing needs a 32-byte digest, got {len} bytes")]
@@ -159,6 +171,8 @@ impl Abort {
             Abort::Config(_)
             | Abort::SignerCount { .. }
             | Abort::NotAParticipant(_)
+            | Abort::RefreshPlayers { .. }
+            | Abort::ThresholdChange { .. }
             | Abort::HardenedIndex { .. }
             | Abort::BadDigest { .. }
             | Abort::InvalidSignature
@@ -177,6 +191,8 @@ impl Abort {
             Abort::Config(_)
             | Abort::SignerCount { .. }
             | Abort::NotAParticipant(_)
+            | Abort::RefreshPlayers { .. }
+            | Abort::ThresholdChange { .. }
             | Abort::HardenedIndex { .. }
             | Abort::BadDigest { .. }
             | Abort::InvalidSignature
@@ -189,6 +205,8 @@ impl Abort {
             Abort::Config(_) => ErrorCode::InvalidConfiguration,
             Abort::SignerCount { .. } => ErrorCode::InsufficientParticipants,
             Abort::NotAParticipant(_) => ErrorCode::ParticipantNotFound,
+            Abort::RefreshPlayers { .. } => ErrorCode::IncompatiblePeerIds,
+            Abort::ThresholdChange { .. } => ErrorCode::InvalidThreshold,
             Abort::HardenedIndex { .. } => ErrorCode::InvalidDerivationPath,
             Abort::BadDigest { .. } => ErrorCode::MsgValidation,
             Abort::Malformed { .. } => ErrorCode::MessageFormat,

@@ -1,5 +1,5 @@
-//! Sans-IO threshold protocol sessions: one party's side of a keygen or a
-//! signing, for ECDSA secp256k1 (DKLs23) and EdDSA Ed25519 (FROST).
+//! Sans-IO threshold protocol sessions: one party's side of a keygen, a
+//! signing or a share refresh, for ECDSA secp256k1 (DKLs23) and EdDSA Ed25519 (FROST).
 //!
 //! A [`Session`] takes authenticated messages in and returns messages to send;
 //! it never touches the network or the clock. The node's runner owns I/O and
@@ -11,7 +11,8 @@
 //! - [`message`]: the protocol message.
 //! - [`echo`]: broadcast-consistency digests.
 //! - [`error`]: rejections (message dropped) and aborts (session over).
-//! - [`ecdsa`], [`eddsa`]: the four protocols and their key shares.
+//! - [`ecdsa`], [`eddsa`]: keygen, signing and refresh, and their key shares.
+//! - `lifecycle`: the checks every refresh makes (same threshold, every holder).
 //! - [`share`]: the versioned key-share format.
 //! - [`share_info`]: what every share has in common (`ShareInfo`, decode errors).
 //! - [`derive`]: non-hardened child keys from public data.
@@ -26,6 +27,7 @@ pub mod ecdsa;
 pub mod echo;
 pub mod eddsa;
 pub mod error;
+pub(crate) mod lifecycle;
 pub mod message;
 pub mod parties;
 pub mod round;

@@ -132,6 +132,9 @@ error_codes! {
     PayloadTooLarge = "ERROR_PAYLOAD_TOO_LARGE",
     /// The same tx id was reused with a different payload.
     RequestConflict = "ERROR_REQUEST_CONFLICT",
+    /// Players hold different epochs of a key (one of them missed or was left
+    /// out of a refresh); the error names the stale player.
+    EpochMismatch = "ERROR_EPOCH_MISMATCH",
     /// The node or protocol library broke an internal invariant.
     Internal = "ERROR_INTERNAL",
 }

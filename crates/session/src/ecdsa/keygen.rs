@@ -208,6 +208,7 @@ impl EcdsaKeygen {
             me: self.me.clone(),
             public_key,
             chain_code: *party.chain_code(),
+            epoch: 0,
         };
         Ok(EcdsaKeyShare { info, party })
     }

@@ -3,11 +3,14 @@
 //! - [`keygen`]: distributed key generation, 3 rounds (p2p; broadcast+p2p; broadcast+p2p).
 //! - [`sign`]: signing by exactly `t + 1` participants, 3 rounds (p2p; p2p; broadcast),
 //!   optionally under a BIP-32 non-hardened child key.
+//! - [`refresh`]: DKLs23's complete refresh by every holder, 3 rounds (p2p;
+//!   broadcast+p2p; p2p); same key and chain code, new shares and OT state.
 //! - [`share`]: the key share a participant keeps.
 //!
 //! DKLs23's own `threshold` parameter counts signers, so Tessera's `t` maps to `t + 1`.
 
 pub mod keygen;
+pub mod refresh;
 pub mod share;
 pub mod sign;
 
@@ -17,6 +20,7 @@ use crate::parties::Parties;
 use crate::round::Fault;
 
 pub use keygen::EcdsaKeygen;
+pub use refresh::EcdsaRefresh;
 pub use share::EcdsaKeyShare;
 pub use sign::{EcdsaSign, EcdsaSignature};
 
@@ -44,6 +48,16 @@ pub(crate) fn fault(abort: DklsAbort, parties: &Parties) -> Fault {
         // Everything else is about our own inputs or state.
         _ => None,
     };
+    // A party that blames itself (`check_own_point`: the fragments it received
+    // do not add up to its committed point) cannot tell which sender lied:
+    // nobody is named, and nobody is banned.
+    if blamed == Some(abort.index) {
+        return Fault::Cheating {
+            culprits: Vec::new(),
+            ban: false,
+            detail,
+        };
+    }
     match blamed.and_then(|p| parties.node(p.as_u8())) {
         Some(node) => Fault::Cheating {
             culprits: vec![node.clone()],

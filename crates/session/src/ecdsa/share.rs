@@ -5,7 +5,7 @@ use dkls23::protocols::Party;
 use zeroize::Zeroizing;
 
 use super::Curve;
-use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo};
+use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo, ShareInfoV1};
 
 /// One participant's ECDSA share. Zeroized on drop (by `Party`'s own `Drop`).
 pub struct EcdsaKeyShare {
@@ -28,15 +28,26 @@ impl EcdsaKeyShare {
         &self.info.public_key
     }
 
-    pub(crate) fn body_bytes(&self) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
-        postcard::to_allocvec(&(&self.info, &self.party))
-            .map(Zeroizing::new)
+    /// The body in share format `version` (1: no epoch, see `share_info`).
+    pub(crate) fn body_bytes(&self, version: u8) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
+        let body = if version == 1 {
+            postcard::to_allocvec(&(&ShareInfoV1::from(&self.info), &self.party))
+        } else {
+            postcard::to_allocvec(&(&self.info, &self.party))
+        };
+        body.map(Zeroizing::new)
             .map_err(|e| ShareEncodeError(e.to_string()))
     }
 
-    pub(crate) fn from_body(body: &[u8]) -> Result<Self, ShareDecodeError> {
-        let (info, party): (ShareInfo, Party<Curve>) =
-            postcard::from_bytes(body).map_err(|e| ShareDecodeError::Corrupt(e.to_string()))?;
+    pub(crate) fn from_body(body: &[u8], version: u8) -> Result<Self, ShareDecodeError> {
+        let corrupt = |e: postcard::Error| ShareDecodeError::Corrupt(e.to_string());
+        let (info, party) = if version == 1 {
+            let (info, party): (ShareInfoV1, Party<Curve>) =
+                postcard::from_bytes(body).map_err(corrupt)?;
+            (info.into(), party)
+        } else {
+            postcard::from_bytes::<(ShareInfo, Party<Curve>)>(body).map_err(corrupt)?
+        };
         Ok(Self { info, party })
     }
 }

@@ -154,6 +154,7 @@ impl RoundProtocol for EddsaKeygen {
                     me: self.me.clone(),
                     public_key: pk.to_vec(),
                     chain_code: master_chain_code(&pk),
+                    epoch: 0,
                 };
                 Ok(Step::Done(EddsaKeyShare {
                     info,

@@ -4,9 +4,12 @@
 //! - [`sign`]: signing by `t + 1` or more participants, two rounds (broadcast
 //!   commitments; broadcast signature shares), without a coordinator: every
 //!   signer aggregates, with FROST's culprit detection.
+//! - [`refresh`]: FROST's refresh by DKG with every holder, two rounds
+//!   (broadcast; p2p); same key, new shares.
 //! - [`share`]: the key share a participant keeps, and the additive tweak for child keys.
 
 pub mod keygen;
+pub mod refresh;
 pub mod share;
 pub mod sign;
 
@@ -17,6 +20,7 @@ use crate::parties::Parties;
 use crate::round::Fault;
 
 pub use keygen::EddsaKeygen;
+pub use refresh::EddsaRefresh;
 pub use share::EddsaKeyShare;
 pub use sign::{EddsaSign, EddsaSignature};
 

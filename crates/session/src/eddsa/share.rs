@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use crate::derive::ed25519::derive;
 use crate::derive::DerivationPath;
 use crate::error::Abort;
-use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo};
+use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo, ShareInfoV1};
 
 /// One participant's EdDSA share. `KeyPackage` zeroizes itself on drop.
 #[derive(Clone)]
@@ -37,7 +37,8 @@ impl EddsaKeyShare {
         out
     }
 
-    pub(crate) fn body_bytes(&self) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
+    /// The body in share format `version` (1: no epoch, see `share_info`).
+    pub(crate) fn body_bytes(&self, version: u8) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
         let fail = |e: String| ShareEncodeError(e);
         let kp = Zeroizing::new(
             self.key_package
@@ -48,15 +49,23 @@ impl EddsaKeyShare {
             .public_package
             .serialize()
             .map_err(|e| fail(e.to_string()))?;
-        postcard::to_allocvec(&(&self.info, &*kp, &pp))
-            .map(Zeroizing::new)
-            .map_err(|e| fail(e.to_string()))
+        let body = if version == 1 {
+            postcard::to_allocvec(&(&ShareInfoV1::from(&self.info), &*kp, &pp))
+        } else {
+            postcard::to_allocvec(&(&self.info, &*kp, &pp))
+        };
+        body.map(Zeroizing::new).map_err(|e| fail(e.to_string()))
     }
 
-    pub(crate) fn from_body(body: &[u8]) -> Result<Self, ShareDecodeError> {
+    pub(crate) fn from_body(body: &[u8], version: u8) -> Result<Self, ShareDecodeError> {
         let corrupt = |e: String| ShareDecodeError::Corrupt(e);
-        let (info, kp, pp): (ShareInfo, Vec<u8>, Vec<u8>) =
-            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
+        let (info, kp, pp): (ShareInfo, Vec<u8>, Vec<u8>) = if version == 1 {
+            let (info, kp, pp): (ShareInfoV1, Vec<u8>, Vec<u8>) =
+                postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
+            (info.into(), kp, pp)
+        } else {
+            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?
+        };
         let kp = Zeroizing::new(kp);
         Ok(Self {
             info,

@@ -1,13 +1,13 @@
 //! Shared helpers: party ids, keygen fixtures (computed once per test binary),
-//! and one-call signing runs on the simulator.
+//! and one-call signing and refresh runs on the simulator.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use tessera_session::derive::DerivationPath;
-use tessera_session::ecdsa::{EcdsaKeyShare, EcdsaKeygen, EcdsaSign, EcdsaSignature};
-use tessera_session::eddsa::{EddsaKeyShare, EddsaKeygen, EddsaSign, EddsaSignature};
+use tessera_session::ecdsa::{EcdsaKeyShare, EcdsaKeygen, EcdsaRefresh, EcdsaSign, EcdsaSignature};
+use tessera_session::eddsa::{EddsaKeyShare, EddsaKeygen, EddsaRefresh, EddsaSign, EddsaSignature};
 use tessera_session::simulator::{run, sessions, Faults, Outcome};
 use tessera_session::Session;
 use tessera_types::{NodeId, SessionConfig, SessionId, Threshold};
@@ -195,4 +195,33 @@ pub fn subsets(ids: &[NodeId], k: usize) -> Vec<Vec<NodeId>> {
         .collect::<Vec<_>>();
     out.extend(subsets(&ids[1..], k));
     out
+}
+
+/// A refresh of `shares` by every holder, over the simulator.
+pub fn ecdsa_refresh(
+    sid: &str,
+    shares: &BTreeMap<NodeId, EcdsaKeyShare>,
+    faults: &Faults,
+) -> Outcome<EcdsaKeyShare> {
+    let t = shares.values().next().unwrap().info.threshold.0;
+    let ids: Vec<NodeId> = shares.keys().cloned().collect();
+    let cfg = config(sid, &ids, t);
+    run(
+        sessions(&cfg, |me| EcdsaRefresh::new(&cfg, shares[me].clone())).unwrap(),
+        faults,
+    )
+}
+
+pub fn eddsa_refresh(
+    sid: &str,
+    shares: &BTreeMap<NodeId, EddsaKeyShare>,
+    faults: &Faults,
+) -> Outcome<EddsaKeyShare> {
+    let t = shares.values().next().unwrap().info.threshold.0;
+    let ids: Vec<NodeId> = shares.keys().cloned().collect();
+    let cfg = config(sid, &ids, t);
+    run(
+        sessions(&cfg, |me| EddsaRefresh::new(&cfg, &shares[me])).unwrap(),
+        faults,
+    )
 }
