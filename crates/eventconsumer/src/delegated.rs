@@ -65,7 +65,8 @@ async fn delegated(shared: &Shared, p: &Proposal, trace: &TraceId) -> Result<Vec
         Ok(_) => Status::Success,
         Err(e) => Status::Error(e.code()),
     };
-    let event = audit_request::of_request(&request, Role::Delegate, &shared.config.initiator, trace);
+    let event =
+        audit_request::of_request(&request, Role::Delegate, &shared.config.initiator, trace);
     let mut event = audit_request::with_status(event, status).with_duration(started.elapsed());
     if let Some((sid, players)) = trail.session() {
         event = event.with_session(&sid, &players);

@@ -183,7 +183,9 @@ async fn join(
                 Err(e) => Status::Error(e.code()),
             };
             if let Some(sink) = audit {
-                sink.record(&audit_request::with_status(event, status).with_duration(started.elapsed()));
+                sink.record(
+                    &audit_request::with_status(event, status).with_duration(started.elapsed()),
+                );
             }
             drop(permit);
         }

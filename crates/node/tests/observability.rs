@@ -140,7 +140,11 @@ async fn metrics_audit_log_and_trace_ids() {
         .expect("signing result");
     check::ed25519(wallet.eddsa_pub_key.as_deref().unwrap(), tx, &ev);
     let header = headers.get(tessera_transport::mpc::TRACE_ID_HEADER);
-    assert_eq!(header.map(|v| v.as_str()), Some(CLIENT_TRACE), "the result names the trace");
+    assert_eq!(
+        header.map(|v| v.as_str()),
+        Some(CLIENT_TRACE),
+        "the result names the trace"
+    );
 
     // Three refusals, three codes.
     client

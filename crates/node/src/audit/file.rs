@@ -174,11 +174,10 @@ mod tests {
     use super::*;
     use crate::audit::verify::verify;
     use tessera_eventconsumer::audit::Role;
-    use tessera_eventconsumer::request::Kind;
     use tessera_types::TraceId;
 
     fn event(n: u64) -> AuditEvent {
-        let mut e = AuditEvent::bare(Kind::Sign, Role::Coordinator, &TraceId::new("t1").unwrap())
+        let mut e = AuditEvent::bare("sign", Role::Coordinator, &TraceId::new("t1").unwrap())
             .with_outcome("success", None);
         e.tx_id = Some(format!("tx-{n}"));
         e
