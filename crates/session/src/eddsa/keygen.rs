@@ -12,8 +12,7 @@ use frost_ed25519::keys::dkg::{self, round1, round2};
 use frost_ed25519::Identifier;
 use tessera_types::{NodeId, SessionConfig};
 
-use super::{fault, identifier, identifier_of, EddsaKeyShare};
-use crate::codec::take;
+use super::{dkg_io, fault, identifier, EddsaKeyShare};
 use crate::derive::ed25519::master_chain_code;
 use crate::error::Abort;
 use crate::parties::Parties;
@@ -55,16 +54,6 @@ impl EddsaKeygen {
             packages1: BTreeMap::new(),
         })
     }
-
-    fn others(&self) -> Vec<NodeId> {
-        let me = &self.me;
-        self.parties
-            .ids()
-            .iter()
-            .filter(|p| *p != me)
-            .cloned()
-            .collect()
-    }
 }
 
 impl RoundProtocol for EddsaKeygen {
@@ -101,12 +90,7 @@ impl RoundProtocol for EddsaKeygen {
     ) -> Result<Step<EddsaKeyShare>, Fault> {
         match round {
             0 => {
-                for p in self.others() {
-                    let pkg = round1::Package::deserialize(take(&input.broadcasts, &p)?)
-                        .map_err(|e| Fault::malformed(&p, e))?;
-                    self.packages1
-                        .insert(identifier_of(&self.parties, &p)?, pkg);
-                }
+                self.packages1 = dkg_io::read_round1(&self.parties, &self.me, &input)?;
                 let secret = self
                     .secret1
                     .take()
@@ -114,25 +98,14 @@ impl RoundProtocol for EddsaKeygen {
                 let (secret2, packages) =
                     dkg::part2(secret, &self.packages1).map_err(|e| fault(e, &self.parties))?;
                 self.secret2 = Some(secret2);
-                let mut p2p = BTreeMap::new();
-                for p in self.others() {
-                    let pkg = packages
-                        .get(&identifier_of(&self.parties, &p)?)
-                        .ok_or_else(|| Fault::Local(format!("no share for {p}")))?;
-                    p2p.insert(p, pkg.serialize().map_err(|e| Fault::Local(e.to_string()))?);
-                }
-                Ok(Step::Next(RoundOutput {
-                    broadcast: None,
-                    p2p,
-                }))
+                Ok(Step::Next(dkg_io::write_round2(
+                    &self.parties,
+                    &self.me,
+                    &packages,
+                )?))
             }
             1 => {
-                let mut packages2 = BTreeMap::new();
-                for p in self.others() {
-                    let pkg = round2::Package::deserialize(take(&input.p2p, &p)?)
-                        .map_err(|e| Fault::malformed(&p, e))?;
-                    packages2.insert(identifier_of(&self.parties, &p)?, pkg);
-                }
+                let packages2 = dkg_io::read_round2(&self.parties, &self.me, &input)?;
                 let secret = self
                     .secret2
                     .take()

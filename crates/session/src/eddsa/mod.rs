@@ -8,6 +8,7 @@
 //!   (broadcast; p2p); same key, new shares.
 //! - [`share`]: the key share a participant keeps, and the additive tweak for child keys.
 
+mod dkg_io;
 pub mod keygen;
 pub mod refresh;
 pub mod share;

@@ -17,10 +17,9 @@ use std::collections::BTreeMap;
 use frost_ed25519::keys::dkg::{round1, round2};
 use frost_ed25519::keys::refresh;
 use frost_ed25519::{Error as FrostError, Identifier};
-use tessera_types::{NodeId, SessionConfig};
+use tessera_types::SessionConfig;
 
-use super::{fault, identifier_of, EddsaKeyShare};
-use crate::codec::take;
+use super::{dkg_io, fault, identifier_of, EddsaKeyShare};
 use crate::error::Abort;
 use crate::lifecycle::{next_epoch, refresh_parties};
 use crate::parties::Parties;
@@ -57,16 +56,6 @@ impl EddsaRefresh {
             secret2: None,
             packages1: BTreeMap::new(),
         })
-    }
-
-    fn others(&self) -> Vec<NodeId> {
-        let me = &self.share.info.me;
-        self.parties
-            .ids()
-            .iter()
-            .filter(|p| *p != me)
-            .cloned()
-            .collect()
     }
 
     /// A refreshing share that fails its VSS check: `refresh_dkg_shares`
@@ -118,12 +107,7 @@ impl RoundProtocol for EddsaRefresh {
     ) -> Result<Step<EddsaKeyShare>, Fault> {
         match round {
             0 => {
-                for p in self.others() {
-                    let pkg = round1::Package::deserialize(take(&input.broadcasts, &p)?)
-                        .map_err(|e| Fault::malformed(&p, e))?;
-                    self.packages1
-                        .insert(identifier_of(&self.parties, &p)?, pkg);
-                }
+                self.packages1 = dkg_io::read_round1(&self.parties, &self.share.info.me, &input)?;
                 let secret = self
                     .secret1
                     .take()
@@ -131,25 +115,14 @@ impl RoundProtocol for EddsaRefresh {
                 let (secret2, packages) = refresh::refresh_dkg_part2(secret, &self.packages1)
                     .map_err(|e| fault(e, &self.parties))?;
                 self.secret2 = Some(secret2);
-                let mut p2p = BTreeMap::new();
-                for p in self.others() {
-                    let pkg = packages
-                        .get(&identifier_of(&self.parties, &p)?)
-                        .ok_or_else(|| Fault::Local(format!("no share for {p}")))?;
-                    p2p.insert(p, pkg.serialize().map_err(|e| Fault::Local(e.to_string()))?);
-                }
-                Ok(Step::Next(RoundOutput {
-                    broadcast: None,
-                    p2p,
-                }))
+                Ok(Step::Next(dkg_io::write_round2(
+                    &self.parties,
+                    &self.share.info.me,
+                    &packages,
+                )?))
             }
             1 => {
-                let mut packages2 = BTreeMap::new();
-                for p in self.others() {
-                    let pkg = round2::Package::deserialize(take(&input.p2p, &p)?)
-                        .map_err(|e| Fault::malformed(&p, e))?;
-                    packages2.insert(identifier_of(&self.parties, &p)?, pkg);
-                }
+                let packages2 = dkg_io::read_round2(&self.parties, &self.share.info.me, &input)?;
                 let secret = self
                     .secret2
                     .take()
@@ -179,7 +152,7 @@ impl RoundProtocol for EddsaRefresh {
 
 #[cfg(test)]
 mod tests {
-    use tessera_types::{SessionId, Threshold};
+    use tessera_types::{NodeId, SessionId, Threshold};
 
     use super::*;
     use crate::eddsa::EddsaKeygen;
