@@ -18,14 +18,13 @@ use dkls23::utilities::hashes::point_to_bytes;
 use dkls23::DkgSession;
 use tessera_types::{NodeId, SessionConfig};
 
+use super::fragments::{self, Scalar};
 use super::{dkls_id, fault, party_index, Curve, EcdsaKeyShare};
 use crate::codec::{decode, encode, take};
 use crate::error::Abort;
 use crate::parties::Parties;
 use crate::round::{Fault, RoundInput, RoundOutput, RoundProtocol, RoundShape, Step};
 use crate::share_info::ShareInfo;
-
-type Scalar = <Curve as dkls_k256::elliptic_curve::CurveArithmetic>::Scalar;
 
 /// One participant's side of an ECDSA keygen.
 pub struct EcdsaKeygen {
@@ -91,15 +90,8 @@ impl EcdsaKeygen {
     }
 
     fn round1(&mut self, input: RoundInput) -> Result<RoundOutput, Fault> {
-        let mut fragments = Vec::with_capacity(self.parties.len());
-        for p in self.parties.ids().to_vec() {
-            if p == self.me {
-                let own = self.own_fragment.take();
-                fragments.push(own.ok_or_else(|| Fault::Local("own fragment missing".into()))?);
-            } else {
-                fragments.push(decode::<Scalar>(&p, take(&input.p2p, &p)?)?);
-            }
-        }
+        let own = self.own_fragment.take();
+        let fragments = fragments::gather(&self.parties, &self.me, own, &input)?;
         let parties = self.parties.clone();
         let (proof, zero, bip) = self
             .dkg()?
@@ -230,23 +222,9 @@ impl RoundProtocol for EcdsaKeygen {
 
     fn start(&mut self) -> Result<RoundOutput, Fault> {
         let fragments = self.dkg()?.phase1();
-        let mut p2p = BTreeMap::new();
-        for (i, fragment) in fragments.into_iter().enumerate() {
-            let node = self
-                .parties
-                .node((i + 1) as u8)
-                .cloned()
-                .ok_or_else(|| Fault::Local("library made too many fragments".into()))?;
-            if node == self.me {
-                self.own_fragment = Some(fragment);
-            } else {
-                p2p.insert(node, encode(&fragment)?);
-            }
-        }
-        Ok(RoundOutput {
-            broadcast: None,
-            p2p,
-        })
+        let (own, output) = fragments::send(&self.parties, &self.me, fragments)?;
+        self.own_fragment = own;
+        Ok(output)
     }
 
     fn finish_round(

@@ -9,6 +9,7 @@
 //!
 //! DKLs23's own `threshold` parameter counts signers, so Tessera's `t` maps to `t + 1`.
 
+mod fragments;
 pub mod keygen;
 pub mod refresh;
 pub mod share;

@@ -22,6 +22,7 @@ use dkls23::protocols::dkg::{
 use dkls23::protocols::PartyIndex;
 use tessera_types::{NodeId, SessionConfig};
 
+use super::fragments::{self, Scalar};
 use super::{dkls_id, fault, party_index, Curve, EcdsaKeyShare};
 use crate::codec::{decode, encode, take};
 use crate::error::Abort;
@@ -29,7 +30,6 @@ use crate::lifecycle::{next_epoch, refresh_parties};
 use crate::parties::Parties;
 use crate::round::{Fault, RoundInput, RoundOutput, RoundProtocol, RoundShape, Step};
 
-type Scalar = <Curve as dkls_k256::elliptic_curve::CurveArithmetic>::Scalar;
 type Round2Message = (
     TransmitInitZeroSharePhase3to4,
     TransmitInitMulPhase3to4<Curve>,
@@ -112,15 +112,8 @@ impl EcdsaRefresh {
 
     /// Round 0 in: one fragment from every party, in index order.
     fn round1(&mut self, input: RoundInput) -> Result<RoundOutput, Fault> {
-        let mut fragments = Vec::with_capacity(self.parties.len());
-        for p in self.parties.ids().to_vec() {
-            if p == *self.me() {
-                let own = self.own_fragment.take();
-                fragments.push(own.ok_or_else(|| Fault::Local("own fragment missing".into()))?);
-            } else {
-                fragments.push(decode::<Scalar>(&p, take(&input.p2p, &p)?)?);
-            }
-        }
+        let own = self.own_fragment.take();
+        let fragments = fragments::gather(&self.parties, self.me(), own, &input)?;
         let (correction, proof, keep, zero) = self
             .share
             .party
@@ -233,23 +226,9 @@ impl RoundProtocol for EcdsaRefresh {
 
     fn start(&mut self) -> Result<RoundOutput, Fault> {
         let fragments = self.share.party.refresh_complete_phase1();
-        let mut p2p = BTreeMap::new();
-        for (i, fragment) in fragments.into_iter().enumerate() {
-            let node = u8::try_from(i + 1)
-                .ok()
-                .and_then(|i| self.parties.node(i))
-                .cloned()
-                .ok_or_else(|| Fault::Local("library made too many fragments".into()))?;
-            if node == *self.me() {
-                self.own_fragment = Some(fragment);
-            } else {
-                p2p.insert(node, encode(&fragment)?);
-            }
-        }
-        Ok(RoundOutput {
-            broadcast: None,
-            p2p,
-        })
+        let (own, output) = fragments::send(&self.parties, self.me(), fragments)?;
+        self.own_fragment = own;
+        Ok(output)
     }
 
     fn finish_round(
