@@ -385,13 +385,20 @@ async fn a_device_and_two_servers_sign_two_of_three_and_sessions_follow_the_key_
     assert_eq!(err.code(), ErrorCode::PublicKeyMismatch, "{err}");
     assert!(err.to_string().contains("public key of device-a"), "{err}");
     for i in 0..2 {
+        // The client's answer can come before a player's own session has
+        // ended (it ends on the coordinator's abort): wait for its line.
         let failed = format!("session_id={s3}-secp256k1");
-        let log = cluster.log(i);
+        let reported = cluster
+            .wait_for_log_of(i, Duration::from_secs(20), |l| {
+                l.contains(&failed)
+                    && l.contains("session failed")
+                    && l.contains("code=ERROR_PUBLIC_KEY_MISMATCH")
+            })
+            .await;
         assert!(
-            log.lines().any(|l| l.contains(&failed)
-                && l.contains("session failed")
-                && l.contains("code=ERROR_PUBLIC_KEY_MISMATCH")),
-            "node{i} reports the mismatch:\n{log}"
+            reported,
+            "node{i} reports the mismatch:\n{}",
+            cluster.log(i)
         );
     }
     // Nothing was stored: the same wallet id with the right key works.
