@@ -9,6 +9,13 @@
 # Logs: each node's to its stdout (prefixed [node<i>]) and to $state/node<i>.log;
 # nats-server's and Consul's to $state/nats.log and $state/consul.log.
 # For mpcium's clients, the initiator key is also in $state/initiator.seed.hex.
+#
+# For benchmarks (scripts/bench-cluster.sh): RUN_NODES (default 3) nodes with
+# threshold RUN_THRESHOLD (default 1: any t+1 = 2 sign), and RUN_THEN, a command
+# run instead of the demo once every node is ready (then the script exits with
+# its status). RUN_THEN sees RUN_NATS_URL, RUN_CLIENT_ARGS (the client
+# commands' connection flags), RUN_METRICS_URLS (the nodes' /metrics, comma
+# separated), RUN_NODE_PIDS and RUN_STATE.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,6 +25,13 @@ example="${TESSERA_EXAMPLE_BIN:-$root/target/release/examples/tenant_device}"
 tools="$root/.tools/bin"
 export PATH="$tools:$PATH"
 state="${TESSERA_RUN_STATE:-$root/.state/run}"
+nodes="${RUN_NODES:-3}"
+threshold="${RUN_THRESHOLD:-1}"
+if ! [[ "$nodes" =~ ^[0-9]+$ && "$threshold" =~ ^[0-9]+$ ]] || [ "$threshold" -lt 1 ] || [ "$threshold" -ge "$nodes" ]; then
+  echo "run: need 1 <= RUN_THRESHOLD < RUN_NODES (got RUN_NODES=$nodes RUN_THRESHOLD=$threshold)" >&2
+  exit 2
+fi
+node_ids=$(seq 0 $((nodes - 1)))
 pids=()
 
 cleanup() {
@@ -98,7 +112,7 @@ cp deploy/nats/permissions.conf "$state/permissions.conf"
   client_block DEVICEAPP "_${device_id//-/_}_app" ".${device_id}-app"
   sed -e "s/@NAME@/DEVICE/g" -e "s/@TENANT_ID@/$device_id/g" deploy/nats/tenant.conf.template
   echo "accounts { TESSERA: { jetstream: enabled, users: ["
-  for i in 0 1 2; do
+  for i in $node_ids; do
     echo "  { user: node$i, password: \"$(new_password "node$i")\", permissions: \$NODE }"
   done
   echo "  { user: demo-client, password: \"$(new_password demo-client)\", permissions: \$CLIENT_DEMO }"
@@ -135,7 +149,7 @@ TENANT_PASSWORD_FILE=$state/secrets/$device_id.password
 ENV
 
 echo "run: generating identities, a storage key and an initiator key in $state"
-for i in 0 1 2; do
+for i in $node_ids; do
   "$bin" identity generate --node-id "node$i" --out "$state/identities/node$i.key" >/dev/null
   # Public documents only, for parties outside the cluster (a tenant's device).
   cp "$state/identities/node$i.key.pub.json" "$state/public/node$i.pub.json"
@@ -149,13 +163,14 @@ initiator_pub=$("$bin" initiator generate --kind ed25519 --out "$state/initiator
 
 # Health ports are picked before any node binds one, so each must differ from the last.
 health_ports=()
+node_pids=()
 next=18081
-for i in 0 1 2; do
+for i in $node_ids; do
   next=$(free_port "$next")
   health_ports+=("$next")
   next=$((next + 1))
 done
-for i in 0 1 2; do
+for i in $node_ids; do
   health_port=${health_ports[$i]}
   # The script's own TESSERA_BIN / TESSERA_RUN_STATE / TESSERA_EXAMPLE_BIN are not node settings.
   env -u TESSERA_BIN -u TESSERA_RUN_STATE -u TESSERA_EXAMPLE_BIN \
@@ -170,15 +185,17 @@ for i in 0 1 2; do
   TESSERA_PEERS_DIR="$state/identities" \
   TESSERA_INITIATOR_PUBLIC_KEY="$initiator_pub" \
   TESSERA_HEALTH_LISTEN="127.0.0.1:$health_port" \
-    "$bin" start --config config.yaml > >(tee "$state/node$i.log" | sed -u "s/^/[node$i] /") 2>&1 &
+  TESSERA_THRESHOLD="$threshold" \
+    "$bin" start --config config.yaml > >(if [ -n "${RUN_THEN:-}" ]; then cat >"$state/node$i.log"; else tee "$state/node$i.log" | sed -u "s/^/[node$i] /"; fi) 2>&1 &
   # $! is the node itself (not a pipeline's last command), so cleanup stops it.
   pids+=($!)
+  node_pids+=($!)
 done
 ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
-for i in 0 1 2; do
+for i in $node_ids; do
   wait_for "node$i" 60 ready "${health_ports[$i]}"
 done
-echo "run: three nodes ready (2-of-3: any two sign); node logs in $state/node<i>.log"
+echo "run: $nodes nodes ready ($((threshold + 1))-of-$nodes: any $((threshold + 1)) sign); node logs in $state/node<i>.log"
 echo "run: for mpcium clients: NATS nats://127.0.0.1:$nats_port, user demo-client," \
   "password file $state/secrets/demo-client.password, Ed25519 seed file $state/initiator.seed.hex" \
   "(initiator public key $initiator_pub)"
@@ -188,6 +205,14 @@ echo "run: for mpcium clients: NATS nats://127.0.0.1:$nats_port, user demo-clien
 client=(--nats-url "nats://127.0.0.1:$nats_port" --nats-user demo-client
   --nats-password-file "$state/secrets/demo-client.password"
   --initiator-key-file "$state/initiator.key" --peers-dir "$state/public")
+if [ -n "${RUN_THEN:-}" ]; then
+  metrics_urls=""
+  for p in "${health_ports[@]}"; do metrics_urls="${metrics_urls:+$metrics_urls,}http://127.0.0.1:$p/metrics"; done
+  status=0
+  RUN_NATS_URL="nats://127.0.0.1:$nats_port" RUN_CLIENT_ARGS="${client[*]}" RUN_METRICS_URLS="$metrics_urls" \
+    RUN_NODE_PIDS="${node_pids[*]}" RUN_STATE="$state" bash -c "$RUN_THEN" || status=$?
+  exit "$status"
+fi
 wallet="demo-$(date +%s)"
 echo
 echo "== keygen: wallet $wallet (ECDSA secp256k1 and EdDSA Ed25519)"

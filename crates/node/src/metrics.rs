@@ -25,6 +25,10 @@ pub const VIEW_AGE: &str = "tessera_consul_view_age_seconds";
 pub const NATS_CONNECTED: &str = "tessera_nats_connected";
 pub const BANNED: &str = "tessera_banned_parties";
 pub const BUILD_INFO: &str = "tessera_build_info";
+/// A gauge, not a counter: the facade's counters are integers, and the
+/// process collector's `process_cpu_seconds_total` counts whole seconds,
+/// too coarse for CPU per signature (`tessera bench --metrics`).
+pub const PROCESS_CPU: &str = "tessera_process_cpu_seconds";
 
 /// Latency buckets (seconds): an EdDSA signature takes milliseconds, a
 /// keygen a second or more, a session deadline a minute.
@@ -77,6 +81,23 @@ fn describe() {
         "Parties this node has banned now (`tessera bans list`)."
     );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
+    describe_gauge!(
+        PROCESS_CPU,
+        "CPU time (user + system, all threads) this process has used since it started, in seconds, to the nanosecond the kernel counts; process_cpu_seconds_total is the same in whole seconds."
+    );
+}
+
+/// This process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`).
+#[cfg(target_os = "linux")]
+fn process_cpu_seconds() -> Option<f64> {
+    use rustix::time::{clock_gettime, ClockId};
+    let t = clock_gettime(ClockId::ProcessCPUTime);
+    Some(t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_cpu_seconds() -> Option<f64> {
+    None
 }
 
 /// What a scrape reads live, once the node is wired.
@@ -91,6 +112,9 @@ impl Metrics {
     /// The scrape: what is read now, then every metric in the text format.
     pub fn render(&self, live: Option<Live<'_>>) -> String {
         self.process.collect();
+        if let Some(cpu) = process_cpu_seconds() {
+            gauge!(PROCESS_CPU).set(cpu);
+        }
         if let Some(p) = live {
             gauge!(PEERS_READY).set(p.registry.ready_nodes().len() as f64);
             if let Some(age) = p.registry.view_age() {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use tessera_session::derive::DerivationPath;
 use tessera_session::ecdsa::{EcdsaSign, EcdsaSignature};
 use tessera_session::eddsa::{EddsaSign, EddsaSignature};
-use tessera_session::verify::{verify_ecdsa, verify_ed25519};
 use tessera_session::{Abort, KeyShare};
 use tessera_types::{KeyType, NodeId, PublicIdentity, SessionConfig, SessionId, WalletId};
 
@@ -92,15 +91,10 @@ pub(crate) async fn sign(
                 io.barrier().await?;
                 joined = started.elapsed();
                 crate::fault::false_blame(&sid, &me, config.players())?;
+                // The session verified it with k256 before returning it
+                // (`tessera_session::verify`); checking again here cost a
+                // second verification per signature (docs/performance.md).
                 let sig = io.run_protocol(s, Compute::Blocking).await?;
-                let digest: [u8; 32] = req.message.as_slice().try_into().map_err(|_| {
-                    protocol_err(Abort::BadDigest {
-                        len: req.message.len(),
-                    })
-                })?;
-                if !verify_ecdsa(&sig.public_key, &digest, &sig.r, &sig.s, sig.recovery_id) {
-                    return Err(protocol_err(Abort::InvalidSignature));
-                }
                 Ok(Signature::Ecdsa(sig))
             }
             KeyShare::Eddsa(share) => {
@@ -113,10 +107,8 @@ pub(crate) async fn sign(
                 crate::fault::false_blame(&sid, &me, config.players())?;
                 // FROST rounds take well under a millisecond: a trip through the
                 // blocking pool would cost more than the computation.
+                // Verified with ed25519-dalek by the session, as above.
                 let sig = io.run_protocol(s, Compute::Inline).await?;
-                if !verify_ed25519(&sig.public_key, &req.message, &sig.signature) {
-                    return Err(protocol_err(Abort::InvalidSignature));
-                }
                 Ok(Signature::Eddsa(sig))
             }
         }

@@ -10,9 +10,10 @@ use std::fmt;
 use ed25519_dalek::{Signer, SigningKey};
 use rand_core::{CryptoRng, OsRng, RngCore};
 use tessera_types::{NodeId, PublicIdentity};
-use x25519_dalek::{PublicKey as X25519Public, SharedSecret, StaticSecret};
+use x25519_dalek::{PublicKey as X25519Public, StaticSecret};
 use zeroize::Zeroize;
 
+use crate::agreed::Agreed;
 use crate::secret::Secret;
 
 /// Length of the serialized private keys: Ed25519 seed then X25519 secret.
@@ -26,6 +27,8 @@ pub struct NodeIdentity {
     /// The public halves, computed once: deriving the X25519 public key is a
     /// scalar multiplication, and every p2p envelope needs it.
     public: PublicIdentity,
+    /// X25519 results with peers' static keys, computed once each.
+    agreed: Agreed,
 }
 
 fn public_of(node_id: &NodeId, signing: &SigningKey, agreement: &StaticSecret) -> PublicIdentity {
@@ -52,6 +55,7 @@ impl NodeIdentity {
             signing,
             agreement,
             public,
+            agreed: Agreed::default(),
         }
     }
 
@@ -71,10 +75,17 @@ impl NodeIdentity {
         self.signing.sign(msg).to_bytes()
     }
 
-    /// X25519 with a peer's public key.
-    pub(crate) fn diffie_hellman(&self, their_public: &[u8; 32]) -> SharedSecret {
-        self.agreement
-            .diffie_hellman(&X25519Public::from(*their_public))
+    /// X25519 with a peer's public key, computed once per key; `None` when
+    /// the result is non-contributory (a low-order peer key).
+    pub(crate) fn agree(&self, their_public: &[u8; 32]) -> Option<Secret<[u8; 32]>> {
+        self.agreed.get_or(their_public, || {
+            let shared = self
+                .agreement
+                .diffie_hellman(&X25519Public::from(*their_public));
+            shared
+                .was_contributory()
+                .then(|| Secret::new(*shared.as_bytes()))
+        })
     }
 
     /// Both private keys, for the identity file.
@@ -101,6 +112,7 @@ impl NodeIdentity {
             signing,
             agreement: agreement_secret,
             public,
+            agreed: Agreed::default(),
         };
         seed.zeroize();
         agreement.zeroize();

@@ -31,6 +31,7 @@
 //! - [`at_rest`]: sealed records for key shares.
 //! - [`error`]: `SecurityError`, wrapping every module's error.
 
+mod agreed;
 pub mod at_rest;
 pub mod envelope;
 pub mod error;

@@ -141,13 +141,10 @@ pub(crate) fn shared_secret(
     me: &NodeIdentity,
     peer: &PublicIdentity,
 ) -> Result<Secret<[u8; 32]>, PeerKeyError> {
-    let shared = me.diffie_hellman(&peer.agreement_key);
-    if !shared.was_contributory() {
-        return Err(PeerKeyError::WeakAgreementKey {
+    me.agree(&peer.agreement_key)
+        .ok_or_else(|| PeerKeyError::WeakAgreementKey {
             node_id: peer.node_id.clone(),
-        });
-    }
-    Ok(Secret::new(*shared.as_bytes()))
+        })
 }
 
 /// The HKDF step of [`p2p_key`], from the X25519 result `shared`.

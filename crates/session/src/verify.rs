@@ -4,7 +4,6 @@
 //! `ed25519-dalek` `verify_strict` for EdDSA (FROST runs on its own code path).
 
 use ed25519_dalek::{Signature as EdSignature, VerifyingKey as EdKey};
-use k256::ecdsa::signature::hazmat::PrehashVerifier;
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 
 /// `true` when (r, s) is a low-s signature of `digest` under `public_key`
@@ -28,8 +27,10 @@ pub fn verify_ecdsa(
     let Some(recid) = RecoveryId::from_byte(recovery_id) else {
         return false;
     };
-    key.verify_prehash(digest, &sig).is_ok()
-        && VerifyingKey::recover_from_prehash(digest, &sig, recid).is_ok_and(|k| k == key)
+    // `recover_from_prehash` verifies (r, s) under the key it recovers before
+    // returning it (ecdsa 0.16 `recovery.rs`), so equal keys mean a valid
+    // signature and a right recovery id: one verification, not two.
+    VerifyingKey::recover_from_prehash(digest, &sig, recid).is_ok_and(|k| k == key)
 }
 
 /// `true` when `signature` is a strictly valid Ed25519 signature of `message`.

@@ -126,6 +126,11 @@ pub struct BenchArgs {
     /// Time between progress lines on stderr, e.g. `1s` (`0s`: none).
     #[arg(long, default_value = "1s", value_parser = parse_timeout_or_zero)]
     pub progress: Duration,
+    /// The nodes' metrics URLs (`http://<health.listen>/metrics`, comma
+    /// separated or repeated): read before and after the run, to print the
+    /// nodes' CPU per signature and the mean time of each request phase.
+    #[arg(long = "metrics", value_delimiter = ',')]
+    pub metrics: Vec<String>,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {

@@ -1,7 +1,9 @@
 //! `tessera bench`: signs `-n` random messages with `-c` requests in flight,
 //! verifies every signature locally (k256 / ed25519-dalek, through the SDK's
 //! `verify`), prints progress to stderr while it runs, then the summary line,
-//! the latency percentiles and a histogram. Exits non-zero if a request failed
+//! the latency percentiles and a histogram. With `--metrics`, it also reads
+//! the nodes' `/metrics` before and after and prints their CPU per signature
+//! and the mean time of each phase of a request (`scrape.rs`). Exits non-zero if a request failed
 //! or a signature did not verify.
 //!
 //! The wallet's public key comes from the keygen bench runs first, or from
@@ -21,6 +23,7 @@ use tessera_client::{KeyType, SignRequest};
 use crate::cli::BenchArgs;
 use crate::commands::client_cmds::{check, connect, create_wallet, random_id, waited};
 use crate::commands::latency::{percentile, print_histogram};
+use crate::commands::scrape::{self, NodeFigures};
 
 /// What finished so far, shared by the request tasks and the progress printer.
 #[derive(Default)]
@@ -84,6 +87,15 @@ async fn wallet_key(
     Ok((w, key))
 }
 
+/// Every node's figures, in the order of `--metrics`.
+async fn scrape_all(http: &reqwest::Client, urls: &[String]) -> anyhow::Result<Vec<NodeFigures>> {
+    let mut out = Vec::with_capacity(urls.len());
+    for url in urls {
+        out.push(scrape::scrape(http, url).await?);
+    }
+    Ok(out)
+}
+
 pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if args.requests == 0 || args.concurrency == 0 {
         bail!("-n and -c must be at least 1");
@@ -92,6 +104,8 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let key_type = KeyType::from(args.key_type);
     let (wallet, master) = wallet_key(args, &client, key_type).await?;
     let timeout = args.client.timeout;
+    let http = reqwest::Client::new();
+    let before = scrape_all(&http, &args.metrics).await?;
     let counters = Arc::new(Counters::default());
     let sem = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
     let started = Instant::now();
@@ -214,6 +228,13 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             "ed25519-dalek"
         }
     );
+    if !args.metrics.is_empty() {
+        let after = scrape_all(&http, &args.metrics).await?;
+        let deltas: Vec<NodeFigures> = before.iter().zip(&after).map(|(b, a)| b.delta(a)).collect();
+        for line in scrape::report(&deltas, latencies.len()) {
+            println!("{line}");
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     print_histogram(&latencies, &mut stdout)?;
     stdout.flush()?;

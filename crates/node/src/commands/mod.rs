@@ -9,6 +9,7 @@
 //! - [`client_cmds`]: `tessera keygen | sign` (client side, over the SDK).
 //! - [`bench`]: `tessera bench` (signing load, progress, every signature verified).
 //! - [`latency`]: bench's percentiles and latency histogram.
+//! - [`scrape`]: bench's reading of the nodes' `/metrics` (CPU, phases).
 //! - [`config_check`]: `tessera config check` (a config and its files, nothing started).
 //! - [`cluster`]: `tessera cluster status` (ready nodes and identities in Consul).
 
@@ -23,3 +24,4 @@ pub mod identity;
 pub mod initiator;
 pub mod latency;
 pub mod peers;
+pub mod scrape;

@@ -10,6 +10,7 @@
 
 mod dkg_io;
 pub mod keygen;
+mod public_packages;
 pub mod refresh;
 pub mod share;
 pub mod sign;

@@ -70,7 +70,7 @@ impl EddsaKeyShare {
         Ok(Self {
             info,
             key_package: KeyPackage::deserialize(&kp).map_err(|e| corrupt(e.to_string()))?,
-            public_package: PublicKeyPackage::deserialize(&pp)
+            public_package: super::public_packages::decode(&pp)
                 .map_err(|e| corrupt(e.to_string()))?,
         })
     }
