@@ -303,3 +303,64 @@ fn read_backup(path: &Path, password: &[u8]) -> Result<Snapshot, StorageError> {
     })?;
     Snapshot::decode(body.as_slice())
 }
+
+#[cfg(test)]
+mod tests {
+    use tessera_security::SecretBytes;
+    use tessera_types::{KeyType, NodeId, PublicIdentity, Threshold};
+
+    use super::*;
+    use crate::records::KeyMetadata;
+    use crate::tables::encode_metadata;
+
+    /// A schema-1 backup (older share versions included) restores as a
+    /// schema-1 database opens: epoch 0 naming the metadata's version.
+    #[test]
+    fn a_schema_1_snapshot_imports_as_epoch_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AtRestKey::from_key_bytes(&[7; 32]).unwrap()).unwrap();
+        let meta = KeyMetadata {
+            wallet_id: WalletId::new("w").unwrap(),
+            key_type: KeyType::Ed25519,
+            participants: (0..3u8)
+                .map(|i| PublicIdentity {
+                    node_id: NodeId::new(format!("node{i}")).unwrap(),
+                    signing_key: [i; 32],
+                    agreement_key: [i + 9; 32],
+                })
+                .collect(),
+            threshold: Threshold(1),
+            public_key: vec![3; 32],
+            chain_code: None,
+            created_at_unix: 1,
+            share_version: 2,
+        };
+        let share = |version, byte| ShareEntry {
+            wallet: "w".into(),
+            key_type: "ed25519".into(),
+            version,
+            plaintext: SecretBytes::from_slice(&[byte; 40]),
+        };
+        let snap = Snapshot {
+            schema: 1,
+            keys: vec![encode_metadata(&meta).unwrap()],
+            shares: vec![share(1, 1), share(2, 2)],
+            ..Snapshot::default()
+        };
+        check_consistent(&snap).unwrap();
+        store.import(&snap).unwrap();
+        let epochs = store.list_epochs(&meta.wallet_id, meta.key_type).unwrap();
+        assert_eq!(epochs.len(), 1);
+        assert_eq!((epochs[0].epoch, epochs[0].share_version), (0, 2));
+        let active = store
+            .get_share(&meta.wallet_id, meta.key_type)
+            .unwrap()
+            .unwrap();
+        assert_eq!(active.plaintext.as_slice(), &[2; 40]);
+        assert!(store
+            .get_share_version(&meta.wallet_id, meta.key_type, 1)
+            .unwrap()
+            .is_none());
+        store.verify_epochs().unwrap();
+    }
+}

@@ -92,16 +92,18 @@ fn check_epochs(
             row.metadata.wallet_id.to_string(),
             row.metadata.key_type.as_str().to_owned(),
         );
-        if metadata.get(&k) != Some(&row.metadata) || row.share_version != row.metadata.share_version {
+        if metadata.get(&k) != Some(&row.metadata)
+            || row.share_version != row.metadata.share_version
+        {
             return Err(bad("an epoch record does not match its key's metadata"));
         }
         if !seen.insert(k) {
             return Err(bad("a key has two epoch records"));
         }
     }
-    let one_version_each = versions
-        .iter()
-        .all(|(k, v)| v.len() == 1 && metadata.get(k).map(|m| m.share_version) == v.first().copied());
+    let one_version_each = versions.iter().all(|(k, v)| {
+        v.len() == 1 && metadata.get(k).map(|m| m.share_version) == v.first().copied()
+    });
     if seen.len() != metadata.len() || versions.len() != metadata.len() || !one_version_each {
         return Err(bad("key metadata, epoch records and shares do not match"));
     }

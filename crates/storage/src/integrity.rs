@@ -94,7 +94,10 @@ impl Store {
                 }
             }
             if let Some(a) = active.first() {
-                if rows.iter().any(|r| r.state.is_retired() && r.epoch > a.epoch) {
+                if rows
+                    .iter()
+                    .any(|r| r.state.is_retired() && r.epoch > a.epoch)
+                {
                     return corrupt("a retired epoch is after the active one");
                 }
             }

@@ -127,13 +127,11 @@ impl Store {
                     key_type,
                 });
             };
-            let epoch = rows
-                .newest()
-                .map_or(0, |r| r.epoch)
-                .checked_add(1)
-                .ok_or(StorageError::Corrupt {
+            let epoch = rows.newest().map_or(0, |r| r.epoch).checked_add(1).ok_or(
+                StorageError::Corrupt {
                     what: "epoch overflow",
-                })?;
+                },
+            )?;
             let version = next_version(&shares, wallet, key_type)?;
             let mut meta = new_meta(active.metadata.clone())?;
             meta.share_version = version;

@@ -109,7 +109,9 @@ impl Store {
             digest: stored_digest,
         } = &pending.state
         else {
-            unreachable!("KeyRows::pending returns pending rows only")
+            return Err(StorageError::Corrupt {
+                what: "a pending epoch record is not pending",
+            });
         };
         if stored_session != session_id {
             return Err(StorageError::LifecycleBusy {

@@ -24,8 +24,8 @@ use tessera_security::{AtRestError, AtRestKey, KdfParams};
 use crate::error::{rd, wr, DbOp, StorageError};
 use crate::migrate::migrate_v1;
 use crate::tables::{
-    decode_u32, DB_FILE, EPOCHS, KEYS, KEY_CHECK_ID, KEY_CHECK_PLAINTEXT, KEY_CHECK_VERSION,
-    META, META_KEY_CHECK, META_SCHEMA, RESULTS, SCHEMA_VERSION, SHARES,
+    decode_u32, DB_FILE, EPOCHS, KEYS, KEY_CHECK_ID, KEY_CHECK_PLAINTEXT, KEY_CHECK_VERSION, META,
+    META_KEY_CHECK, META_SCHEMA, RESULTS, SCHEMA_VERSION, SHARES,
 };
 
 /// The node's key-share store. Cheap to clone (an `Arc` inside), `Send + Sync`.
@@ -154,10 +154,7 @@ impl Store {
     /// panic inside `compact` poisons the lock; redb's commits are atomic, so
     /// the database is still whole and the lock is used as is.)
     pub(crate) fn db(&self) -> RwLockReadGuard<'_, Database> {
-        self.inner
-            .db
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.db.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The database, exclusively: no other store operation runs meanwhile.

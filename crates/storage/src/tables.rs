@@ -31,8 +31,7 @@ pub const DB_FILE: &str = "tessera.redb";
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const KEYS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("keys");
 pub(crate) const SHARES: TableDefinition<(&str, &str, u32), &[u8]> = TableDefinition::new("shares");
-pub(crate) const EPOCHS: TableDefinition<(&str, &str, u64), &[u8]> =
-    TableDefinition::new("epochs");
+pub(crate) const EPOCHS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("epochs");
 pub(crate) const RESULTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("results");
 
 pub(crate) const META_SCHEMA: &str = "schema_version";
