@@ -18,7 +18,6 @@
 //! [`StorageError::BadBackupPassword`]; damage to the unencrypted framing is
 //! [`StorageError::BadBackup`].
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
@@ -29,13 +28,15 @@ use tessera_security::private_file::{write_private, Overwrite};
 use tessera_security::{AtRestError, AtRestKey, KdfParams};
 use tessera_types::WalletId;
 
+use crate::backup_check::check_consistent;
+use crate::epoch_rows::put_row;
+use crate::epochs::decode_row;
 use crate::error::{rd, wr, StorageError};
-use crate::records::{ResultKind, StoredResult};
+use crate::migrate::migrate_v1;
 use crate::snapshot::{ResultEntry, ShareEntry, Snapshot};
 use crate::store::{open_db, prepare_dir, Store};
 use crate::tables::{
-    decode_metadata, now_unix, parse_key_type, share_record_id, KEYS, RESULTS, SCHEMA_VERSION,
-    SHARES,
+    decode_metadata, now_unix, parse_key_type, EPOCHS, KEYS, RESULTS, SCHEMA_VERSION, SHARES,
 };
 
 /// First bytes of a backup file.
@@ -50,11 +51,17 @@ const BACKUP_RECORD_ID: &str = "tessera/backup";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BackupSummary {
     pub keys: usize,
-    /// Share versions, all of them (not only the newest).
+    /// Share versions: one per key, its active epoch's (schema 2 backs up
+    /// neither pending nor retired epochs).
     pub shares: usize,
     pub results: usize,
     /// Size of the backup file.
     pub bytes: u64,
+    /// Epoch records (the active epoch of each key).
+    pub epochs: usize,
+    /// The lowest and highest active epoch among the keys; `None` without keys.
+    /// A restored node whose epochs are behind the cluster's is stale.
+    pub epoch_range: Option<(u64, u64)>,
 }
 
 impl Store {
@@ -68,7 +75,7 @@ impl Store {
         password: &[u8],
         params: KdfParams,
     ) -> Result<BackupSummary, StorageError> {
-        let snap = self.snapshot()?;
+        let (snap, epoch_numbers) = self.snapshot()?;
         let backup_key = AtRestKey::from_password_new_salt(password, params)?;
         let body = snap.encode();
         let record =
@@ -83,6 +90,12 @@ impl Store {
             shares: snap.shares.len(),
             results: snap.results.len(),
             bytes: file.len() as u64,
+            epochs: epoch_numbers.len(),
+            epoch_range: epoch_numbers
+                .iter()
+                .min()
+                .copied()
+                .zip(epoch_numbers.iter().max().copied()),
         };
         tracing::info!(path = %path.display(), ?summary, "wrote backup");
         Ok(summary)
@@ -160,9 +173,13 @@ impl Store {
         Self::restore(backup, backup_password, dir, key)
     }
 
-    /// Every record, with shares decrypted, from one read transaction.
-    fn snapshot(&self) -> Result<Snapshot, StorageError> {
-        let txn = self.db().begin_read().map_err(rd)?;
+    /// Every key's active epoch (record, metadata and share, decrypted) and
+    /// every result, from one read transaction; with the epoch numbers taken.
+    /// Pending and retired epochs are left out: a backup restores the key as
+    /// this node uses it, never a share that was replaced or not yet decided.
+    fn snapshot(&self) -> Result<(Snapshot, Vec<u64>), StorageError> {
+        let db = self.db();
+        let txn = db.begin_read().map_err(rd)?;
         let mut snap = Snapshot {
             schema: SCHEMA_VERSION,
             created_at_unix: now_unix(),
@@ -171,16 +188,28 @@ impl Store {
         for entry in txn.open_table(KEYS).map_err(rd)?.iter().map_err(rd)? {
             snap.keys.push(entry.map_err(rd)?.1.value().to_vec());
         }
-        for entry in txn.open_table(SHARES).map_err(rd)?.iter().map_err(rd)? {
-            let (k, v) = entry.map_err(rd)?;
-            let (wallet, key_type, version) = k.value();
-            let id = record_id(wallet, key_type)?;
+        let shares = txn.open_table(SHARES).map_err(rd)?;
+        let mut numbers = Vec::new();
+        for entry in txn.open_table(EPOCHS).map_err(rd)?.iter().map_err(rd)? {
+            let (_, v) = entry.map_err(rd)?;
+            let row = decode_row(v.value())?;
+            if !row.state.is_active() {
+                continue;
+            }
+            let (wallet, key_type) = (&row.metadata.wallet_id, row.metadata.key_type);
+            let k = (wallet.as_str(), key_type.as_str(), row.share_version);
+            let sealed = shares.get(k).map_err(rd)?.ok_or(StorageError::Corrupt {
+                what: "an epoch record names a share version that is missing",
+            })?;
+            let share = self.open_share(wallet, key_type, row.share_version, sealed.value())?;
             snap.shares.push(ShareEntry {
-                wallet: wallet.to_owned(),
-                key_type: key_type.to_owned(),
-                version,
-                plaintext: self.key().open(&id, version, v.value())?,
+                wallet: wallet.to_string(),
+                key_type: key_type.as_str().to_owned(),
+                version: row.share_version,
+                plaintext: share.plaintext,
             });
+            snap.epochs.push(v.value().to_vec());
+            numbers.push(row.epoch);
         }
         for entry in txn.open_table(RESULTS).map_err(rd)?.iter().map_err(rd)? {
             let (k, v) = entry.map_err(rd)?;
@@ -191,12 +220,14 @@ impl Store {
                 record: v.value().to_vec(),
             });
         }
-        Ok(snap)
+        Ok((snap, numbers))
     }
 
-    /// Writes a checked snapshot into this (new) store in one transaction.
+    /// Writes a checked snapshot into this (new) store in one transaction. A
+    /// schema-1 snapshot is migrated in it as a schema-1 database would be.
     fn import(&self, snap: &Snapshot) -> Result<(), StorageError> {
-        let txn = self.db().begin_write().map_err(wr)?;
+        let db = self.db();
+        let txn = db.begin_write().map_err(wr)?;
         {
             let mut keys = txn.open_table(KEYS).map_err(wr)?;
             for json in &snap.keys {
@@ -216,6 +247,10 @@ impl Store {
                     s.plaintext.as_slice(),
                 )?;
             }
+            let mut epochs = txn.open_table(EPOCHS).map_err(wr)?;
+            for json in &snap.epochs {
+                put_row(&mut epochs, &decode_row(json)?)?;
+            }
             let mut results = txn.open_table(RESULTS).map_err(wr)?;
             for r in &snap.results {
                 results
@@ -226,19 +261,15 @@ impl Store {
                     .map_err(wr)?;
             }
         }
+        if snap.schema == 1 {
+            migrate_v1(&txn)?;
+        }
         txn.commit().map_err(wr)
     }
 }
 
 fn bad(reason: &'static str) -> StorageError {
     StorageError::BadBackup { reason }
-}
-
-fn record_id(wallet: &str, key_type: &str) -> Result<String, StorageError> {
-    let wallet = WalletId::new(wallet).map_err(|_| StorageError::Corrupt {
-        what: "share stored under an invalid wallet id",
-    })?;
-    Ok(share_record_id(&wallet, parse_key_type(key_type)?))
 }
 
 /// Reads, checks and decrypts a backup file.
@@ -273,43 +304,63 @@ fn read_backup(path: &Path, password: &[u8]) -> Result<Snapshot, StorageError> {
     Snapshot::decode(body.as_slice())
 }
 
-/// Checks the snapshot keeps the store's invariant (metadata if and only if
-/// shares, metadata naming the newest version) and every record parses,
-/// before anything is written.
-pub(crate) fn check_consistent(snap: &Snapshot) -> Result<(), StorageError> {
-    if snap.schema == 0 {
-        return Err(bad("schema version 0"));
+#[cfg(test)]
+mod tests {
+    use tessera_security::SecretBytes;
+    use tessera_types::{KeyType, NodeId, PublicIdentity, Threshold};
+
+    use super::*;
+    use crate::records::KeyMetadata;
+    use crate::tables::encode_metadata;
+
+    /// A schema-1 backup (older share versions included) restores as a
+    /// schema-1 database opens: epoch 0 naming the metadata's version.
+    #[test]
+    fn a_schema_1_snapshot_imports_as_epoch_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), AtRestKey::from_key_bytes(&[7; 32]).unwrap()).unwrap();
+        let meta = KeyMetadata {
+            wallet_id: WalletId::new("w").unwrap(),
+            key_type: KeyType::Ed25519,
+            participants: (0..3u8)
+                .map(|i| PublicIdentity {
+                    node_id: NodeId::new(format!("node{i}")).unwrap(),
+                    signing_key: [i; 32],
+                    agreement_key: [i + 9; 32],
+                })
+                .collect(),
+            threshold: Threshold(1),
+            public_key: vec![3; 32],
+            chain_code: None,
+            created_at_unix: 1,
+            share_version: 2,
+        };
+        let share = |version, byte| ShareEntry {
+            wallet: "w".into(),
+            key_type: "ed25519".into(),
+            version,
+            plaintext: SecretBytes::from_slice(&[byte; 40]),
+        };
+        let snap = Snapshot {
+            schema: 1,
+            keys: vec![encode_metadata(&meta).unwrap()],
+            shares: vec![share(1, 1), share(2, 2)],
+            ..Snapshot::default()
+        };
+        check_consistent(&snap).unwrap();
+        store.import(&snap).unwrap();
+        let epochs = store.list_epochs(&meta.wallet_id, meta.key_type).unwrap();
+        assert_eq!(epochs.len(), 1);
+        assert_eq!((epochs[0].epoch, epochs[0].share_version), (0, 2));
+        let active = store
+            .get_share(&meta.wallet_id, meta.key_type)
+            .unwrap()
+            .unwrap();
+        assert_eq!(active.plaintext.as_slice(), &[2; 40]);
+        assert!(store
+            .get_share_version(&meta.wallet_id, meta.key_type, 1)
+            .unwrap()
+            .is_none());
+        store.verify_epochs().unwrap();
     }
-    let mut named = BTreeMap::new();
-    for json in &snap.keys {
-        let meta = decode_metadata(json).map_err(|_| bad("key metadata does not parse"))?;
-        let k = (
-            meta.wallet_id.to_string(),
-            meta.key_type.as_str().to_owned(),
-        );
-        if named.insert(k, meta.share_version).is_some() {
-            return Err(bad("a key is listed twice"));
-        }
-    }
-    let mut newest: BTreeMap<(String, String), u32> = BTreeMap::new();
-    for s in &snap.shares {
-        record_id(&s.wallet, &s.key_type)
-            .map_err(|_| bad("share has a bad wallet id or key type"))?;
-        let v = newest
-            .entry((s.wallet.clone(), s.key_type.clone()))
-            .or_default();
-        *v = (*v).max(s.version);
-    }
-    // Share versions are unique in a store (its table key), so the newest one
-    // equal to the named one means the named one is present.
-    if named != newest {
-        return Err(bad("key metadata and shares do not match"));
-    }
-    for r in &snap.results {
-        if ResultKind::parse(&r.kind).is_none() || r.request_key.is_empty() {
-            return Err(bad("result has an unknown kind or an empty key"));
-        }
-        StoredResult::decode(&r.record).map_err(|_| bad("result record does not parse"))?;
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use tessera_security::private_file::PrivateFileError;
 use tessera_security::AtRestError;
-use tessera_types::{ErrorCode, KeyType, WalletId};
+use tessera_types::{ErrorCode, KeyType, SessionId, WalletId};
 
 /// What the store was doing when redb failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,32 @@ pub enum StorageError {
     NotEmpty { path: PathBuf },
     #[error(transparent)]
     File(#[from] PrivateFileError),
+    #[error("key {key_type} of wallet {wallet} has a pending epoch of session {pending}; one lifecycle operation per key at a time")]
+    LifecycleBusy {
+        wallet: WalletId,
+        key_type: KeyType,
+        pending: SessionId,
+    },
+    #[error("key {key_type} of wallet {wallet} has no pending epoch of session {session}")]
+    PendingNotFound {
+        wallet: WalletId,
+        key_type: KeyType,
+        session: SessionId,
+    },
+    #[error("key {key_type} of wallet {wallet}: epoch {epoch} is not after epoch {newest}, which the store already holds")]
+    EpochNotNewer {
+        wallet: WalletId,
+        key_type: KeyType,
+        epoch: u64,
+        newest: u64,
+    },
+    #[error("key {key_type} of wallet {wallet}: epoch {epoch} is {state}, and only a retired epoch can be erased")]
+    EpochNotRetired {
+        wallet: WalletId,
+        key_type: KeyType,
+        epoch: u64,
+        state: &'static str,
+    },
 }
 
 impl StorageError {
@@ -103,6 +129,10 @@ impl StorageError {
             StorageError::BadBackup { .. } => ErrorCode::DataCorruption,
             StorageError::NotEmpty { .. } => ErrorCode::StorageInit,
             StorageError::File(e) => e.code(),
+            StorageError::LifecycleBusy { .. } => ErrorCode::ConcurrencyLimit,
+            StorageError::PendingNotFound { .. } => ErrorCode::UnknownSession,
+            StorageError::EpochNotNewer { .. } => ErrorCode::EpochMismatch,
+            StorageError::EpochNotRetired { .. } => ErrorCode::Internal,
         }
     }
 

@@ -22,7 +22,7 @@ pub fn decode_result_record(bytes: &[u8]) -> Result<StoredResult, StorageError> 
 /// does before it writes anything. Returns the record counts.
 pub fn decode_backup_body(bytes: &[u8]) -> Result<(usize, usize, usize), StorageError> {
     let snap = crate::snapshot::Snapshot::decode(bytes)?;
-    crate::backup::check_consistent(&snap)?;
+    crate::backup_check::check_consistent(&snap)?;
     Ok((snap.keys.len(), snap.shares.len(), snap.results.len()))
 }
 

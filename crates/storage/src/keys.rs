@@ -1,28 +1,34 @@
 //! Keys: a wallet's metadata and its versioned, sealed shares.
 //!
-//! Invariant: a key has metadata if and only if it has shares, and the
-//! metadata's `share_version` names its newest share. Every write keeps it by
-//! changing both in one redb write transaction, so a crash leaves either the
-//! old state or the new one, never metadata without its share.
+//! Invariant (schema 2, see `tables`): a key has metadata if and only if it has
+//! an active epoch, the metadata's `share_version` names that epoch's share,
+//! and every share version is named by exactly one epoch record. Every write
+//! changes all of them in one redb write transaction, so a crash leaves either
+//! the old state or the new one, never metadata without its share.
 //!
-//! - [`Store::put_key`] is keygen's write: version 1, refused if the key exists.
+//! - [`Store::put_key`] is keygen's write: version 1 at epoch 0, refused if the
+//!   key exists (or has any epoch record, e.g. a pending one).
 //! - [`Store::put_share`] adds a share version to an existing key (refresh).
 //! - [`Store::replace_key`] adds a share version with new metadata (reshare);
 //!   the public key must not change.
 //!
-//! Old share versions are kept; [`Store::get_share`] reads the newest.
+//! `put_share` and `replace_key` are a lifecycle operation decided at once:
+//! the new version becomes the next epoch and the old active epoch is retired,
+//! so old share versions stay readable until `erase_retired`. Both refuse while
+//! a lifecycle session has a pending epoch ([`StorageError::LifecycleBusy`]).
+//! [`Store::get_share`] reads the active share.
 
-use redb::{ReadableDatabase, ReadableTable, Table};
+use redb::{ReadableDatabase, ReadableTable};
 use tessera_types::{KeyType, WalletId};
 
+use crate::epoch_rows::{next_version, put_row, set_active_metadata, KeyRows, SharesTable};
+use crate::epochs::{EpochRow, EpochState};
 use crate::error::{rd, wr, StorageError};
 use crate::records::{KeyMetadata, StoredShare};
 use crate::store::Store;
 use crate::tables::{
-    decode_metadata, encode_metadata, parse_key_type, share_record_id, KEYS, SHARES,
+    decode_metadata, now_unix, parse_key_type, share_record_id, EPOCHS, KEYS, SHARES,
 };
-
-type SharesTable<'t> = Table<'t, (&'static str, &'static str, u32), &'static [u8]>;
 
 impl Store {
     /// Stores a new key: its share as version 1 and its metadata, atomically.
@@ -31,22 +37,38 @@ impl Store {
     pub fn put_key(&self, meta: &KeyMetadata, share: &[u8]) -> Result<u32, StorageError> {
         meta.validate()?;
         let (wallet, key_type) = (&meta.wallet_id, meta.key_type);
-        let txn = self.db().begin_write().map_err(wr)?;
+        let db = self.db();
+        let txn = db.begin_write().map_err(wr)?;
         {
             let mut keys = txn.open_table(KEYS).map_err(wr)?;
             let mut shares = txn.open_table(SHARES).map_err(wr)?;
+            let mut epochs = txn.open_table(EPOCHS).map_err(wr)?;
             let k = (wallet.as_str(), key_type.as_str());
-            if keys.get(k).map_err(rd)?.is_some() {
+            if keys.get(k).map_err(rd)?.is_some()
+                || !KeyRows::read(&epochs, wallet, key_type)?.0.is_empty()
+            {
                 return Err(StorageError::AlreadyExists {
                     wallet: wallet.clone(),
                     key_type,
                 });
             }
+            let version = next_version(&shares, wallet, key_type)?;
+            if version != 1 {
+                return Err(StorageError::Corrupt {
+                    what: "a share version exists that no epoch record names",
+                });
+            }
             self.insert_share(&mut shares, wallet, key_type, 1, share)?;
             let mut stored = meta.clone();
             stored.share_version = 1;
-            keys.insert(k, encode_metadata(&stored)?.as_slice())
-                .map_err(wr)?;
+            let row = EpochRow {
+                epoch: 0,
+                share_version: 1,
+                state: EpochState::Active,
+                metadata: stored,
+            };
+            put_row(&mut epochs, &row)?;
+            set_active_metadata(&mut keys, &row)?;
         }
         txn.commit().map_err(wr)?;
         tracing::info!(%wallet, %key_type, "stored new key");
@@ -85,35 +107,52 @@ impl Store {
         share: &[u8],
         new_meta: impl FnOnce(KeyMetadata) -> Result<KeyMetadata, StorageError>,
     ) -> Result<u32, StorageError> {
-        let txn = self.db().begin_write().map_err(wr)?;
-        let version = {
+        let db = self.db();
+        let txn = db.begin_write().map_err(wr)?;
+        let (version, epoch) = {
             let mut keys = txn.open_table(KEYS).map_err(wr)?;
             let mut shares = txn.open_table(SHARES).map_err(wr)?;
-            let k = (wallet.as_str(), key_type.as_str());
-            let old = match keys.get(k).map_err(rd)? {
-                Some(v) => decode_metadata(v.value())?,
-                None => {
-                    return Err(StorageError::NotFound {
-                        wallet: wallet.clone(),
-                        key_type,
-                    })
-                }
+            let mut epochs = txn.open_table(EPOCHS).map_err(wr)?;
+            let rows = KeyRows::read(&epochs, wallet, key_type)?;
+            if let Some(session) = rows.pending().and_then(|r| r.state.pending_session()) {
+                return Err(StorageError::LifecycleBusy {
+                    wallet: wallet.clone(),
+                    key_type,
+                    pending: session.clone(),
+                });
+            }
+            let Some(active) = rows.active() else {
+                return Err(StorageError::NotFound {
+                    wallet: wallet.clone(),
+                    key_type,
+                });
             };
-            let version = old
-                .share_version
-                .checked_add(1)
-                .ok_or(StorageError::Corrupt {
-                    what: "share version overflow",
-                })?;
-            let mut meta = new_meta(old)?;
+            let epoch = rows.newest().map_or(0, |r| r.epoch).checked_add(1).ok_or(
+                StorageError::Corrupt {
+                    what: "epoch overflow",
+                },
+            )?;
+            let version = next_version(&shares, wallet, key_type)?;
+            let mut meta = new_meta(active.metadata.clone())?;
             meta.share_version = version;
             self.insert_share(&mut shares, wallet, key_type, version, share)?;
-            keys.insert(k, encode_metadata(&meta)?.as_slice())
-                .map_err(wr)?;
-            version
+            let mut retired = active.clone();
+            retired.state = EpochState::Retired {
+                since_unix: now_unix(),
+            };
+            put_row(&mut epochs, &retired)?;
+            let row = EpochRow {
+                epoch,
+                share_version: version,
+                state: EpochState::Active,
+                metadata: meta,
+            };
+            put_row(&mut epochs, &row)?;
+            set_active_metadata(&mut keys, &row)?;
+            (version, epoch)
         };
         txn.commit().map_err(wr)?;
-        tracing::info!(%wallet, %key_type, version, "stored new share version");
+        tracing::info!(%wallet, %key_type, version, epoch, "stored new share version");
         Ok(version)
     }
 
@@ -144,7 +183,7 @@ impl Store {
         Ok(())
     }
 
-    /// The newest share of a key, decrypted.
+    /// The active share of a key, decrypted.
     pub fn get_share(
         &self,
         wallet: &WalletId,
@@ -168,21 +207,34 @@ impl Store {
         key_type: KeyType,
         version: u32,
     ) -> Result<Option<StoredShare>, StorageError> {
-        let txn = self.db().begin_read().map_err(rd)?;
+        let db = self.db();
+        let txn = db.begin_read().map_err(rd)?;
         let shares = txn.open_table(SHARES).map_err(rd)?;
         let k = (wallet.as_str(), key_type.as_str(), version);
         let Some(record) = shares.get(k).map_err(rd)? else {
             return Ok(None);
         };
-        let plaintext =
-            self.key()
-                .open(&share_record_id(wallet, key_type), version, record.value())?;
-        Ok(Some(StoredShare {
+        self.open_share(wallet, key_type, version, record.value())
+            .map(Some)
+    }
+
+    /// Decrypts a sealed share record of `wallet`/`key_type` at `version`.
+    pub(crate) fn open_share(
+        &self,
+        wallet: &WalletId,
+        key_type: KeyType,
+        version: u32,
+        sealed: &[u8],
+    ) -> Result<StoredShare, StorageError> {
+        let plaintext = self
+            .key()
+            .open(&share_record_id(wallet, key_type), version, sealed)?;
+        Ok(StoredShare {
             wallet_id: wallet.clone(),
             key_type,
             version,
             plaintext,
-        }))
+        })
     }
 
     /// A key's metadata.
@@ -191,7 +243,8 @@ impl Store {
         wallet: &WalletId,
         key_type: KeyType,
     ) -> Result<Option<KeyMetadata>, StorageError> {
-        let txn = self.db().begin_read().map_err(rd)?;
+        let db = self.db();
+        let txn = db.begin_read().map_err(rd)?;
         let keys = txn.open_table(KEYS).map_err(rd)?;
         let got = keys.get((wallet.as_str(), key_type.as_str())).map_err(rd)?;
         got.map(|v| decode_metadata(v.value())).transpose()
@@ -209,7 +262,8 @@ impl Store {
 
     /// Every key's metadata, ordered by wallet id then key type.
     pub fn list_keys(&self) -> Result<Vec<KeyMetadata>, StorageError> {
-        let txn = self.db().begin_read().map_err(rd)?;
+        let db = self.db();
+        let txn = db.begin_read().map_err(rd)?;
         let keys = txn.open_table(KEYS).map_err(rd)?;
         let mut out = Vec::new();
         for entry in keys.iter().map_err(rd)? {

@@ -24,7 +24,8 @@ impl Store {
         result_json: &[u8],
     ) -> Result<PutResult, StorageError> {
         check_request_key(request_key)?;
-        let txn = self.db().begin_write().map_err(wr)?;
+        let db = self.db();
+        let txn = db.begin_write().map_err(wr)?;
         let stored = {
             let mut results = txn.open_table(RESULTS).map_err(wr)?;
             let k = (kind.as_str(), request_key);
@@ -58,7 +59,8 @@ impl Store {
         request_key: &str,
     ) -> Result<Option<StoredResult>, StorageError> {
         check_request_key(request_key)?;
-        let txn = self.db().begin_read().map_err(rd)?;
+        let db = self.db();
+        let txn = db.begin_read().map_err(rd)?;
         let results = txn.open_table(RESULTS).map_err(rd)?;
         let got = results.get((kind.as_str(), request_key)).map_err(rd)?;
         got.map(|v| StoredResult::decode(v.value())).transpose()

@@ -5,6 +5,7 @@
 //! | n u32 | n x bytes(metadata JSON)
 //! | n u32 | n x (str wallet | str key_type | version u32 | bytes(share plaintext))
 //! | n u32 | n x (str kind | str request_key | bytes(result record))
+//! | n u32 | n x bytes(epoch record JSON)                  schema >= 2 only
 //! ```
 //!
 //! Integers are big-endian; `bytes` and `str` are a u32 length and the bytes.
@@ -40,6 +41,8 @@ pub(crate) struct Snapshot {
     pub keys: Vec<Vec<u8>>,
     pub shares: Vec<ShareEntry>,
     pub results: Vec<ResultEntry>,
+    /// Epoch records (`EpochRow` JSON); schema 1 snapshots have none.
+    pub epochs: Vec<Vec<u8>>,
 }
 
 impl Snapshot {
@@ -62,7 +65,8 @@ impl Snapshot {
                 .results
                 .iter()
                 .map(|r| field(r.kind.len()) + field(r.request_key.len()) + field(r.record.len()))
-                .sum::<usize>();
+                .sum::<usize>()
+            + self.epochs_len();
         let mut out = SecretBytes::new(Vec::with_capacity(len));
         let buf = out.expose_mut();
         buf.extend_from_slice(&self.schema.to_be_bytes());
@@ -83,6 +87,12 @@ impl Snapshot {
             put_bytes(buf, r.kind.as_bytes());
             put_bytes(buf, r.request_key.as_bytes());
             put_bytes(buf, &r.record);
+        }
+        if self.has_epochs() {
+            put_len(buf, self.epochs.len());
+            for e in &self.epochs {
+                put_bytes(buf, e);
+            }
         }
         debug_assert_eq!(buf.len(), len, "snapshot length was miscounted");
         out
@@ -113,10 +123,29 @@ impl Snapshot {
                 record: r.bytes()?.to_vec(),
             });
         }
+        if snap.has_epochs() {
+            for _ in 0..r.u32()? {
+                snap.epochs.push(r.bytes()?.to_vec());
+            }
+        }
         if !r.0.is_empty() {
             return Err(bad("trailing bytes after the records"));
         }
         Ok(snap)
+    }
+}
+
+impl Snapshot {
+    /// Schema 2 added the epochs section.
+    fn has_epochs(&self) -> bool {
+        self.schema >= 2
+    }
+
+    fn epochs_len(&self) -> usize {
+        if !self.has_epochs() {
+            return 0;
+        }
+        4 + self.epochs.iter().map(|e| 4 + e.len()).sum::<usize>()
     }
 }
 
@@ -190,6 +219,7 @@ mod tests {
                 request_key: "tx".into(),
                 record: vec![1; 41],
             }],
+            epochs: Vec::new(),
         }
     }
 
@@ -206,8 +236,24 @@ mod tests {
     }
 
     #[test]
+    fn schema_2_carries_epoch_records() {
+        let mut snap = sample();
+        snap.schema = 2;
+        snap.epochs = vec![b"{\"epoch\":0}".to_vec()];
+        let back = Snapshot::decode(snap.encode().as_slice()).unwrap();
+        assert_eq!(back.epochs, snap.epochs);
+        // Schema 1 has no epochs section: its encoding ends after the results.
+        snap.schema = 1;
+        let v1 = snap.encode();
+        assert!(Snapshot::decode(v1.as_slice()).unwrap().epochs.is_empty());
+    }
+
+    #[test]
     fn every_truncation_is_a_typed_error() {
-        let enc = sample().encode();
+        let mut snap = sample();
+        snap.schema = 2;
+        snap.epochs = vec![b"{}".to_vec()];
+        let enc = snap.encode();
         for cut in 0..enc.len() {
             let err = Snapshot::decode(&enc.as_slice()[..cut]).unwrap_err();
             assert!(

@@ -4,18 +4,27 @@
 //! directory. redb locks the file, so a second open (from this process or
 //! another) fails with [`StorageError::Locked`] instead of two writers
 //! corrupting each other's view.
+//!
+//! The `redb::Database` sits behind a `RwLock`: every store operation holds the
+//! read side for as long as its transaction lives (many at once), and
+//! [`Store::compact`] takes the write side, an exclusive section that waits for
+//! running operations and holds new ones back while redb compacts the file.
+//!
+//! Opening a schema-1 database migrates it to schema 2 in the same write
+//! transaction that checks the schema and the key (`migrate`).
 
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableError};
 use tessera_security::at_rest::{self, RecordKdf};
 use tessera_security::{AtRestError, AtRestKey, KdfParams};
 
 use crate::error::{rd, wr, DbOp, StorageError};
+use crate::migrate::migrate_v1;
 use crate::tables::{
-    decode_u32, DB_FILE, KEYS, KEY_CHECK_ID, KEY_CHECK_PLAINTEXT, KEY_CHECK_VERSION, META,
+    decode_u32, DB_FILE, EPOCHS, KEYS, KEY_CHECK_ID, KEY_CHECK_PLAINTEXT, KEY_CHECK_VERSION, META,
     META_KEY_CHECK, META_SCHEMA, RESULTS, SCHEMA_VERSION, SHARES,
 };
 
@@ -29,7 +38,7 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Database,
+    db: RwLock<Database>,
     key: AtRestKey,
     path: PathBuf,
 }
@@ -102,6 +111,17 @@ impl Store {
                         });
                     }
                     verify_key_check(&key, &check)?;
+                    if found == 1 {
+                        let done = migrate_v1(&txn)?;
+                        meta.insert(META_SCHEMA, SCHEMA_VERSION.to_be_bytes().as_slice())
+                            .map_err(wr)?;
+                        tracing::info!(
+                            path = %path.display(),
+                            keys = done.keys,
+                            superseded_versions = done.superseded_versions,
+                            "migrated key store from schema 1 to 2"
+                        );
+                    }
                 }
                 _ => {
                     return Err(StorageError::Corrupt {
@@ -111,11 +131,16 @@ impl Store {
             }
             txn.open_table(KEYS).map_err(wr)?;
             txn.open_table(SHARES).map_err(wr)?;
+            txn.open_table(EPOCHS).map_err(wr)?;
             txn.open_table(RESULTS).map_err(wr)?;
         }
         txn.commit().map_err(wr)?;
         Ok(Store {
-            inner: Arc::new(Inner { db, key, path }),
+            inner: Arc::new(Inner {
+                db: RwLock::new(db),
+                key,
+                path,
+            }),
         })
     }
 
@@ -124,8 +149,20 @@ impl Store {
         &self.inner.path
     }
 
-    pub(crate) fn db(&self) -> &Database {
-        &self.inner.db
+    /// The database, shared. Keep the guard for as long as the transaction
+    /// begun on it lives, so [`Store::compact`] never runs under it. (Only a
+    /// panic inside `compact` poisons the lock; redb's commits are atomic, so
+    /// the database is still whole and the lock is used as is.)
+    pub(crate) fn db(&self) -> RwLockReadGuard<'_, Database> {
+        self.inner.db.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The database, exclusively: no other store operation runs meanwhile.
+    pub(crate) fn db_exclusive(&self) -> std::sync::RwLockWriteGuard<'_, Database> {
+        self.inner
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn key(&self) -> &AtRestKey {

@@ -2,12 +2,19 @@
 //!
 //! ```text
 //! meta     &str -> bytes                       "schema_version" (u32 BE), "key_check" (sealed)
-//! keys     (wallet, key_type) -> JSON          KeyMetadata, in clear (public data)
+//! keys     (wallet, key_type) -> JSON          KeyMetadata of the active epoch, in clear
 //! shares   (wallet, key_type, version) -> TSAR share sealed as "share/<wallet>/<key_type>" @ version
+//! epochs   (wallet, key_type, epoch) -> JSON   EpochRow: share version, state, metadata (schema 2)
 //! results  (kind, request_key) -> bytes        StoredResult::encode, in clear
 //! ```
 //!
 //! Key types are stored as their wire strings (`secp256k1`, `ed25519`).
+//!
+//! Schema history: 1 had no `epochs` table; opening a schema-1 database adds
+//! it in the open's write transaction (`migrate`). Invariants of schema 2:
+//! every `epochs` row names an existing share version; a share version exists
+//! if and only if exactly one row names it; a key has a `keys` entry if and
+//! only if it has an `Active` row, and the entry equals that row's metadata.
 
 use redb::TableDefinition;
 use tessera_types::{KeyType, WalletId};
@@ -16,7 +23,7 @@ use crate::error::StorageError;
 use crate::records::KeyMetadata;
 
 /// The layout this build reads and writes. Bump it when the layout changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the database file inside the store directory.
 pub const DB_FILE: &str = "tessera.redb";
@@ -24,6 +31,7 @@ pub const DB_FILE: &str = "tessera.redb";
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const KEYS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("keys");
 pub(crate) const SHARES: TableDefinition<(&str, &str, u32), &[u8]> = TableDefinition::new("shares");
+pub(crate) const EPOCHS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("epochs");
 pub(crate) const RESULTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("results");
 
 pub(crate) const META_SCHEMA: &str = "schema_version";

@@ -53,6 +53,23 @@ pub fn meta(w: &str, key_type: KeyType) -> KeyMetadata {
     }
 }
 
+/// Deterministic, varied bytes from `tag` (xorshift64 seeded by FNV-1a of the tag):
+/// the shares of the v1 fixture, and anything a test must reproduce exactly.
+pub fn share_bytes(tag: &str, len: usize) -> Vec<u8> {
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in tag.bytes() {
+        x = (x ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len];
     OsRng.fill_bytes(&mut v);
