@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup rust tools run demo test lint unit deploy-check bench fuzz fmt clean
+.PHONY: setup rust tools run demo test lint unit deploy-check bench bench-scaling fuzz fmt clean
 
 ## setup: everything `make test` needs: the toolchain's rustfmt and clippy, the crates,
 ##        nats-server, consul and promtool (the metrics test) in .tools/bin, the Kubernetes
@@ -48,10 +48,20 @@ unit:
 deploy-check:
 	./scripts/validate-k8s.sh
 
-## bench: protocol timings in memory (wall and CPU per party), then 3 nodes over real NATS + Consul
+## bench: protocol timings in memory (wall and CPU per party), then 3 nodes over real NATS + Consul,
+##        then `tessera bench` on a release cluster of `tessera start` processes (BENCH_SHAPES, n:t;
+##        default 3:1): p50, signatures/s, the nodes' CPU per signature and each phase's mean
+BENCH_SHAPES ?= 3:1
 bench: rust tools
 	$(CARGO) bench --locked -p tessera-session --bench protocols
 	$(CARGO) bench --locked -p tessera-runner --bench cluster
+	$(CARGO) build --locked --release -p tessera-node --bin tessera
+	SHAPES="$(BENCH_SHAPES)" ./scripts/bench-cluster.sh
+
+## bench-scaling: the n/t table of docs/performance.md (n = 3, 5, 7; t = 1, 2), one cluster each
+bench-scaling: rust tools
+	$(CARGO) build --locked --release -p tessera-node --bin tessera
+	SHAPES="3:1 3:2 5:1 5:2 7:1 7:2" ./scripts/bench-cluster.sh
 
 ## fuzz: build the fuzz targets in fuzz/ on stable Rust (libFuzzer) and run each for
 ##       FUZZ_SECONDS (default 60); FUZZ_TARGETS="envelope" runs only some (docs/fuzzing.md)

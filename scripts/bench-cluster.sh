@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench-cluster`: the cluster figures of docs/performance.md. For each
-# cluster shape in SHAPES ("n:t", default "3:1 5:1 5:2 7:1 7:2"), starts a
+# `make bench` and `make bench-scaling`: the cluster figures of docs/performance.md. For each
+# cluster shape in SHAPES ("n:t", default "3:1 3:2 5:1 5:2 7:1 7:2"), starts a
 # release cluster with scripts/run-cluster.sh (real nats-server, Consul and n
 # `tessera start` nodes), creates one wallet, then runs `tessera bench` for
 # each curve: REQUESTS_C1 requests at concurrency 1 (latency) and REQUESTS_C32
@@ -9,14 +9,16 @@
 # nodes together, from /proc, so it works for any build) and the phase means
 # that `tessera bench --metrics` reads from the nodes.
 # Needs a release build: `cargo build --release -p tessera-node --bin tessera`
-# (make bench-cluster does it). TESSERA_BIN picks another binary (a
-# before/after comparison runs this script once per binary).
+# (make bench does it). TESSERA_BIN picks another binary for the nodes
+# (a before/after comparison runs this script once per binary) and
+# BENCH_CLIENT_BIN another one for the client commands (default: the same).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bin="${TESSERA_BIN:-$root/target/release/tessera}"
-shapes="${SHAPES:-3:1 5:1 5:2 7:1 7:2}"
+client_bin="${BENCH_CLIENT_BIN:-$bin}"
+shapes="${SHAPES:-3:1 3:2 5:1 5:2 7:1 7:2}"
 c1="${REQUESTS_C1:-200}"
 c32="${REQUESTS_C32:-2000}"
 out="${BENCH_OUT:-$root/.state/bench}"
@@ -67,10 +69,10 @@ for shape in $shapes; do
   n=${shape%%:*}
   t=${shape##*:}
   with_metrics=0
-  if "$bin" bench --help 2>/dev/null | grep -q -- '--metrics'; then with_metrics=1; fi
+  if "$client_bin" bench --help 2>/dev/null | grep -q -- '--metrics'; then with_metrics=1; fi
   RUN_NODES=$n RUN_THRESHOLD=$t TESSERA_BIN="$bin" TESSERA_RUN_STATE="$out/cluster" \
     TESSERA_EXAMPLE_BIN=/nonexistent \
-    RUN_THEN="SHAPE_N=$n SHAPE_T=$t REQ_C1=$c1 REQ_C32=$c32 TESSERA_BIN_INNER='$bin' WITH_METRICS=$with_metrics one_shape" \
+    RUN_THEN="SHAPE_N=$n SHAPE_T=$t REQ_C1=$c1 REQ_C32=$c32 TESSERA_BIN_INNER='$client_bin' WITH_METRICS=$with_metrics one_shape" \
     ./scripts/run-cluster.sh >"$out/run-$n-$t.log" 2>&1 || {
       echo "bench-cluster: the $n:$t run failed; see $out/run-$n-$t.log" >&2
       tail -n 20 "$out/run-$n-$t.log" >&2
