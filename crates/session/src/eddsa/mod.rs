@@ -44,11 +44,10 @@ pub(crate) fn fault(e: FrostError, parties: &Parties) -> Fault {
         .iter()
         .filter_map(|id| {
             parties
-                .ids()
-                .iter()
-                .enumerate()
-                .find(|(i, _)| identifier((*i + 1) as u8).ok() == Some(*id))
-                .map(|(_, n)| n.clone())
+                .by_index()
+                .into_iter()
+                .find(|(_, i)| identifier(*i).ok() == Some(*id))
+                .map(|(n, _)| n)
         })
         .collect();
     if culprits.is_empty() {
