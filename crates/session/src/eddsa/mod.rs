@@ -6,11 +6,14 @@
 //!   signer aggregates, with FROST's culprit detection.
 //! - [`refresh`]: FROST's refresh by DKG with every holder, two rounds
 //!   (broadcast; p2p); same key, new shares.
+//! - [`replace`]: repair (RTS) for existing or new identifiers, then the
+//!   refresh by the new committee, 4 rounds.
 //! - [`share`]: the key share a participant keeps, and the additive tweak for child keys.
 
 mod dkg_io;
 pub mod keygen;
 pub mod refresh;
+pub mod replace;
 pub mod share;
 pub mod sign;
 
@@ -22,6 +25,7 @@ use crate::round::Fault;
 
 pub use keygen::EddsaKeygen;
 pub use refresh::EddsaRefresh;
+pub use replace::EddsaReplace;
 pub use share::EddsaKeyShare;
 pub use sign::{EddsaSign, EddsaSignature};
 
