@@ -7,6 +7,8 @@
 
 use tessera_types::{ErrorCode, NodeId, SessionId, Threshold};
 
+use crate::repair_failure::RepairFailure;
+use crate::replace_error::ReplaceError;
 use crate::round::Fault;
 
 /// A message the session refused; it changes nothing.
@@ -80,6 +82,12 @@ pub enum Abort {
         key: Threshold,
         requested: Threshold,
     },
+    /// A replace plan the libraries cannot run (see `replace_plan`).
+    #[error("replace refused: {0}")]
+    Replace(ReplaceError),
+    /// A repair's messages did not give the target a share of the key.
+    #[error("{0}")]
+    Repair(RepairFailure),
     #[error("derivation path index {index} is hardened or out of range")]
     HardenedIndex { index: u32 },
     #[error("secp256k1 signing needs a 32-byte digest, got {len} bytes")]
@@ -173,6 +181,8 @@ impl Abort {
             | Abort::NotAParticipant(_)
             | Abort::RefreshPlayers { .. }
             | Abort::ThresholdChange { .. }
+            | Abort::Replace(_)
+            | Abort::Repair(_)
             | Abort::HardenedIndex { .. }
             | Abort::BadDigest { .. }
             | Abort::InvalidSignature
@@ -193,6 +203,8 @@ impl Abort {
             | Abort::NotAParticipant(_)
             | Abort::RefreshPlayers { .. }
             | Abort::ThresholdChange { .. }
+            | Abort::Replace(_)
+            | Abort::Repair(_)
             | Abort::HardenedIndex { .. }
             | Abort::BadDigest { .. }
             | Abort::InvalidSignature
@@ -207,6 +219,8 @@ impl Abort {
             Abort::NotAParticipant(_) => ErrorCode::ParticipantNotFound,
             Abort::RefreshPlayers { .. } => ErrorCode::IncompatiblePeerIds,
             Abort::ThresholdChange { .. } => ErrorCode::InvalidThreshold,
+            Abort::Replace(e) => e.code(),
+            Abort::Repair(e) => e.code(),
             Abort::HardenedIndex { .. } => ErrorCode::InvalidDerivationPath,
             Abort::BadDigest { .. } => ErrorCode::MsgValidation,
             Abort::Malformed { .. } => ErrorCode::MessageFormat,
@@ -236,6 +250,7 @@ impl Abort {
             },
             Fault::InvalidSignature => Abort::InvalidSignature,
             Fault::Local(detail) => Abort::Local(detail),
+            Fault::Repair(e) => Abort::Repair(e),
         }
     }
 }

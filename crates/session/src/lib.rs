@@ -11,8 +11,10 @@
 //! - [`message`]: the protocol message.
 //! - [`echo`]: broadcast-consistency digests.
 //! - [`error`]: rejections (message dropped) and aborts (session over).
-//! - [`ecdsa`], [`eddsa`]: keygen, signing and refresh, and their key shares.
+//! - [`ecdsa`], [`eddsa`]: keygen, signing, refresh and replace, and their key shares.
 //! - `lifecycle`: the checks every refresh makes (same threshold, every holder).
+//! - [`replace_plan`]: who repairs and who is repaired in a replace, and its preconditions.
+//! - [`replace_error`], [`repair_failure`]: why a replace was refused, why a repair produced no share.
 //! - [`share`]: the versioned key-share format.
 //! - [`share_info`]: what every share has in common (`ShareInfo`, decode errors).
 //! - [`derive`]: non-hardened child keys from public data.
@@ -30,6 +32,9 @@ pub mod error;
 pub(crate) mod lifecycle;
 pub mod message;
 pub mod parties;
+pub mod repair_failure;
+pub mod replace_error;
+pub mod replace_plan;
 pub mod round;
 pub mod session;
 pub mod share;
@@ -40,6 +45,7 @@ pub mod verify;
 pub use derive::DerivationPath;
 pub use error::{Abort, AbortBlame, HandleError, Rejection};
 pub use message::ProtocolMessage;
+pub use replace_plan::{ReplaceError, ReplacePlan, ReplaceRole, TargetKey};
 pub use round::RoundProtocol;
 pub use session::{Session, Status};
 pub use share::{KeyShare, ShareInfo};

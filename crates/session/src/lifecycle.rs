@@ -39,7 +39,7 @@ pub(crate) fn refresh_parties(config: &SessionConfig, info: &ShareInfo) -> Resul
     if !config.is_player(&info.me) {
         return Err(Abort::NotAParticipant(info.me.clone()));
     }
-    Parties::new(info.participants.clone())
+    info.parties()
 }
 
 /// The share information after a refresh: the same key, one epoch later.

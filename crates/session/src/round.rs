@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use tessera_types::NodeId;
 
+use crate::repair_failure::RepairFailure;
+
 /// What one round carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RoundShape {
@@ -65,6 +67,8 @@ pub enum Fault {
     InvalidSignature,
     /// This party's own inputs are unusable (key share, derivation path, ...).
     Local(String),
+    /// A repair produced no share; nobody can be named.
+    Repair(RepairFailure),
 }
 
 impl Fault {

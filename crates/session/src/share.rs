@@ -7,9 +7,11 @@
 //! "TSKS" | format version | scheme (1 = ECDSA/DKLs23, 2 = EdDSA/FROST) | postcard body
 //! ```
 //!
-//! Version 1 bodies start with `ShareInfo` without an epoch; version 2 adds the
-//! epoch. A share at epoch 0 is still written as version 1, so the previous
-//! release reads every share that was never refreshed; both versions are read.
+//! Version 1 bodies start with `ShareInfo` without an epoch or indices;
+//! version 2 adds the epoch; version 3 adds the party indices and, for ECDSA,
+//! the group's public key package. Every share is written in the oldest
+//! version that holds it (an epoch-0 EdDSA share is still version 1, so
+//! older releases read what they can); all three versions are read.
 //!
 //! The body holds secrets: callers seal it at rest (`tessera-security`) and the
 //! returned buffer zeroizes on drop.
@@ -18,12 +20,12 @@ use zeroize::Zeroizing;
 
 use crate::ecdsa::EcdsaKeyShare;
 use crate::eddsa::EddsaKeyShare;
-use crate::share_info::format_version;
 pub use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo};
 
 const MAGIC: &[u8; 4] = b"TSKS";
-/// Newest share format version (written for shares at epoch > 0).
-pub const SHARE_FORMAT_VERSION: u8 = 2;
+/// Newest share format version (written for shares with explicit indices or
+/// an ECDSA public key package).
+pub const SHARE_FORMAT_VERSION: u8 = 3;
 
 /// Either kind of share.
 #[derive(Debug)]
@@ -42,10 +44,9 @@ impl KeyShare {
 
     /// Serialises the share (secret) into the versioned format.
     pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
-        let version = format_version(self.info());
-        let (scheme, body) = match self {
-            KeyShare::Ecdsa(s) => (1u8, s.body_bytes(version)?),
-            KeyShare::Eddsa(s) => (2u8, s.body_bytes(version)?),
+        let (version, scheme, body) = match self {
+            KeyShare::Ecdsa(s) => (s.format_version(), 1u8, s.body_bytes(s.format_version())?),
+            KeyShare::Eddsa(s) => (s.format_version(), 2u8, s.body_bytes(s.format_version())?),
         };
         let mut out = Zeroizing::new(Vec::with_capacity(6 + body.len()));
         out.extend_from_slice(MAGIC);
@@ -117,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn released_v1_shares_decode_at_epoch_0_and_epoch_0_is_still_written_as_v1() {
+    fn released_v1_shares_decode_and_each_share_is_written_in_the_oldest_version_that_holds_it() {
         let c = config();
         let e = run(
             sessions(&c, |me| EcdsaKeygen::new(c.clone(), me.clone())).unwrap(),
@@ -156,21 +157,57 @@ mod tests {
         assert_eq!(got_e.info, e.info);
         assert_eq!(got_d.info, d.info);
         assert_eq!(got_d.key_package, d.key_package);
-        // An epoch-0 share is written byte for byte as the previous release did.
-        assert_eq!(*KeyShare::Ecdsa(e.clone()).to_bytes().unwrap(), old_e);
+        assert!(got_e.package.is_none(), "version 1 had no package");
+        // An epoch-0 share with nothing new is written byte for byte as the
+        // first release did.
+        let mut bare = e.clone();
+        bare.package = None;
+        assert_eq!(*KeyShare::Ecdsa(bare).to_bytes().unwrap(), old_e);
         assert_eq!(*KeyShare::Eddsa(d.clone()).to_bytes().unwrap(), old_d);
 
-        // Epoch 1 needs version 2, which round-trips; unknown versions are refused.
+        // Keygen keeps the ECDSA package, which needs version 3.
+        let v3 = KeyShare::Ecdsa(e.clone()).to_bytes().unwrap();
+        assert_eq!(v3[4], 3);
+        let KeyShare::Ecdsa(back) = KeyShare::from_bytes(&v3).unwrap() else {
+            panic!("scheme changed");
+        };
+        assert_eq!(back.info, e.info);
+        assert_eq!(
+            format!("{:?}", back.package),
+            format!("{:?}", e.package),
+            "package round trip"
+        );
+
+        // Epoch 1 needs version 2, which round-trips.
         let mut moved = d.clone();
         moved.info.epoch = 1;
         let v2 = KeyShare::Eddsa(moved).to_bytes().unwrap();
         assert_eq!(v2[4], 2);
         assert_eq!(KeyShare::from_bytes(&v2).unwrap().info().epoch, 1);
-        let mut v3 = v2.to_vec();
-        v3[4] = 3;
+
+        // Indices that are not the sorted positions need version 3 too.
+        let mut moved = d.clone();
+        moved.info.indices = vec![1, 3, 2];
+        let v3 = KeyShare::Eddsa(moved).to_bytes().unwrap();
+        assert_eq!(v3[4], 3);
         assert_eq!(
-            KeyShare::from_bytes(&v3).unwrap_err(),
-            ShareDecodeError::UnsupportedVersion(3)
+            KeyShare::from_bytes(&v3).unwrap().info().indices,
+            vec![1, 3, 2]
         );
+
+        // Unknown versions are refused; so are indices that do not fit.
+        let mut v4 = v2.to_vec();
+        v4[4] = 4;
+        assert_eq!(
+            KeyShare::from_bytes(&v4).unwrap_err(),
+            ShareDecodeError::UnsupportedVersion(4)
+        );
+        let mut bad = d.clone();
+        bad.info.indices = vec![1, 1, 2];
+        let bad = KeyShare::Eddsa(bad).to_bytes().unwrap();
+        assert!(matches!(
+            KeyShare::from_bytes(&bad),
+            Err(ShareDecodeError::Corrupt(_))
+        ));
     }
 }

@@ -161,7 +161,12 @@ fn refreshed_shares_survive_serialisation_at_their_epoch() {
     let mut d2 = BTreeMap::new();
     for id in nodes(3) {
         let eb = ecdsa_bytes(&e[&id]);
-        assert_eq!(eb[4], 2, "a refreshed share needs format version 2");
+        // Keygen keeps the ECDSA public key package, which the refresh carries
+        // on: that needs format version 3.
+        assert_eq!(
+            eb[4], 3,
+            "a refreshed share with its package is format version 3"
+        );
         match KeyShare::from_bytes(&eb).unwrap() {
             KeyShare::Ecdsa(s) => e2.insert(id.clone(), s),
             KeyShare::Eddsa(_) => panic!("scheme changed"),

@@ -51,12 +51,12 @@ pub(super) fn gather(
 ) -> Result<Vec<Scalar>, Fault> {
     let mut own = own;
     let mut fragments = Vec::with_capacity(parties.len());
-    for p in parties.ids() {
-        if p == me {
+    for (p, _) in parties.by_index() {
+        if p == *me {
             let mine = own.take();
             fragments.push(mine.ok_or_else(|| Fault::Local("own fragment missing".into()))?);
         } else {
-            fragments.push(decode::<Scalar>(p, take(&input.p2p, p)?)?);
+            fragments.push(decode::<Scalar>(&p, take(&input.p2p, &p)?)?);
         }
     }
     Ok(fragments)

@@ -5,7 +5,7 @@
 //! | 0 | p2p: polynomial fragment for each party | `phase1` |
 //! | 1 | broadcast: proof + chain-code commitment; p2p: zero-share commitment | `phase2` |
 //! | 2 | broadcast: chain-code opening; p2p: zero-share seed + multiplication init | `phase3` |
-//! | end | | `phase4` (after the echo round) |
+//! | end | | `phase4` (after the echo round); the share keeps its public key package |
 
 use std::collections::BTreeMap;
 
@@ -182,7 +182,7 @@ impl EcdsaKeygen {
             .dkg
             .take()
             .ok_or_else(|| Fault::Local("keygen state already consumed".into()))?;
-        let (party, _package) = dkg
+        let (party, package) = dkg
             .phase4(
                 &self.proofs,
                 &self.zero2,
@@ -201,8 +201,13 @@ impl EcdsaKeygen {
             public_key,
             chain_code: *party.chain_code(),
             epoch: 0,
+            indices: self.parties.indices().to_vec(),
         };
-        Ok(EcdsaKeyShare { info, party })
+        Ok(EcdsaKeyShare {
+            info,
+            party,
+            package: Some(package),
+        })
     }
 }
 

@@ -5,6 +5,8 @@
 //!   optionally under a BIP-32 non-hardened child key.
 //! - [`refresh`]: DKLs23's complete refresh by every holder, 3 rounds (p2p;
 //!   broadcast+p2p; p2p); same key and chain code, new shares and OT state.
+//! - [`replace`]: repair of one or more indices for their (new) holders, then
+//!   the complete refresh, 4 rounds.
 //! - [`share`]: the key share a participant keeps.
 //!
 //! DKLs23's own `threshold` parameter counts signers, so Tessera's `t` maps to `t + 1`.
@@ -12,6 +14,7 @@
 mod fragments;
 pub mod keygen;
 pub mod refresh;
+pub mod replace;
 pub mod share;
 pub mod sign;
 
@@ -22,6 +25,7 @@ use crate::round::Fault;
 
 pub use keygen::EcdsaKeygen;
 pub use refresh::EcdsaRefresh;
+pub use replace::EcdsaReplace;
 pub use share::EcdsaKeyShare;
 pub use sign::{EcdsaSign, EcdsaSignature};
 

@@ -11,7 +11,9 @@
 //! state from scratch, which is also what a repaired share needs. The group
 //! key, chain code and threshold stay; the output share is one epoch later.
 //! The library's phase 4 refuses unless the corrections have a zero constant
-//! term, so no party can move the key.
+//! term, so no party can move the key. A share that keeps the group's public
+//! key package gets it refreshed too (`PublicKeyPackage::refresh`), so a later
+//! repair checks against the refreshed verifying shares.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,17 @@ use crate::error::Abort;
 use crate::lifecycle::{next_epoch, refresh_parties};
 use crate::parties::Parties;
 use crate::round::{Fault, RoundInput, RoundOutput, RoundProtocol, RoundShape, Step};
+
+/// Number of rounds (a replace runs them after its repair round).
+pub(super) const ROUNDS: u16 = 3;
+
+/// What round `round` carries.
+pub(super) fn shape(round: u16) -> RoundShape {
+    RoundShape {
+        broadcast: round == 1,
+        p2p: true,
+    }
+}
 
 type Round2Message = (
     TransmitInitZeroSharePhase3to4,
@@ -70,6 +83,7 @@ impl EcdsaRefresh {
     /// `config.players` must be every holder of `share`'s key, with its threshold.
     pub fn new(config: &SessionConfig, share: EcdsaKeyShare) -> Result<Self, Abort> {
         let parties = refresh_parties(config, &share.info)?;
+        parties.require_dense()?;
         if share.party.derivation_data.depth != 0 {
             // The library's own advice: refresh master shares only.
             return Err(Abort::Local("refusing to refresh a derived share".into()));
@@ -206,7 +220,20 @@ impl EcdsaRefresh {
         if party.pk != self.share.party.pk || party.chain_code() != self.share.party.chain_code() {
             return Err(Fault::Local("refresh moved the key".into()));
         }
-        Ok(EcdsaKeyShare { info, party })
+        // The package follows: each verifying share moves by its party's
+        // committed correction (the library checks the commitments again).
+        let package = match &self.share.package {
+            Some(p) => Some(
+                p.refresh(&self.sid, &self.proofs)
+                    .map_err(|r| Fault::Local(format!("public key package refresh: {r:?}")))?,
+            ),
+            None => None,
+        };
+        Ok(EcdsaKeyShare {
+            info,
+            party,
+            package,
+        })
     }
 }
 
@@ -214,14 +241,11 @@ impl RoundProtocol for EcdsaRefresh {
     type Output = EcdsaKeyShare;
 
     fn rounds(&self) -> u16 {
-        3
+        ROUNDS
     }
 
     fn shape(&self, round: u16) -> RoundShape {
-        RoundShape {
-            broadcast: round == 1,
-            p2p: true,
-        }
+        shape(round)
     }
 
     fn start(&mut self) -> Result<RoundOutput, Fault> {

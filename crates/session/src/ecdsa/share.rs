@@ -1,22 +1,34 @@
 //! A DKLs23 key share: the library's `Party` (secret share, OT state for
-//! every counterparty, chain code) plus Tessera's metadata.
+//! every counterparty, chain code), the group's `PublicKeyPackage` (every
+//! index's verifying share, which a repair checks against), plus Tessera's
+//! metadata.
+//!
+//! Body layouts: versions 1 and 2 are `(ShareInfo, Party)`, version 3 is
+//! `(ShareInfo, Party, Option<PublicKeyPackage>)`. Shares written before
+//! keygen kept the package read as `None`.
 
-use dkls23::protocols::Party;
+use dkls23::protocols::{Party, PublicKeyPackage};
 use zeroize::Zeroizing;
 
 use super::Curve;
-use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo, ShareInfoV1};
+use crate::share_info::{
+    format_version, put_info, take_info, ShareDecodeError, ShareEncodeError, ShareInfo,
+};
 
 /// One participant's ECDSA share. Zeroized on drop (by `Party`'s own `Drop`).
 pub struct EcdsaKeyShare {
     pub info: ShareInfo,
     pub(crate) party: Party<Curve>,
+    /// The group's verifying shares; `None` for shares made before keygen
+    /// kept it (a repair needs it).
+    pub(crate) package: Option<PublicKeyPackage<Curve>>,
 }
 
 impl std::fmt::Debug for EcdsaKeyShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EcdsaKeyShare")
             .field("info", &self.info)
+            .field("package", &self.package.is_some())
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -28,27 +40,42 @@ impl EcdsaKeyShare {
         &self.info.public_key
     }
 
-    /// The body in share format `version` (1: no epoch, see `share_info`).
+    /// `true` when the share carries the group's public key package.
+    pub fn has_public_package(&self) -> bool {
+        self.package.is_some()
+    }
+
+    /// The share format version this share is written in (see `share_info`).
+    pub(crate) fn format_version(&self) -> u8 {
+        format_version(&self.info, self.package.is_some())
+    }
+
+    /// The body in share format `version`.
     pub(crate) fn body_bytes(&self, version: u8) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
-        let body = if version == 1 {
-            postcard::to_allocvec(&(&ShareInfoV1::from(&self.info), &self.party))
+        let mut body = Zeroizing::new(put_info(&self.info, version)?);
+        let rest = if version < 3 {
+            postcard::to_allocvec(&self.party)
         } else {
-            postcard::to_allocvec(&(&self.info, &self.party))
+            postcard::to_allocvec(&(&self.party, &self.package))
         };
-        body.map(Zeroizing::new)
-            .map_err(|e| ShareEncodeError(e.to_string()))
+        let rest = Zeroizing::new(rest.map_err(|e| ShareEncodeError(e.to_string()))?);
+        body.extend_from_slice(&rest);
+        Ok(body)
     }
 
     pub(crate) fn from_body(body: &[u8], version: u8) -> Result<Self, ShareDecodeError> {
         let corrupt = |e: postcard::Error| ShareDecodeError::Corrupt(e.to_string());
-        let (info, party) = if version == 1 {
-            let (info, party): (ShareInfoV1, Party<Curve>) =
-                postcard::from_bytes(body).map_err(corrupt)?;
-            (info.into(), party)
+        let (info, rest) = take_info(body, version)?;
+        let (party, package) = if version < 3 {
+            (postcard::from_bytes(rest).map_err(corrupt)?, None)
         } else {
-            postcard::from_bytes::<(ShareInfo, Party<Curve>)>(body).map_err(corrupt)?
+            postcard::from_bytes(rest).map_err(corrupt)?
         };
-        Ok(Self { info, party })
+        Ok(Self {
+            info,
+            party,
+            package,
+        })
     }
 }
 
@@ -57,6 +84,7 @@ impl Clone for EcdsaKeyShare {
         Self {
             info: self.info.clone(),
             party: self.party.clone(),
+            package: self.package.clone(),
         }
     }
 }

@@ -90,7 +90,7 @@ impl EcdsaSign {
                 got: config.players().len(),
             });
         }
-        let parties = Parties::new(share.info.participants.clone())?;
+        let parties = share.info.parties()?;
         let me = share.info.me.clone();
         let mut counterparties = Vec::new();
         for p in config.players() {

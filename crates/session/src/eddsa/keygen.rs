@@ -128,6 +128,7 @@ impl RoundProtocol for EddsaKeygen {
                     public_key: pk.to_vec(),
                     chain_code: master_chain_code(&pk),
                     epoch: 0,
+                    indices: self.parties.indices().to_vec(),
                 };
                 Ok(Step::Done(EddsaKeyShare {
                     info,

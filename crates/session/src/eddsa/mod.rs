@@ -6,12 +6,15 @@
 //!   signer aggregates, with FROST's culprit detection.
 //! - [`refresh`]: FROST's refresh by DKG with every holder, two rounds
 //!   (broadcast; p2p); same key, new shares.
+//! - [`replace`]: repair (RTS) for existing or new identifiers, then the
+//!   refresh by the new committee, 4 rounds.
 //! - [`share`]: the key share a participant keeps, and the additive tweak for child keys.
 
 mod dkg_io;
 pub mod keygen;
 mod public_packages;
 pub mod refresh;
+pub mod replace;
 pub mod share;
 pub mod sign;
 
@@ -23,6 +26,7 @@ use crate::round::Fault;
 
 pub use keygen::EddsaKeygen;
 pub use refresh::EddsaRefresh;
+pub use replace::EddsaReplace;
 pub use share::EddsaKeyShare;
 pub use sign::{EddsaSign, EddsaSignature};
 
@@ -45,11 +49,10 @@ pub(crate) fn fault(e: FrostError, parties: &Parties) -> Fault {
         .iter()
         .filter_map(|id| {
             parties
-                .ids()
-                .iter()
-                .enumerate()
-                .find(|(i, _)| identifier((*i + 1) as u8).ok() == Some(*id))
-                .map(|(_, n)| n.clone())
+                .by_index()
+                .into_iter()
+                .find(|(_, i)| identifier(*i).ok() == Some(*id))
+                .map(|(n, _)| n)
         })
         .collect();
     if culprits.is_empty() {

@@ -25,6 +25,17 @@ use crate::lifecycle::{next_epoch, refresh_parties};
 use crate::parties::Parties;
 use crate::round::{Fault, RoundInput, RoundOutput, RoundProtocol, RoundShape, Step};
 
+/// Number of rounds (a replace runs them after its repair rounds).
+pub(super) const ROUNDS: u16 = 2;
+
+/// What round `round` carries.
+pub(super) fn shape(round: u16) -> RoundShape {
+    RoundShape {
+        broadcast: round == 0,
+        p2p: round == 1,
+    }
+}
+
 /// One holder's side of an EdDSA share refresh.
 pub struct EddsaRefresh {
     share: EddsaKeyShare,
@@ -58,6 +69,12 @@ impl EddsaRefresh {
         })
     }
 
+    /// Replaces the package the refresh starts from (a replace extends it
+    /// with enrolled identifiers before the refresh's last round).
+    pub(super) fn set_old_package(&mut self, package: frost_ed25519::keys::PublicKeyPackage) {
+        self.share.public_package = package;
+    }
+
     /// A refreshing share that fails its VSS check: `refresh_dkg_shares`
     /// does not say whose it was (unlike `dkg::part3`), so nobody is named.
     fn share_fault(&self, e: FrostError) -> Fault {
@@ -76,14 +93,11 @@ impl RoundProtocol for EddsaRefresh {
     type Output = EddsaKeyShare;
 
     fn rounds(&self) -> u16 {
-        2
+        ROUNDS
     }
 
     fn shape(&self, round: u16) -> RoundShape {
-        RoundShape {
-            broadcast: round == 0,
-            p2p: round == 1,
-        }
+        shape(round)
     }
 
     fn start(&mut self) -> Result<RoundOutput, Fault> {

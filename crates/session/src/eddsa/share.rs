@@ -10,7 +10,9 @@ use zeroize::Zeroizing;
 use crate::derive::ed25519::derive;
 use crate::derive::DerivationPath;
 use crate::error::Abort;
-use crate::share_info::{ShareDecodeError, ShareEncodeError, ShareInfo, ShareInfoV1};
+use crate::share_info::{
+    format_version, put_info, take_info, ShareDecodeError, ShareEncodeError, ShareInfo,
+};
 
 /// One participant's EdDSA share. `KeyPackage` zeroizes itself on drop.
 #[derive(Clone)]
@@ -37,7 +39,13 @@ impl EddsaKeyShare {
         out
     }
 
-    /// The body in share format `version` (1: no epoch, see `share_info`).
+    /// The share format version this share is written in (see `share_info`).
+    pub(crate) fn format_version(&self) -> u8 {
+        format_version(&self.info, false)
+    }
+
+    /// The body in share format `version`: `(ShareInfo, KeyPackage,
+    /// PublicKeyPackage)`, the packages in FROST's own encoding.
     pub(crate) fn body_bytes(&self, version: u8) -> Result<Zeroizing<Vec<u8>>, ShareEncodeError> {
         let fail = |e: String| ShareEncodeError(e);
         let kp = Zeroizing::new(
@@ -49,23 +57,18 @@ impl EddsaKeyShare {
             .public_package
             .serialize()
             .map_err(|e| fail(e.to_string()))?;
-        let body = if version == 1 {
-            postcard::to_allocvec(&(&ShareInfoV1::from(&self.info), &*kp, &pp))
-        } else {
-            postcard::to_allocvec(&(&self.info, &*kp, &pp))
-        };
-        body.map(Zeroizing::new).map_err(|e| fail(e.to_string()))
+        let mut body = Zeroizing::new(put_info(&self.info, version)?);
+        let rest =
+            Zeroizing::new(postcard::to_allocvec(&(&*kp, &pp)).map_err(|e| fail(e.to_string()))?);
+        body.extend_from_slice(&rest);
+        Ok(body)
     }
 
     pub(crate) fn from_body(body: &[u8], version: u8) -> Result<Self, ShareDecodeError> {
         let corrupt = |e: String| ShareDecodeError::Corrupt(e);
-        let (info, kp, pp): (ShareInfo, Vec<u8>, Vec<u8>) = if version == 1 {
-            let (info, kp, pp): (ShareInfoV1, Vec<u8>, Vec<u8>) =
-                postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
-            (info.into(), kp, pp)
-        } else {
-            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?
-        };
+        let (info, rest) = take_info(body, version)?;
+        let (kp, pp): (Vec<u8>, Vec<u8>) =
+            postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))?;
         let kp = Zeroizing::new(kp);
         Ok(Self {
             info,

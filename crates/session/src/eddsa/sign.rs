@@ -60,7 +60,7 @@ impl EddsaSign {
         message: &[u8],
         path: &DerivationPath,
     ) -> Result<Self, Abort> {
-        let parties = Parties::new(share.info.participants.clone())?;
+        let parties = share.info.parties()?;
         let needed = share.info.threshold.signers();
         if config.players().len() < needed {
             return Err(Abort::SignerCount {
