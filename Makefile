@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup rust tools run demo test lint unit deploy-check bench bench-scaling fuzz fmt clean
+.PHONY: setup rust tools run demo test lint unit deploy-check bench bench-scaling bench-store fuzz fmt clean
 
 ## setup: everything `make test` needs: the toolchain's rustfmt and clippy, the crates,
 ##        nats-server, consul and promtool (the metrics test) in .tools/bin, the Kubernetes
@@ -57,6 +57,11 @@ bench: rust tools
 	$(CARGO) bench --locked -p tessera-runner --bench cluster
 	$(CARGO) build --locked --release -p tessera-node --bin tessera
 	SHAPES="$(BENCH_SHAPES)" ./scripts/bench-cluster.sh
+
+## bench-store: a node's memory and key store size with WALLETS (default 10000) wallets stored
+bench-store: rust tools
+	$(CARGO) build --locked --release -p tessera-node --bin tessera --example store_fill
+	./scripts/bench-store.sh
 
 ## bench-scaling: the n/t table of docs/performance.md (n = 3, 5, 7; t = 1, 2), one cluster each
 bench-scaling: rust tools

@@ -286,6 +286,10 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
     let tmp = tempfile::tempdir().unwrap();
     let key_file = initiator_key_file(tmp.path(), &ed_key);
     let eddsa_hex = hex::encode(eddsa_master);
+    let metrics = (0..3)
+        .map(|i| format!("http://127.0.0.1:{}/metrics", cluster.health_port(i)))
+        .collect::<Vec<_>>()
+        .join(",");
     let bench = |public_key: &str, n: &str| {
         client_cmd(
             &cluster,
@@ -304,6 +308,8 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
                 "2",
                 "--progress",
                 "100ms",
+                "--metrics",
+                &metrics,
             ],
         )
     };
@@ -327,6 +333,29 @@ async fn sdk_and_raw_mpcium_requests_sign_on_both_curves_and_survive_a_full_rest
         "{stdout}"
     );
     assert!(stderr.contains("bench: 4/4 (100%)"), "{stderr}");
+    // With --metrics: the nodes' CPU per signature and the phases, read from
+    // the nodes' /metrics before and after.
+    let figure = |after: &str| -> f64 {
+        let rest = &stdout[stdout
+            .find(after)
+            .unwrap_or_else(|| panic!("{after}: {stdout}"))
+            + after.len()..];
+        rest.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no number after {after}: {stdout}"))
+    };
+    assert!(figure("node CPU per signature: ") > 0.0, "{stdout}");
+    assert!(stdout.contains("(all 3 nodes; per node: "), "{stdout}");
+    assert!(
+        stdout.contains("phases (mean ms per sign request, on the node that pulled it): claim "),
+        "{stdout}"
+    );
+    assert!(figure(", protocol ") > 0.0, "{stdout}");
+    assert!(
+        figure("; pull to ack ") >= figure(", protocol "),
+        "{stdout}"
+    );
     let stranger = hex::encode(
         ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)
             .verifying_key()

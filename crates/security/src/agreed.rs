@@ -18,19 +18,18 @@ use crate::secret::Secret;
 /// (tenant devices each have their own key, so the set is open-ended).
 const MAX_PEERS: usize = 4096;
 
-/// Peer agreement key → the X25519 result (`None`: non-contributory).
+/// The X25519 result with one peer key (`None`: non-contributory).
+type Result32 = Option<Secret<[u8; 32]>>;
+
+/// Peer agreement key → the X25519 result.
 #[derive(Default)]
 pub(crate) struct Agreed {
-    results: Mutex<HashMap<[u8; 32], Option<Secret<[u8; 32]>>>>,
+    results: Mutex<HashMap<[u8; 32], Result32>>,
 }
 
 impl Agreed {
     /// The remembered result for `their`, or `compute`'s, remembered.
-    pub(crate) fn get_or(
-        &self,
-        their: &[u8; 32],
-        compute: impl FnOnce() -> Option<Secret<[u8; 32]>>,
-    ) -> Option<Secret<[u8; 32]>> {
+    pub(crate) fn get_or(&self, their: &[u8; 32], compute: impl FnOnce() -> Result32) -> Result32 {
         let mut results = self
             .results
             .lock()

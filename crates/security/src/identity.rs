@@ -156,10 +156,17 @@ mod tests {
     #[test]
     fn agreement_is_symmetric() {
         let (a, b) = (id("a"), id("b"));
-        let ab = a.diffie_hellman(&b.public().agreement_key);
-        let ba = b.diffie_hellman(&a.public().agreement_key);
-        assert_eq!(ab.as_bytes(), ba.as_bytes());
-        assert!(ab.was_contributory());
+        // `Some`: contributory (a low-order key gives `None`).
+        let ab = a.agree(&b.public().agreement_key).expect("contributory");
+        let ba = b.agree(&a.public().agreement_key).expect("contributory");
+        assert_eq!(ab.expose(), ba.expose());
+        // The remembered result is the same one.
+        let again = a.agree(&b.public().agreement_key).unwrap();
+        assert_eq!(again.expose(), ab.expose());
+        assert!(
+            a.agree(&[0u8; 32]).is_none(),
+            "the all-zero key is low order"
+        );
     }
 
     #[test]

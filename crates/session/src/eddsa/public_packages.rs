@@ -49,9 +49,6 @@ mod tests {
         for _ in 0..2 {
             assert!(decode(&[0u8; 40]).is_err());
         }
-        assert!(!cache()
-            .lock()
-            .unwrap()
-            .contains_key([0u8; 40].as_slice()));
+        assert!(!cache().lock().unwrap().contains_key([0u8; 40].as_slice()));
     }
 }
