@@ -59,6 +59,27 @@ impl KeyRows {
     pub fn newest(&self) -> Option<&EpochRow> {
         self.0.last()
     }
+
+    /// The active row, for a write that changes it: refused while a lifecycle
+    /// session has a pending epoch ([`StorageError::LifecycleBusy`]) and when
+    /// the key has no active epoch ([`StorageError::NotFound`]).
+    pub fn active_unless_busy(
+        &self,
+        wallet: &WalletId,
+        key_type: KeyType,
+    ) -> Result<&EpochRow, StorageError> {
+        if let Some(session) = self.pending().and_then(|r| r.state.pending_session()) {
+            return Err(StorageError::LifecycleBusy {
+                wallet: wallet.clone(),
+                key_type,
+                pending: session.clone(),
+            });
+        }
+        self.active().ok_or_else(|| StorageError::NotFound {
+            wallet: wallet.clone(),
+            key_type,
+        })
+    }
 }
 
 /// Inserts or replaces a row under its own epoch.

@@ -199,19 +199,7 @@ impl Store {
             let mut keys = txn.open_table(KEYS).map_err(wr)?;
             let mut epochs = txn.open_table(EPOCHS).map_err(wr)?;
             let rows = KeyRows::read(&epochs, wallet, key_type)?;
-            if let Some(session) = rows.pending().and_then(|r| r.state.pending_session()) {
-                return Err(StorageError::LifecycleBusy {
-                    wallet: wallet.clone(),
-                    key_type,
-                    pending: session.clone(),
-                });
-            }
-            let Some(active) = rows.active() else {
-                return Err(StorageError::NotFound {
-                    wallet: wallet.clone(),
-                    key_type,
-                });
-            };
+            let active = rows.active_unless_busy(wallet, key_type)?;
             if committed_epoch <= active.epoch {
                 return Err(StorageError::EpochNotNewer {
                     wallet: wallet.clone(),
