@@ -41,3 +41,67 @@ pub fn verify_ed25519(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64
     key.verify_strict(message, &EdSignature::from_bytes(signature))
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use k256::ecdsa::SigningKey;
+
+    use super::*;
+
+    /// A low-s k256 signature of `digest`: (public key, r, s, recovery id).
+    fn signed(key: &SigningKey, digest: &[u8; 32]) -> (Vec<u8>, [u8; 32], [u8; 32], u8) {
+        let (sig, recid) = key.sign_prehash_recoverable(digest).unwrap();
+        let (r, s) = sig.split_bytes();
+        let public = key
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes()
+            .to_vec();
+        (public, r.into(), s.into(), recid.to_byte())
+    }
+
+    #[test]
+    fn ecdsa_accepts_only_the_right_key_digest_and_recovery_id() {
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let digest = [7u8; 32];
+        let (public, r, s, recid) = signed(&key, &digest);
+        assert!(verify_ecdsa(&public, &digest, &r, &s, recid));
+        assert!(
+            !verify_ecdsa(&public, &[8u8; 32], &r, &s, recid),
+            "other digest"
+        );
+        assert!(
+            !verify_ecdsa(&public, &digest, &r, &s, recid ^ 1),
+            "other recovery id"
+        );
+        let other = SigningKey::random(&mut rand::rngs::OsRng);
+        let other_public = other
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes()
+            .to_vec();
+        assert!(
+            !verify_ecdsa(&other_public, &digest, &r, &s, recid),
+            "other key"
+        );
+        let mut bad_s = s;
+        bad_s[31] ^= 1;
+        assert!(
+            !verify_ecdsa(&public, &digest, &r, &bad_s, recid),
+            "other s"
+        );
+    }
+
+    #[test]
+    fn ecdsa_refuses_high_s() {
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let digest = [9u8; 32];
+        let (public, r, s, recid) = signed(&key, &digest);
+        // (r, n - s) is the same signature with high s (and the other recovery id).
+        let sig = Signature::from_scalars(r, s).unwrap();
+        let high = Signature::from_scalars(r, (-*sig.s()).to_bytes()).unwrap();
+        let high_s: [u8; 32] = high.s().to_bytes().into();
+        assert!(!verify_ecdsa(&public, &digest, &r, &high_s, recid ^ 1));
+        assert!(!verify_ecdsa(&public, &digest, &r, &high_s, recid));
+    }
+}
