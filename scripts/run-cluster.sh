@@ -195,7 +195,11 @@ ready() { http_get "$1" /readyz | grep -q '"ready":true'; }
 for i in $node_ids; do
   wait_for "node$i" 60 ready "${health_ports[$i]}"
 done
-echo "run: $nodes nodes ready ($((threshold + 1))-of-$nodes: any $((threshold + 1)) sign); node logs in $state/node<i>.log"
+if [ "$nodes" = 3 ] && [ "$threshold" = 1 ]; then
+  echo "run: three nodes ready (2-of-3: any two sign); node logs in $state/node<i>.log"
+else
+  echo "run: $nodes nodes ready ($((threshold + 1))-of-$nodes: any $((threshold + 1)) sign); node logs in $state/node<i>.log"
+fi
 echo "run: for mpcium clients: NATS nats://127.0.0.1:$nats_port, user demo-client," \
   "password file $state/secrets/demo-client.password, Ed25519 seed file $state/initiator.seed.hex" \
   "(initiator public key $initiator_pub)"
