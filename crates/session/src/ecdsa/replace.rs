@@ -35,6 +35,7 @@ pub struct EcdsaReplace {
     repair_id: Vec<u8>,
     refresh: Option<EcdsaRefresh>,
     /// Fault injection (debug builds): send wrong repair terms.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     cheat: bool,
 }
 

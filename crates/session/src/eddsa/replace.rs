@@ -52,6 +52,7 @@ pub struct EddsaReplace {
     package: Option<PublicKeyPackage>,
     refresh: Option<EddsaRefresh>,
     /// Fault injection (debug builds): send wrong sigmas.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     cheat: bool,
 }
 
