@@ -1,6 +1,9 @@
 # The commands CI and developers run. `make test` is what .ci/run calls.
 SHELL := /bin/bash
 CARGO ?= cargo
+# The make targets build cold, whole-workspace runs (CI, a fresh machine): incremental caches
+# would only add gigabytes to target/. Developers iterating with plain `cargo` keep them.
+export CARGO_INCREMENTAL ?= 0
 
 .PHONY: setup rust tools run demo test lint unit deploy-check bench bench-scaling bench-store fuzz fmt clean
 
