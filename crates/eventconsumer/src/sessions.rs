@@ -76,6 +76,7 @@ pub(crate) fn start(
                     message: m.tx.clone(),
                     path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
                     dynamic_keys,
+                    epoch: None,
                 },
                 Some(trace.clone()),
             );

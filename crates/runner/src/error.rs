@@ -56,6 +56,18 @@ pub enum SessionError {
         peer: NodeId,
         field: MetaField,
     },
+    /// Players hold shares of different epochs of the key: `stale` (the lower
+    /// epoch) missed a refresh or was restored from an older backup. Staleness
+    /// is not cheating: never a ban.
+    #[error("session {session_id}: players hold different epochs of the key: {peer} holds epoch {theirs}, {me} holds epoch {ours}; {stale} is stale (it missed a refresh or was restored from an older backup)")]
+    EpochMismatch {
+        session_id: SessionId,
+        me: NodeId,
+        peer: NodeId,
+        ours: u64,
+        theirs: u64,
+        stale: NodeId,
+    },
     /// A player is in no configuration here and no key was given or registered for it.
     #[error("session {session_id}: no public key for player {player}: it is not configured here and no dynamic key was given with the session or registered for its session id")]
     DynamicKeyMissing {
@@ -184,7 +196,10 @@ pub(crate) fn names(ids: &[NodeId]) -> String {
 fn passes_through(code: ErrorCode) -> bool {
     matches!(
         code,
-        ErrorCode::SessionMismatch | ErrorCode::PublicKeyMismatch | ErrorCode::DynamicKeyMissing
+        ErrorCode::SessionMismatch
+            | ErrorCode::PublicKeyMismatch
+            | ErrorCode::DynamicKeyMissing
+            | ErrorCode::EpochMismatch
     )
 }
 
@@ -209,10 +224,12 @@ impl SessionError {
                 | MetaField::Threshold
                 | MetaField::Wallet
                 | MetaField::Players
+                | MetaField::Epoch
                 | MetaField::Message
                 | MetaField::DerivationPath
                 | MetaField::Other(_) => ErrorCode::SessionMismatch,
             },
+            SessionError::EpochMismatch { .. } => ErrorCode::EpochMismatch,
             SessionError::DynamicKeyMissing { .. } => ErrorCode::DynamicKeyMissing,
             SessionError::Protocol { abort, .. } => abort.code(),
             SessionError::Rejected { error, .. } => error.code(),
@@ -244,6 +261,7 @@ impl SessionError {
             | SessionError::ProtocolRejected { sender, .. } => Some(sender.clone()),
             SessionError::PeerAborted { peer, .. }
             | SessionError::PeerKeyMismatch { peer, .. }
+            | SessionError::EpochMismatch { peer, .. }
             | SessionError::MetadataMismatch { peer, .. } => Some(peer.clone()),
             SessionError::JoinTimeout { .. }
             | SessionError::PeerUnavailable { .. }
@@ -297,6 +315,8 @@ impl SessionError {
             SessionError::BadFrame { sender, .. } => Culprits::proven(vec![sender.clone()]),
             SessionError::KeygenMismatch { peer, .. }
             | SessionError::MetadataMismatch { peer, .. } => Culprits::proven(vec![peer.clone()]),
+            // Both epochs are signed (the joins): the stale player is known.
+            SessionError::EpochMismatch { stale, .. } => Culprits::proven(vec![stale.clone()]),
             SessionError::Rejected { .. }
             | SessionError::Transport { .. }
             | SessionError::ConnectionLost { .. }

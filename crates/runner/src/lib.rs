@@ -15,7 +15,9 @@
 //! Modules:
 //! - [`node`]: [`Node`], a node's runtime handle; starts sessions.
 //! - `runtime`: what a node's sessions share (`Inner`) and the steps each session takes with it.
-//! - [`keygen`], [`sign`]: the two operations.
+//! - [`keygen`], [`sign`], [`lifecycle`]: the operations (a lifecycle session
+//!   refreshes or replaces shares and stores the result as a pending epoch).
+//! - `held`: this node's share at the epoch a session names.
 //! - [`directory`]: peer identities from this node's configuration.
 //! - `keys`: each player's key for a session (static wins over dynamic).
 //! - [`meta`]: the session metadata players compare in the join barrier.
@@ -40,8 +42,10 @@ pub mod directory;
 pub mod error;
 pub(crate) mod fault;
 pub mod frame;
+pub(crate) mod held;
 pub mod keygen;
 pub(crate) mod keys;
+pub mod lifecycle;
 pub mod meta;
 pub mod metrics;
 pub mod node;
@@ -59,6 +63,7 @@ pub mod sign;
 pub use directory::Directory;
 pub use error::{Culprits, SessionError};
 pub use keygen::KeygenRequest;
+pub use lifecycle::{LifecycleRequest, Prepared};
 pub use node::{KeyMetadata, Node};
 pub use options::RunnerOptions;
 pub use report::SessionReport;

@@ -27,6 +27,10 @@ pub enum MetaField {
     Threshold,
     Wallet,
     Players,
+    /// The epoch of the key each player's share belongs to (signing and
+    /// lifecycle sessions). Its value is the epoch itself, not a digest, so a
+    /// difference can say who is behind.
+    Epoch,
     /// The signing and agreement keys of one player.
     PlayerKey(NodeId),
     Message,
@@ -44,6 +48,7 @@ impl MetaField {
             MetaField::Threshold,
             MetaField::Wallet,
             MetaField::Players,
+            MetaField::Epoch,
             MetaField::Message,
             MetaField::DerivationPath,
         ];
@@ -65,6 +70,7 @@ impl fmt::Display for MetaField {
             MetaField::Threshold => f.write_str("threshold"),
             MetaField::Wallet => f.write_str("wallet"),
             MetaField::Players => f.write_str("players"),
+            MetaField::Epoch => f.write_str("key epoch"),
             MetaField::PlayerKey(player) => write!(f, "{KEY_FIELD}{player}"),
             MetaField::Message => f.write_str("message"),
             MetaField::DerivationPath => f.write_str("derivation path"),
@@ -86,7 +92,14 @@ pub struct SessionMeta {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Operation<'a> {
     Keygen,
-    Sign { message: &'a [u8], path: &'a [u32] },
+    Sign {
+        message: &'a [u8],
+        path: &'a [u32],
+    },
+    /// A refresh or a replace (`kind`) of an existing key.
+    Lifecycle {
+        kind: &'static str,
+    },
 }
 
 fn field(name: MetaField, value: [u8; 32]) -> Field {
@@ -114,6 +127,7 @@ impl SessionMeta {
         let name = match operation {
             Operation::Keygen => "keygen",
             Operation::Sign { .. } => "sign",
+            Operation::Lifecycle { kind } => kind,
         };
         let players: Vec<&[u8]> = config
             .players()
@@ -144,6 +158,37 @@ impl SessionMeta {
             fields.push(field(MetaField::DerivationPath, digest(&[&path])));
         }
         Self { fields }
+    }
+
+    /// This view with the key epoch of the share this player uses, right
+    /// after the players (so it is the field named when only epochs differ).
+    /// Epoch 0 (a key never refreshed) adds no field: such sessions look as
+    /// they did before epochs existed, so nodes of the previous release still
+    /// sign with this one during a rolling upgrade.
+    pub(crate) fn with_epoch(mut self, epoch: u64) -> Self {
+        if epoch == 0 {
+            return self;
+        }
+        let mut value = [0u8; 32];
+        value[..8].copy_from_slice(&epoch.to_be_bytes());
+        let at = self
+            .fields
+            .iter()
+            .position(|(n, _)| *n == MetaField::Players.to_string())
+            .map_or(self.fields.len(), |i| i + 1);
+        self.fields.insert(at, field(MetaField::Epoch, value));
+        self
+    }
+
+    /// The key epoch in this view (0 without the field).
+    pub(crate) fn epoch(&self) -> u64 {
+        let name = MetaField::Epoch.to_string();
+        let Some((_, value)) = self.fields.iter().find(|(n, _)| *n == name) else {
+            return 0;
+        };
+        let mut epoch = [0u8; 8];
+        epoch.copy_from_slice(&value[..8]);
+        u64::from_be_bytes(epoch)
     }
 
     /// The first field on which `other` differs from this view.
@@ -245,6 +290,28 @@ mod tests {
     }
 
     #[test]
+    fn only_the_epoch_differs_and_it_reads_back() {
+        let w = WalletId::new("w").unwrap();
+        let ids = [id("a", 1), id("b", 2)];
+        let sign = Operation::Sign {
+            message: b"m",
+            path: &[],
+        };
+        let view = |e: u64| {
+            SessionMeta::new(sign, &config(&["a", "b"], 1), KeyType::Ed25519, &w, &ids)
+                .with_epoch(e)
+        };
+        assert_eq!(view(3).epoch(), 3);
+        assert_eq!(view(3).first_difference(&view(3)), None);
+        assert_eq!(view(3).first_difference(&view(4)), Some(MetaField::Epoch));
+        // Epoch 0 is the view a node of the previous release sends.
+        let old = SessionMeta::new(sign, &config(&["a", "b"], 1), KeyType::Ed25519, &w, &ids);
+        assert_eq!(view(0), old);
+        assert_eq!(old.epoch(), 0);
+        assert_eq!(view(1).first_difference(&old), Some(MetaField::Epoch));
+    }
+
+    #[test]
     fn field_names_are_the_texts_on_the_wire() {
         let b = NodeId::new("b").unwrap();
         let fields = [
@@ -253,6 +320,7 @@ mod tests {
             (MetaField::Threshold, "threshold"),
             (MetaField::Wallet, "wallet"),
             (MetaField::Players, "players"),
+            (MetaField::Epoch, "key epoch"),
             (MetaField::PlayerKey(b), "public key of b"),
             (MetaField::Message, "message"),
             (MetaField::DerivationPath, "derivation path"),

@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use crate::directory::Directory;
 use crate::error::{Culprits, SessionError};
 use crate::keygen::{keygen, KeygenRequest};
+use crate::lifecycle::{lifecycle, LifecycleRequest, Prepared};
 use crate::options::RunnerOptions;
 use crate::report::Reporter;
 use crate::running::RunningSession;
@@ -160,6 +161,27 @@ impl Node {
             allowed?;
             sign(&inner, request, reporter, cancel, trace).await
         })
+    }
+
+    /// Starts a refresh or replace in the background: it ends with the new
+    /// epoch stored as pending on every player ([`Prepared`]); the caller
+    /// decides whether it is promoted.
+    pub fn start_lifecycle_traced(
+        &self,
+        request: LifecycleRequest,
+        trace: Option<TraceId>,
+    ) -> RunningSession<Prepared> {
+        let sid = request.session_id.clone();
+        let players: Vec<NodeId> = request.committee.iter().map(|(n, _)| n.clone()).collect();
+        let allowed = self.check_not_banned(&players);
+        self.spawn(
+            sid,
+            "lifecycle",
+            move |inner, reporter, cancel| async move {
+                allowed?;
+                lifecycle(&inner, request, reporter, cancel, trace).await
+            },
+        )
     }
 
     /// Runs one session operation as a tracked task; its error, if any, is the

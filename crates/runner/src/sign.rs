@@ -38,6 +38,10 @@ pub struct SignRequest {
     /// for (a tenant's device); a configured key wins. Each must match the
     /// key stored with the wallet.
     pub dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
+    /// The key epoch to sign at (the coordinator's active one); `None`: this
+    /// node's active epoch. A share kept from an older epoch (until it is
+    /// erased) signs with players that have not moved on yet.
+    pub epoch: Option<u64>,
 }
 
 /// A verified signature.
@@ -197,7 +201,8 @@ async fn prepare(
         req.key_type,
         &req.wallet_id,
         &identities,
-    );
+    )
+    .with_epoch(share.info().epoch);
     Ok((config, share, link, meta))
 }
 
@@ -224,28 +229,8 @@ fn from_stored(
         .collect()
 }
 
-/// The key's metadata and this node's share of it, read and parsed on the blocking pool.
 async fn load(node: &Inner, req: &SignRequest) -> Result<(KeyMetadata, KeyShare), SessionError> {
-    let (wallet, key_type) = (req.wallet_id.clone(), req.key_type);
-    let found = node
-        .with_store(move |s| {
-            let meta = s.get_metadata(&wallet, key_type)?;
-            let share = s.get_share(&wallet, key_type)?;
-            Ok(meta.zip(share).map(|(meta, stored)| {
-                let share = KeyShare::from_bytes(stored.plaintext.as_slice());
-                (meta, share.map_err(|e| e.to_string()))
-            }))
-        })
-        .await?;
-    let Some((meta, share)) = found else {
-        return Err(SessionError::KeyNotFound {
-            wallet: req.wallet_id.to_string(),
-            key_type: req.key_type.to_string(),
-        });
-    };
-    let share = share
-        .map_err(|e| SessionError::Internal(format!("stored share for {}: {e}", req.wallet_id)))?;
-    Ok((meta, share))
+    crate::held::load(node, &req.wallet_id, req.key_type, req.epoch).await
 }
 
 /// Every signer must be a participant of the key, this node among them, and

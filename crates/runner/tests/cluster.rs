@@ -112,6 +112,7 @@ async fn unknown_wallet_and_non_participant_get_typed_errors() {
         message: b"m".to_vec(),
         path: DerivationPath::root(),
         dynamic_keys: Default::default(),
+        epoch: None,
     };
     let err = a
         .sign(request(vec![id("node-a"), id("node-b")]))

@@ -265,6 +265,7 @@ async fn tampered_replayed_and_strangers_messages_are_rejected_and_the_signature
         message: message.clone(),
         path: DerivationPath::root(),
         dynamic_keys: Default::default(),
+        epoch: None,
     };
     // node-a opens first; its join to node-b is captured on the way.
     let mut run_a = a.start_sign(request.clone());
@@ -516,6 +517,7 @@ async fn a_player_whose_identity_changed_is_named_as_a_key_mismatch() {
         message: b"after rotation".to_vec(),
         path: DerivationPath::root(),
         dynamic_keys: Default::default(),
+        epoch: None,
     };
     let run_a = a.start_sign(request.clone());
     let err_b = b.start_sign(request).wait().await.unwrap_err();

@@ -96,6 +96,7 @@ async fn envelopes_recorded_in_one_run_are_from_another_run_in_the_next() {
         message: message.to_vec(),
         path: DerivationPath::root(),
         dynamic_keys: Default::default(),
+        epoch: None,
     };
 
     // Run 1, recorded.

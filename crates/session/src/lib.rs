@@ -16,6 +16,7 @@
 //! - [`replace_plan`]: who repairs and who is repaired in a replace, and its preconditions.
 //! - [`replace_error`], [`repair_failure`]: why a replace was refused, why a repair produced no share.
 //! - [`share`]: the versioned key-share format.
+//! - [`epoch_digest`]: the digest of a share's public data at its epoch (holders compare it).
 //! - [`share_info`]: what every share has in common (`ShareInfo`, decode errors).
 //! - [`derive`]: non-hardened child keys from public data.
 //! - [`verify`]: independent signature verification.
@@ -28,6 +29,7 @@ pub mod derive;
 pub mod ecdsa;
 pub mod echo;
 pub mod eddsa;
+pub mod epoch_digest;
 pub mod error;
 pub(crate) mod lifecycle;
 pub mod message;

@@ -187,3 +187,36 @@ fn refreshed_shares_survive_serialisation_at_their_epoch() {
     );
     eddsa_signs_master_and_child(&d2, &nodes(3)[..2], d2[&node(0)].public_key());
 }
+
+#[test]
+fn every_holder_computes_one_epoch_digest_and_each_attempt_its_own() {
+    let digest = |s: KeyShare| s.epoch_digest().unwrap();
+    let old = eddsa_fixture(1, 3);
+    let a = eddsa_refresh("digest-d-a", old, &Faults::default())
+        .into_outputs()
+        .unwrap();
+    let b = eddsa_refresh("digest-d-b", old, &Faults::default())
+        .into_outputs()
+        .unwrap();
+    let da: Vec<_> = a
+        .values()
+        .map(|s| digest(KeyShare::Eddsa(s.clone())))
+        .collect();
+    assert!(da.windows(2).all(|w| w[0] == w[1]), "holders disagree");
+    assert_ne!(da[0], digest(KeyShare::Eddsa(b[&node(0)].clone())));
+    assert_ne!(da[0], digest(KeyShare::Eddsa(old[&node(0)].clone())));
+
+    let old = ecdsa_fixture(1, 3);
+    let a = ecdsa_refresh("digest-e-a", old, &Faults::default())
+        .into_outputs()
+        .unwrap();
+    let b = ecdsa_refresh("digest-e-b", old, &Faults::default())
+        .into_outputs()
+        .unwrap();
+    let da: Vec<_> = a
+        .values()
+        .map(|s| digest(KeyShare::Ecdsa(s.clone())))
+        .collect();
+    assert!(da.windows(2).all(|w| w[0] == w[1]), "holders disagree");
+    assert_ne!(da[0], digest(KeyShare::Ecdsa(b[&node(0)].clone())));
+}

@@ -77,5 +77,6 @@ pub(crate) fn sign(req: TenantSign) -> SignRequest {
         message: req.message,
         path: DerivationPath::new(req.path),
         dynamic_keys: BTreeMap::new(),
+        epoch: None,
     }
 }

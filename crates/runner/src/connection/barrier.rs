@@ -24,6 +24,7 @@ use tessera_types::NodeId;
 use super::{Connection, Phase};
 use crate::error::SessionError;
 use crate::frame::Join;
+use crate::meta::MetaField;
 use crate::ready::{Event, Outgoing};
 use crate::rejections::{judge, Verdict};
 
@@ -74,15 +75,37 @@ impl Connection {
         }
         // The sender signed this view after seeing this run's join: its own word.
         if let Some(field) = self.meta.first_difference(&join.meta) {
-            return Err(SessionError::MetadataMismatch {
-                session_id: self.session_id.clone(),
-                peer: sender,
-                field,
-            });
+            return Err(self.difference(sender, &join, field));
         }
         self.book.joined(sender, nonce);
         self.check_joined();
         Ok(())
+    }
+
+    /// The error for a joined peer whose view differs in `field`: for the key
+    /// epoch, who holds which epoch and who is stale.
+    fn difference(&self, peer: NodeId, join: &Join, field: MetaField) -> SessionError {
+        let session_id = self.session_id.clone();
+        let (ours, theirs) = (self.meta.epoch(), join.meta.epoch());
+        match field {
+            MetaField::Epoch => SessionError::EpochMismatch {
+                session_id,
+                stale: if theirs < ours {
+                    peer.clone()
+                } else {
+                    self.me.clone()
+                },
+                me: self.me.clone(),
+                peer,
+                ours,
+                theirs,
+            },
+            _ => SessionError::MetadataMismatch {
+                session_id,
+                peer,
+                field,
+            },
+        }
     }
 
     pub(super) fn send_join(&mut self) {

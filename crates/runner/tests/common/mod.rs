@@ -261,6 +261,7 @@ pub async fn sign_with(
                 message: message.to_vec(),
                 path: path.clone(),
                 dynamic_keys: Default::default(),
+                epoch: None,
             })
         })
         .collect();

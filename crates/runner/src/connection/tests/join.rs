@@ -138,6 +138,93 @@ fn a_join_with_another_view_names_the_field() {
     );
 }
 
+/// A signing view at key epoch `epoch`; `None`: a node of the previous release.
+fn epoch_view(epoch: Option<u64>) -> SessionMeta {
+    let config = SessionConfig::new(sid(), [id("a"), id("b"), id("c")], Threshold(1)).unwrap();
+    let ids: Vec<PublicIdentity> = ["a", "b", "c"]
+        .iter()
+        .map(|n| PublicIdentity {
+            node_id: id(n),
+            signing_key: [1; 32],
+            agreement_key: [2; 32],
+        })
+        .collect();
+    let sign = Operation::Sign {
+        message: b"m",
+        path: &[],
+    };
+    let wallet = WalletId::new("w").unwrap();
+    let view = SessionMeta::new(sign, &config, KeyType::Secp256k1, &wallet, &ids);
+    match epoch {
+        Some(e) => view.with_epoch(e),
+        None => view,
+    }
+}
+
+#[test]
+fn a_player_at_an_older_epoch_is_named_stale_by_either_side() {
+    let t0 = Instant::now();
+    // This node is current (epoch 4), c is behind.
+    let mut c = conn_with(t0, epoch_view(Some(4)));
+    c.join(t0);
+    c.step(t0, control("b", &join_with(epoch_view(Some(4)))))
+        .unwrap();
+    let err = c
+        .step(t0, control("c", &join_with(epoch_view(Some(3)))))
+        .unwrap_err();
+    match &err {
+        SessionError::EpochMismatch {
+            peer,
+            stale,
+            ours,
+            theirs,
+            ..
+        } => {
+            assert_eq!((peer, stale), (&id("c"), &id("c")));
+            assert_eq!((*ours, *theirs), (4, 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.code(), ErrorCode::EpochMismatch);
+    assert_eq!(err.culprits().proven, vec![id("c")]);
+    assert!(err.culprits().ban.is_empty(), "staleness is never a ban");
+    assert_eq!(
+        err.to_string(),
+        "session s-1: players hold different epochs of the key: c holds epoch 3, a holds epoch 4; c is stale (it missed a refresh or was restored from an older backup)"
+    );
+
+    // This node is the stale one: it names itself.
+    let mut c = conn_with(t0, epoch_view(Some(3)));
+    c.join(t0);
+    let err = c
+        .step(t0, control("b", &join_with(epoch_view(Some(4)))))
+        .unwrap_err();
+    assert!(
+        matches!(&err, SessionError::EpochMismatch { stale, .. } if *stale == id("a")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_peer_of_the_previous_release_holds_epoch_0() {
+    let t0 = Instant::now();
+    // Never refreshed: the views match, epochs or not.
+    let mut c = conn_with(t0, epoch_view(Some(0)));
+    c.join(t0);
+    c.step(t0, control("b", &join_with(epoch_view(None))))
+        .unwrap();
+    // Refreshed here: a peer without the field is behind.
+    let mut c = conn_with(t0, epoch_view(Some(1)));
+    c.join(t0);
+    let err = c
+        .step(t0, control("b", &join_with(epoch_view(None))))
+        .unwrap_err();
+    assert!(
+        matches!(&err, SessionError::EpochMismatch { stale, theirs: 0, .. } if *stale == id("b")),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn a_peers_join_timeout_during_the_barrier_is_reported_as_this_nodes_own() {
     let t0 = Instant::now();
