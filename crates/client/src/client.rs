@@ -69,7 +69,7 @@ struct Inner {
 }
 
 impl Client {
-    /// Connects, makes sure the three streams exist (existing ones are used as
+    /// Connects, makes sure the four streams exist (existing ones are used as
     /// they are), and starts the keygen and signing result consumers.
     ///
     /// Fails with [`ClientError::NoClusterIdentities`] when the configuration
