@@ -10,14 +10,15 @@ use tessera_transport::async_nats::jetstream::{self, kv, Context};
 use tessera_transport::mpc;
 use tessera_types::wire::SessionSpec;
 use tessera_types::{
-    GenerateKeyMessage, KeygenResultEvent, PublicIdentity, SignTxMessage, SigningResultEvent,
+    GenerateKeyMessage, KeyType, KeygenResultEvent, PublicIdentity, ResharingMessage,
+    ResharingResultEvent, SignTxMessage, SigningResultEvent,
 };
 use tokio::sync::OnceCell;
 
 use crate::consumer::{ResultConsumer, ResultEvent};
 use crate::pump::{self, PumpSpec, ResultRouter};
-use crate::request::{self, require_token, SignRequest};
-use crate::result::{KeygenResult, SigningResult};
+use crate::request::{self, require_token, ReshareRequest, SignRequest};
+use crate::result::{KeygenResult, ReshareResult, SigningResult};
 use crate::trust::{self, Counters, RejectedResults, ResultCheck};
 use crate::{ClientConfig, ClientError};
 
@@ -61,7 +62,11 @@ struct Inner {
     publish_timeout: Duration,
     keygen: ResultRouter<KeygenResultEvent>,
     signing: ResultRouter<SigningResultEvent>,
-    /// Results refused by either pump.
+    /// The reshare result pump, started on the first reshare request (a
+    /// client that never reshares creates no reshare result consumer).
+    reshare: OnceCell<ResultRouter<ResharingResultEvent>>,
+    reshare_spec: PumpSpec,
+    /// Results refused by any pump.
     rejected: Arc<Counters>,
     /// The tenant key bucket, opened on the first registration.
     tenant_keys: OnceCell<kv::Store>,
@@ -69,8 +74,9 @@ struct Inner {
 }
 
 impl Client {
-    /// Connects, makes sure the three streams exist (existing ones are used as
-    /// they are), and starts the keygen and signing result consumers.
+    /// Connects, makes sure the four streams exist (existing ones are used as
+    /// they are), and starts the keygen and signing result consumers (the
+    /// reshare one starts with the first reshare request).
     ///
     /// Fails with [`ClientError::NoClusterIdentities`] when the configuration
     /// names no cluster identity and does not opt out of result signatures.
@@ -127,6 +133,7 @@ impl Client {
         };
         let keygen_spec = spec(ResultConsumer::keygen(cid));
         let signing_spec = spec(ResultConsumer::signing(cid));
+        let reshare_spec = spec(ResultConsumer::reshare(cid));
         let keygen_consumer = keygen_spec.consumer.ensure(&js).await?;
         let signing_consumer = signing_spec.consumer.ensure(&js).await?;
         let keygen = pump::spawn(js.clone(), keygen_consumer, keygen_spec);
@@ -142,6 +149,8 @@ impl Client {
                 publish_timeout: config.publish_timeout,
                 keygen,
                 signing,
+                reshare: OnceCell::new(),
+                reshare_spec,
                 rejected,
                 tenant_keys: OnceCell::new(),
                 streams: config.streams.clone(),
@@ -201,6 +210,99 @@ impl Client {
             .wait(self.inner.result_timeout)
             .await
             .map(SigningResult::new)
+    }
+
+    /// Moves a wallet's key of one type to `req.node_ids` with threshold
+    /// `req.new_threshold` (mpcium's `t`: t+1 sign), optionally making the
+    /// shares of `req.replace` anew, and waits for the result. The request is
+    /// checked first as a node would; its session id (`req.session_id`, or a
+    /// fresh one) must be one subject token. It is published to
+    /// `mpc.reshare_request.<session_id>`; the result, signed by a cluster
+    /// node like keygen and signing results, is read from this client's
+    /// reshare result consumer. An error answer is `Ok`, as for [`Client::keygen`]
+    /// ([`ReshareResult::into_result`] turns it into an `Err`).
+    pub async fn reshare(&self, req: ReshareRequest) -> Result<ReshareResult, ClientError> {
+        let session_id = req
+            .session_id
+            .clone()
+            .unwrap_or_else(crate::session::new_session_id);
+        require_token("session_id", &session_id)?;
+        let msg = self.reshare_message(&req, &session_id);
+        msg.validate()?;
+        for id in &req.replace {
+            require_token("replace", id)?;
+        }
+        let json = request::reshare_json(&self.inner.initiator, &msg, &req.replace)?;
+        let router = self.reshare_router().await?;
+        let mark = self.mark(router, &session_id).await?;
+        let waiter = router.register(&session_id, Some(mark.0)).await?;
+        self.publish(mpc::reshare_request(&session_id), json)
+            .await?;
+        waiter
+            .wait(self.inner.result_timeout)
+            .await
+            .map(|event| ReshareResult::new(session_id, event))
+    }
+
+    /// Refreshes a wallet's key of one type: a reshare to the same nodes and
+    /// threshold (new shares, same public key), under a fresh session id.
+    pub async fn refresh(
+        &self,
+        wallet_id: &str,
+        key_type: KeyType,
+        node_ids: Vec<String>,
+        new_threshold: u16,
+    ) -> Result<ReshareResult, ClientError> {
+        self.reshare(ReshareRequest {
+            wallet_id: wallet_id.to_string(),
+            key_type,
+            node_ids,
+            new_threshold,
+            session_id: None,
+            replace: Vec::new(),
+        })
+        .await
+    }
+
+    /// A reshare request with session id `session_id`, signed with this
+    /// client's keys (not published; `req.session_id` and `req.replace` are
+    /// not used: see [`request::reshare_json`] for the replace list).
+    pub fn reshare_message(&self, req: &ReshareRequest, session_id: &str) -> ResharingMessage {
+        request::signed_reshare_message(
+            &self.inner.initiator,
+            &self.inner.authorizers,
+            req,
+            session_id,
+        )
+    }
+
+    /// Waits for the reshare result of `session_id`; see [`Client::await_keygen`].
+    pub async fn await_reshare(
+        &self,
+        session_id: &str,
+        timeout: Duration,
+    ) -> Result<ReshareResult, ClientError> {
+        let waiter = self
+            .reshare_router()
+            .await?
+            .register(session_id, None)
+            .await?;
+        waiter
+            .wait(timeout)
+            .await
+            .map(|event| ReshareResult::new(session_id, event))
+    }
+
+    /// The reshare result pump, started (and its consumer created) on first use.
+    async fn reshare_router(&self) -> Result<&ResultRouter<ResharingResultEvent>, ClientError> {
+        self.inner
+            .reshare
+            .get_or_try_init(|| async {
+                let spec = self.inner.reshare_spec.clone();
+                let consumer = spec.consumer.ensure(&self.inner.js).await?;
+                Ok(pump::spawn(self.inner.js.clone(), consumer, spec))
+            })
+            .await
     }
 
     /// A keygen request signed with this client's keys (not published).

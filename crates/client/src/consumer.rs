@@ -22,7 +22,7 @@ use std::time::Duration;
 use tessera_transport::async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use tessera_transport::async_nats::jetstream::Context;
 use tessera_transport::mpc;
-use tessera_types::{KeygenResultEvent, SigningResultEvent, WireError};
+use tessera_types::{KeygenResultEvent, ResharingResultEvent, SigningResultEvent, WireError};
 
 use crate::ClientError;
 
@@ -53,6 +53,13 @@ impl ResultConsumer {
         }
     }
 
+    pub fn reshare(client_id: Option<&str>) -> Self {
+        Self {
+            name: mpc::reshare_result_consumer(client_id),
+            filter: mpc::reshare_result(client_id, "*"),
+        }
+    }
+
     fn config(&self) -> pull::Config {
         pull::Config {
             durable_name: Some(self.name.clone()),
@@ -79,7 +86,7 @@ impl ResultConsumer {
 
 /// A result event the pump can decode and route.
 pub(crate) trait ResultEvent: Clone + Send + 'static {
-    /// For errors and logs: `"keygen"` or `"signing"`.
+    /// For errors and logs: `"keygen"`, `"signing"` or `"reshare"`.
     const KIND: &'static str;
 
     fn decode(payload: &[u8]) -> Result<Self, WireError>;
@@ -125,6 +132,22 @@ impl ResultEvent for SigningResultEvent {
     }
 }
 
+impl ResultEvent for ResharingResultEvent {
+    const KIND: &'static str = "reshare";
+
+    fn decode(payload: &[u8]) -> Result<Self, WireError> {
+        ResharingResultEvent::from_json(payload)
+    }
+
+    /// The subject must be `<prefix>.<one token>`: the session id (the event
+    /// does not carry it).
+    fn route(&self, subject: &str, client_id: Option<&str>) -> Option<String> {
+        let prefix = mpc::reshare_result(client_id, "");
+        let token = subject.strip_prefix(&prefix)?;
+        (!token.is_empty() && !token.contains('.')).then(|| token.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +189,40 @@ mod tests {
         assert_eq!(
             unnamed.route("mpc.mpc_keygen_result.w9", None).as_deref(),
             Some("w9")
+        );
+    }
+
+    #[test]
+    fn reshare_results_route_by_session_id_on_our_subjects_only() {
+        let r = ResultConsumer::reshare(Some("app-1"));
+        assert_eq!(r.name, "mpc_reshare_result_app_1");
+        assert_eq!(r.filter, "mpc.mpc_reshare_result.app-1.*");
+        assert_eq!(
+            ResultConsumer::reshare(None).filter,
+            "mpc.mpc_reshare_result.*"
+        );
+        let ev = ResharingResultEvent::error(
+            "w1",
+            tessera_types::Threshold(1),
+            tessera_types::KeyType::Ed25519,
+            ErrorCode::Unknown,
+            "x",
+        );
+        assert_eq!(
+            ev.route("mpc.mpc_reshare_result.s1", None).as_deref(),
+            Some("s1")
+        );
+        assert_eq!(
+            ev.route("mpc.mpc_reshare_result.app.s1", Some("app"))
+                .as_deref(),
+            Some("s1")
+        );
+        assert_eq!(ev.route("mpc.mpc_reshare_result.app.s1", None), None);
+        assert_eq!(ev.route("mpc.mpc_reshare_result.s1", Some("app")), None);
+        assert_eq!(ev.route(mpc::UNVERIFIED_RESHARE_RESULT, None), None);
+        assert_eq!(
+            ev.route(mpc::UNVERIFIED_RESHARE_RESULT, Some("unverified")),
+            None
         );
     }
 

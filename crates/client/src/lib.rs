@@ -46,13 +46,14 @@
 //! bench` in the `tessera` binary are clients built on this crate.
 //!
 //! Modules:
-//! - [`client`]: [`Client`]: connect, `keygen`, `sign`, `register_tenant_key`,
-//!   `publish_*`, `await_*`.
+//! - [`client`]: [`Client`]: connect, `keygen`, `sign`, `reshare`, `refresh`,
+//!   `register_tenant_key`, `publish_*`, `await_*`.
 //! - [`config`]: [`ClientConfig`] and its defaults.
-//! - [`request`]: [`SignRequest`] and building signed requests.
+//! - [`request`]: [`SignRequest`], [`ReshareRequest`] and building signed requests.
 //! - [`session`]: [`new_session_id`] and the session id check.
 //! - [`tenant`]: signed tenant key registrations.
-//! - [`result`]: [`KeygenResult`], [`SigningResult`]: the events with typed accessors.
+//! - [`result`]: [`KeygenResult`], [`SigningResult`], [`ReshareResult`]: the
+//!   events with typed accessors.
 //! - [`derive`](mod@derive): child public keys (secp256k1 BIP-32, Tessera's Ed25519 scheme).
 //! - [`verify`]: checking a signing result's signature.
 //! - [`trust`]: which results are believed: node signatures, identity documents.
@@ -81,8 +82,8 @@ pub mod verify;
 pub use client::{Client, RequestMark};
 pub use config::ClientConfig;
 pub use error::ClientError;
-pub use request::SignRequest;
-pub use result::{EcdsaSignature, KeygenResult, SigningResult};
+pub use request::{ReshareRequest, SignRequest};
+pub use result::{EcdsaSignature, KeygenResult, ReshareResult, SigningResult};
 pub use session::new_session_id;
 pub use tessera_security::{InitiatorKeyKind, InitiatorSigner};
 pub use tessera_types::{ErrorCode, KeyType};

@@ -135,7 +135,7 @@ pub(crate) struct PumpSpec {
     pub unclaimed_ttl: Duration,
     /// Which signatures are accepted.
     pub check: ResultCheck,
-    /// Where rejections are counted (shared by both pumps).
+    /// Where rejections are counted (shared by all pumps).
     pub counters: Arc<Counters>,
     /// The result stream's last sequence when the client connected.
     pub floor: u64,

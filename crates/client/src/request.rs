@@ -12,8 +12,11 @@
 //! by the initiator alone.
 
 use tessera_security::InitiatorSigner;
-use tessera_types::wire::{InitiatorMessage, SessionSpec};
-use tessera_types::{AuthorizerSignature, GenerateKeyMessage, KeyType, SignTxMessage};
+use tessera_types::wire::{to_go_json, GoObject, InitiatorMessage, SessionSpec};
+use tessera_types::{
+    AuthorizerSignature, GenerateKeyMessage, KeyType, ResharingMessage, SignTxMessage, Threshold,
+    WireError,
+};
 
 use crate::ClientError;
 
@@ -100,6 +103,89 @@ pub fn signed_sign_message(
     }
     msg.authorizer_signatures = approvals(&msg, authorizers);
     msg
+}
+
+/// What to reshare: a wallet's key of one type, moved to a node set and a
+/// threshold. With the same nodes and threshold it is a refresh (new shares,
+/// same key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReshareRequest {
+    pub wallet_id: String,
+    pub key_type: KeyType,
+    /// The nodes that hold the key afterwards.
+    pub node_ids: Vec<String>,
+    /// mpcium's `t` of the new key: **t+1** of `node_ids` are needed to sign.
+    pub new_threshold: u16,
+    /// The request's id, its result is matched by it (one subject token:
+    /// `mpc.reshare_request.<session_id>`). `None`: a fresh one
+    /// ([`crate::new_session_id`]).
+    pub session_id: Option<String>,
+    /// Nodes of `node_ids` whose share is lost and is made anew (Tessera's
+    /// `tessera_replace`, signed by the initiator). Empty: none sent.
+    pub replace: Vec<String>,
+}
+
+/// A reshare request with session id `session_id`, signed by `initiator` over
+/// [`ResharingMessage::signing_bytes`] and approved by every authorizer.
+/// The replace list is not part of it: see [`reshare_json`].
+pub fn signed_reshare_message(
+    initiator: &InitiatorSigner,
+    authorizers: &[(String, InitiatorSigner)],
+    req: &ReshareRequest,
+    session_id: &str,
+) -> ResharingMessage {
+    let mut msg = ResharingMessage {
+        session_id: session_id.to_string(),
+        node_ids: req.node_ids.clone(),
+        new_threshold: Threshold(req.new_threshold),
+        key_type: req.key_type,
+        wallet_id: req.wallet_id.clone(),
+        signature: Vec::new(),
+        authorizer_signatures: None,
+    };
+    msg.signature = initiator.sign(&msg.signing_bytes());
+    msg.authorizer_signatures = approvals(&msg, authorizers);
+    msg
+}
+
+/// What the initiator signs for a replace list: Go's compact JSON of
+/// `{"session_id","wallet_id","key_type","replace"}`.
+pub fn replace_signing_bytes(msg: &ResharingMessage, replace: &[String]) -> Vec<u8> {
+    GoObject::new()
+        .string("session_id", &msg.session_id)
+        .string("wallet_id", &msg.wallet_id)
+        .string("key_type", msg.key_type.as_str())
+        .strings("replace", replace)
+        .finish()
+}
+
+/// The JSON to publish for `msg`: the message as mpcium writes it, plus,
+/// when `replace` is not empty, `tessera_replace` (the node ids) and
+/// `tessera_replace_signature` (the initiator's signature over
+/// [`replace_signing_bytes`], hex) as its last two fields. The message's own
+/// fields keep mpcium's order and bytes (`ResharingMessage` has no replace
+/// fields, so they are added to its JSON object here).
+pub fn reshare_json(
+    initiator: &InitiatorSigner,
+    msg: &ResharingMessage,
+    replace: &[String],
+) -> Result<Vec<u8>, ClientError> {
+    let mut json = msg.to_json()?;
+    if replace.is_empty() {
+        return Ok(json);
+    }
+    let signature = hex::encode(initiator.sign(&replace_signing_bytes(msg, replace)));
+    let extra = serde_json::json!({
+        "tessera_replace": replace,
+        "tessera_replace_signature": signature,
+    });
+    let extra = to_go_json(&extra).map_err(WireError::Encode)?;
+    // Both are JSON objects: `{…}` + `{…}` becomes `{…,…}`.
+    debug_assert!(json.ends_with(b"}") && extra.starts_with(b"{"));
+    json.pop();
+    json.push(b',');
+    json.extend_from_slice(&extra[1..]);
+    Ok(json)
 }
 
 /// An empty session configuration is no configuration: nothing to send or sign.
@@ -308,6 +394,92 @@ mod tests {
         assert!(key
             .verify(&other_wallet.session_signing_bytes(), &sig)
             .is_err());
+    }
+
+    fn reshare_request(replace: &[&str]) -> ReshareRequest {
+        ReshareRequest {
+            wallet_id: "w1".into(),
+            key_type: KeyType::Ed25519,
+            node_ids: vec!["node0".into(), "node1".into(), "node2".into()],
+            new_threshold: 1,
+            session_id: None,
+            replace: replace.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn dalek_key(init: &InitiatorSigner) -> ed25519_dalek::VerifyingKey {
+        let bytes: [u8; 32] = init.public().to_bytes().try_into().unwrap();
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn reshare_is_signed_over_mpciums_bytes_and_approved() {
+        let init = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        let auth = vec![(
+            "ops".to_string(),
+            InitiatorSigner::generate(InitiatorKeyKind::Ed25519),
+        )];
+        let msg = signed_reshare_message(&init, &auth, &reshare_request(&[]), "s1");
+        assert_eq!(msg.session_id, "s1");
+        assert_eq!(msg.new_threshold, Threshold(1));
+        assert!(msg.validate().is_ok());
+        let sig = ed25519_dalek::Signature::from_slice(&msg.signature).unwrap();
+        dalek_key(&init)
+            .verify_strict(&msg.signing_bytes(), &sig)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(msg.signing_bytes()).unwrap(),
+            r#"{"session_id":"s1","node_ids":["node0","node1","node2"],"new_threshold":1,"key_type":"ed25519","wallet_id":"w1"}"#
+        );
+        auth[0]
+            .1
+            .public()
+            .verify(
+                &msg.authorizer_payload(),
+                &msg.authorizer_signatures.as_ref().unwrap()[0].signature,
+            )
+            .unwrap();
+        // Without a replace list the JSON is the message's own.
+        let json = reshare_json(&init, &msg, &[]).unwrap();
+        assert_eq!(json, msg.to_json().unwrap());
+        assert!(!String::from_utf8(json).unwrap().contains("tessera_replace"));
+        let mut moved = msg;
+        moved.node_ids.pop();
+        assert!(dalek_key(&init)
+            .verify_strict(&moved.signing_bytes(), &sig)
+            .is_err());
+    }
+
+    #[test]
+    fn a_replace_list_is_added_and_signed_by_the_initiator() {
+        let init = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
+        let req = reshare_request(&["node2"]);
+        let msg = signed_reshare_message(&init, &[], &req, "s1");
+        assert_eq!(
+            String::from_utf8(replace_signing_bytes(&msg, &req.replace)).unwrap(),
+            r#"{"session_id":"s1","wallet_id":"w1","key_type":"ed25519","replace":["node2"]}"#
+        );
+        let json = reshare_json(&init, &msg, &req.replace).unwrap();
+        let text = String::from_utf8(json.clone()).unwrap();
+        // mpcium's fields first, as mpcium writes them; ours last.
+        let own = String::from_utf8(msg.to_json().unwrap()).unwrap();
+        assert!(text.starts_with(own.trim_end_matches('}')), "{text}");
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["tessera_replace"], serde_json::json!(["node2"]));
+        let sig = hex::decode(value["tessera_replace_signature"].as_str().unwrap()).unwrap();
+        let sig = ed25519_dalek::Signature::from_slice(&sig).unwrap();
+        dalek_key(&init)
+            .verify_strict(&replace_signing_bytes(&msg, &req.replace), &sig)
+            .unwrap();
+        // An mpcium reader ignores the two fields; the initiator signature holds.
+        let back = ResharingMessage::from_json(&json).unwrap();
+        assert_eq!(back, msg);
+        init.public()
+            .verify(&back.signing_bytes(), &back.signature)
+            .unwrap();
+        // The signature covers the list.
+        let other = replace_signing_bytes(&msg, &["node1".to_string()]);
+        assert!(dalek_key(&init).verify_strict(&other, &sig).is_err());
     }
 
     #[test]

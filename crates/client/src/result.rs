@@ -1,4 +1,4 @@
-//! What `keygen` and `sign` return: the result event as the cluster sent it,
+//! What `keygen`, `sign` and `reshare` return: the result event as the cluster sent it,
 //! with typed accessors.
 //!
 //! An error result is data, not an `Err`: `keygen` and `sign` return `Ok` for
@@ -8,7 +8,9 @@
 //! [`ClientError::Remote`] for callers who only want success.
 
 use k256::elliptic_curve::sec1::ToEncodedPoint;
-use tessera_types::{ErrorCode, KeygenResultEvent, ResultType, SigningResultEvent};
+use tessera_types::{
+    ErrorCode, KeyType, KeygenResultEvent, ResharingResultEvent, ResultType, SigningResultEvent,
+};
 
 use crate::ClientError;
 
@@ -153,6 +155,62 @@ impl SigningResult {
     }
 }
 
+/// The answer to a reshare (or refresh) request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReshareResult {
+    /// The request's session id (the result subject's last token).
+    pub session_id: String,
+    pub event: ResharingResultEvent,
+}
+
+impl ReshareResult {
+    pub fn new(session_id: impl Into<String>, event: ResharingResultEvent) -> Self {
+        Self {
+            session_id: session_id.into(),
+            event,
+        }
+    }
+
+    pub fn wallet_id(&self) -> &str {
+        &self.event.wallet_id
+    }
+
+    pub fn key_type(&self) -> KeyType {
+        self.event.key_type
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.event.result_type == ResultType::Success
+    }
+
+    /// The node's error code and reason, for an error result.
+    pub fn error(&self) -> Option<(ErrorCode, &str)> {
+        error_of(
+            self.event.result_type,
+            self.event.error_code,
+            &self.event.error_reason,
+        )
+    }
+
+    /// The key's public key, unchanged by the reshare: secp256k1 X‖Y (64
+    /// bytes), Ed25519 32 bytes. `None` for an error result.
+    pub fn pub_key(&self) -> Option<&[u8]> {
+        self.event.pub_key.as_deref()
+    }
+
+    /// `Ok(self)` for a success, [`ClientError::Remote`] for an error result.
+    pub fn into_result(self) -> Result<Self, ClientError> {
+        match self.error() {
+            None => Ok(self),
+            Some((code, reason)) => Err(remote("reshare", code, reason)),
+        }
+    }
+
+    pub fn into_event(self) -> ResharingResultEvent {
+        self.event
+    }
+}
+
 /// r, s and recovery id of `event`, when all three are present and well-sized.
 pub(crate) fn ecdsa_parts(event: &SigningResultEvent) -> Option<EcdsaSignature> {
     let r = event.r.as_deref()?.try_into().ok()?;
@@ -235,6 +293,32 @@ mod tests {
             s.into_result().unwrap_err().code(),
             ErrorCode::SessionTimeout
         );
+    }
+
+    #[test]
+    fn reshare_results_carry_the_key_or_the_error() {
+        use tessera_types::Threshold;
+        let ok = ReshareResult::new(
+            "s1",
+            ResharingResultEvent::success("w", Threshold(1), KeyType::Ed25519, vec![4; 32]),
+        );
+        assert_eq!(ok.pub_key(), Some(&[4u8; 32][..]));
+        assert_eq!((ok.session_id.as_str(), ok.wallet_id()), ("s1", "w"));
+        assert!(ok.is_success() && ok.clone().into_result().is_ok());
+        let bad = ReshareResult::new(
+            "s2",
+            ResharingResultEvent::error(
+                "w",
+                Threshold(1),
+                KeyType::Secp256k1,
+                ErrorCode::NotMajority,
+                "node2 is down",
+            ),
+        );
+        assert_eq!(bad.pub_key(), None);
+        let e = bad.into_result().unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotMajority);
+        assert!(e.to_string().contains("node2 is down"), "{e}");
     }
 
     #[test]

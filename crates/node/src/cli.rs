@@ -1,5 +1,5 @@
 //! The command line: `tessera start | config | backup | restore | identity | initiator | peers |
-//! cluster | bans | keygen | sign | bench`. Every flag and subcommand has help text (a test
+//! cluster | bans | keygen | sign | reshare | refresh | bench`. Every flag and subcommand has help text (a test
 //! walks the whole tree).
 //!
 //! Secret values are never flags or config values; flags name the files that
@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tessera_security::InitiatorKeyKind;
 
+use crate::commands::reshare_cmds::{RefreshArgs, ReshareArgs};
 use crate::config::{Config, NatsConfig};
 
 mod client;
@@ -67,6 +68,12 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Client: request a signature from a wallet's key.
     Sign(SignArgs),
+    /// Client: move a wallet's key to a node set and threshold (optionally
+    /// making lost shares anew with --replace).
+    Reshare(ReshareArgs),
+    /// Client: refresh a wallet's keys (new shares for the same nodes,
+    /// threshold and public key).
+    Refresh(RefreshArgs),
     /// Client: measure signing latency and throughput, verifying every signature.
     Bench(BenchArgs),
 }

@@ -167,6 +167,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify { files }) => commands::audit::run(&files, &mut stdout),
         Command::Keygen(args) => commands::client_cmds::keygen(&args).await,
         Command::Sign(args) => commands::client_cmds::sign(&args).await,
+        Command::Reshare(args) => commands::reshare_cmds::reshare(&args).await,
+        Command::Refresh(args) => commands::reshare_cmds::refresh(&args).await,
         Command::Bench(args) => commands::bench::bench(&args).await,
     }
 }

@@ -168,6 +168,18 @@ mod tests {
         ));
         assert!(block.contains("\"$JS.ACK.mpc.mpc_reshare_result_app_1.>\""));
         assert!(block.contains("\"mpc.keygen_request.*\""));
+        // Reshare: the durable entry, mpcium's core NATS subject, the stream.
+        for subject in [
+            "mpc.reshare_request.*",
+            "mpc:reshare",
+            "$JS.API.STREAM.INFO.mpc-reshare",
+            "$JS.API.STREAM.CREATE.mpc-reshare",
+            "$JS.API.CONSUMER.CREATE.mpc.mpc_reshare_result_app_1.mpc.mpc_reshare_result.app-1.*",
+            "$JS.API.CONSUMER.MSG.NEXT.mpc-reshare.>",
+            "$JS.ACK.mpc-reshare.>",
+        ] {
+            assert!(block.contains(&format!("\"{subject}\"")), "{subject}");
+        }
         assert!(
             !block.contains("# Make one copy"),
             "header comments left out"
@@ -190,6 +202,25 @@ mod tests {
                 "mpc_reshare_result"
             ]
         );
+    }
+
+    #[test]
+    fn nodes_take_reshare_requests_in_their_queue_group() {
+        let conf = read("permissions.conf").unwrap();
+        let node = block_of(&conf, "NODE = {").expect("NODE block");
+        for line in [
+            "\"mpc.reshare_request.*\"",
+            "\"mpc:reshare tessera_reshare\"",
+            "\"$JS.API.STREAM.CREATE.mpc-reshare\"",
+            "\"$JS.API.CONSUMER.CREATE.mpc-reshare.mpc_reshare_request\"",
+            "\"$JS.API.CONSUMER.MSG.NEXT.mpc-reshare.mpc_reshare_request\"",
+            "\"$JS.ACK.mpc-reshare.mpc_reshare_request.>\"",
+        ] {
+            assert!(node.contains(line), "{line}");
+        }
+        // Subscribing to mpc:reshare is allowed in the queue group only.
+        let subscribe = &node[node.find("subscribe:").unwrap()..];
+        assert!(!subscribe.contains("\"mpc:reshare\""), "{subscribe}");
     }
 
     #[test]

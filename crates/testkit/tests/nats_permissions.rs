@@ -9,7 +9,7 @@ use async_nats::jetstream::consumer::pull;
 use async_nats::HeaderMap;
 use futures::StreamExt;
 use nats_support::setup::{
-    api, mpcium_streams, node_setup, pull_one, request_consumer, tenant_keys,
+    api, mpcium_streams, node_setup, pull_one, request_consumer, reshare_stream, tenant_keys,
 };
 use nats_support::{connect, locked_down, APP_ID, WAIT};
 
@@ -47,6 +47,7 @@ async fn a_client_is_refused_what_only_nodes_may_do() {
     for subject in [
         "$JS.API.CONSUMER.MSG.NEXT.mpc-signing.mpc_signing_request",
         "$JS.API.CONSUMER.MSG.NEXT.mpc-keygen.mpc_keygen_request",
+        "$JS.API.CONSUMER.MSG.NEXT.mpc-reshare.mpc_reshare_request",
     ] {
         api(&app, subject, r#"{"batch":1}"#).await;
         app.refused_publish(subject).await;
@@ -83,6 +84,11 @@ async fn a_client_publishes_requests_and_reads_its_own_results() {
         "a client updated the result stream"
     );
     app.refused_publish("$JS.API.STREAM.UPDATE.mpc").await;
+    // Tessera's SDK: the reshare request stream (looked up or created, never updated).
+    app.js
+        .get_or_create_stream(reshare_stream())
+        .await
+        .expect("reshare stream");
     let mut headers = HeaderMap::new();
     headers.insert("ClientID", APP_ID);
     headers.insert("Nats-Msg-Id", "tx1");
@@ -99,6 +105,16 @@ async fn a_client_publishes_requests_and_reads_its_own_results() {
         .expect("publish")
         .await
         .expect("stored");
+    // A reshare request: durable (Tessera's SDK and CLI) and mpcium's core NATS one.
+    let mut headers = HeaderMap::new();
+    headers.insert("ClientID", APP_ID);
+    app.js
+        .publish_with_headers("mpc.reshare_request.s1", headers, "{}".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    app.publish("mpc:reshare").await;
     // Its own consumers: with the filter in the body (Tessera's SDK, mpcium's
     // Go client) or in the subject too (single filter, as nats.js sends it).
     let signing = app
@@ -125,6 +141,17 @@ async fn a_client_publishes_requests_and_reads_its_own_results() {
         )
         .await
         .expect("keygen result consumer");
+    app.js
+        .create_consumer_on_stream(
+            pull::Config {
+                durable_name: Some("mpc_reshare_result_app_1".into()),
+                filter_subject: format!("mpc.mpc_reshare_result.{APP_ID}.*"),
+                ..Default::default()
+            },
+            "mpc",
+        )
+        .await
+        .expect("reshare result consumer");
     // A node publishes the result; the client reads and acks it.
     let node = connect(&nats, "node0").await;
     let mut headers = HeaderMap::new();
@@ -180,6 +207,30 @@ async fn a_node_serves_requests_and_keeps_the_ledger() {
     assert_eq!(
         pull_one(&requests).await.subject.as_str(),
         "mpc.keygen_request.w1"
+    );
+    // mpcium's reshare request: taken in the nodes' queue group, carried over
+    // into the reshare stream, pulled from the shared consumer.
+    let mut mpcium = node
+        .client
+        .queue_subscribe("mpc:reshare", "tessera_reshare".into())
+        .await
+        .expect("queue subscribe");
+    node.alive().await;
+    app.publish("mpc:reshare").await;
+    let raw = tokio::time::timeout(WAIT, mpcium.next())
+        .await
+        .expect("reshare request in time")
+        .expect("reshare request");
+    node.js
+        .publish("mpc.reshare_request.s1", raw.payload)
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    let reshares = request_consumer(&node, "mpc-reshare", "mpc_reshare_request").await;
+    assert_eq!(
+        pull_one(&reshares).await.subject.as_str(),
+        "mpc.reshare_request.s1"
     );
     // Results.
     for subject in [
@@ -248,4 +299,13 @@ async fn a_node_serves_requests_and_keeps_the_ledger() {
     node.refused_publish("mpc.signing_request.t1").await;
     node.publish("$KV.mpc-tenant-keys.aa.bb").await;
     node.refused_publish("$KV.mpc-tenant-keys.aa.bb").await;
+    node.publish("mpc:reshare").await;
+    node.refused_publish("mpc:reshare").await;
+    // mpc:reshare outside the queue group: every node would get every request.
+    let _all = node
+        .client
+        .subscribe("mpc:reshare")
+        .await
+        .expect("sub queued");
+    node.refused("subscription to", "mpc:reshare").await;
 }

@@ -19,6 +19,16 @@ pub const KEYGEN_REQUESTS: &str = "mpc.keygen_request.*";
 /// Signing requests: `mpc.signing_request.<tx_id>`.
 pub const SIGNING_STREAM: &str = "mpc-signing";
 pub const SIGNING_REQUESTS: &str = "mpc.signing_request.*";
+/// Reshare requests: `mpc.reshare_request.<session_id>` (Tessera's durable
+/// entry; mpcium's clients publish on core NATS [`MPCIUM_RESHARE_SUBJECT`]).
+pub const RESHARE_STREAM: &str = "mpc-reshare";
+pub const RESHARE_REQUESTS: &str = "mpc.reshare_request.*";
+/// mpcium's reshare request subject: core NATS, no JetStream. Nodes subscribe
+/// in the queue group [`RESHARE_QUEUE_GROUP`] (one node receives each request)
+/// and republish it to [`reshare_request`].
+pub const MPCIUM_RESHARE_SUBJECT: &str = "mpc:reshare";
+/// The nodes' queue group on [`MPCIUM_RESHARE_SUBJECT`].
+pub const RESHARE_QUEUE_GROUP: &str = "tessera_reshare";
 /// Results of all three operations.
 pub const RESULT_STREAM: &str = "mpc";
 pub const RESULT_SUBJECTS: [&str; 3] = [
@@ -46,6 +56,7 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 /// Durable consumers the nodes share (one request goes to one node).
 pub const KEYGEN_CONSUMER: &str = "mpc_keygen_request";
 pub const SIGNING_CONSUMER: &str = "mpc_signing_request";
+pub const RESHARE_CONSUMER: &str = "mpc_reshare_request";
 
 pub fn keygen_request(wallet_id: &str) -> String {
     format!("mpc.keygen_request.{wallet_id}")
@@ -53,6 +64,11 @@ pub fn keygen_request(wallet_id: &str) -> String {
 
 pub fn signing_request(tx_id: &str) -> String {
     format!("mpc.signing_request.{tx_id}")
+}
+
+/// `mpc.reshare_request.<session_id>`
+pub fn reshare_request(session_id: &str) -> String {
+    format!("mpc.reshare_request.{session_id}")
 }
 
 fn scoped(base: &str, client_id: Option<&str>) -> String {
@@ -86,6 +102,11 @@ pub fn reshare_result(client_id: Option<&str>, session_id: &str) -> String {
 /// `complete`), so no waiter receives them; operators can watch them.
 pub const UNVERIFIED_KEYGEN_RESULT: &str = "mpc.mpc_keygen_result.unverified.request.refused";
 pub const UNVERIFIED_SIGNING_RESULT: &str = "mpc.mpc_signing_result.unverified.refused";
+/// As above for reshare requests. Reshare result subjects have one or two
+/// tokens after the prefix (`<session_id>` or `<client_id>.<session_id>`; ids
+/// hold no `.`), so this one has three: `unverified.refused` alone would be
+/// the result subject of client `unverified`, session `refused`.
+pub const UNVERIFIED_RESHARE_RESULT: &str = "mpc.mpc_reshare_result.unverified.request.refused";
 
 /// The durable consumer a client reads its keygen results from.
 pub fn keygen_result_consumer(client_id: Option<&str>) -> String {
@@ -95,6 +116,11 @@ pub fn keygen_result_consumer(client_id: Option<&str>) -> String {
 /// The durable consumer a client reads its signing results from.
 pub fn signing_result_consumer(client_id: Option<&str>) -> String {
     consumer("mpc_signing_result", client_id)
+}
+
+/// The durable consumer a client reads its reshare results from.
+pub fn reshare_result_consumer(client_id: Option<&str>) -> String {
+    consumer("mpc_reshare_result", client_id)
 }
 
 /// As mpcium's Go client names them: `-`, `:`, `.` and spaces in the
@@ -170,11 +196,12 @@ pub const REQUEST_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const REQUEST_MAX_BYTES: i64 = 100_000_000;
 
 impl StreamSettings {
-    /// The three streams: request streams as mpcium's nodes create them, so
+    /// The four streams: request streams as mpcium's nodes create them, so
     /// mpcium's Go client's `CreateOrUpdateStream` with its own settings
-    /// succeeds; the result stream with work-queue retention and a long
+    /// succeeds (the reshare request stream, Tessera's own, has the same
+    /// settings as the signing one); the result stream with work-queue retention and a long
     /// duplicate window (results are published once per request).
-    pub fn stream_configs(&self) -> [stream::Config; 3] {
+    pub fn stream_configs(&self) -> [stream::Config; 4] {
         let request = |name: &str, subject: &str| stream::Config {
             name: name.to_string(),
             subjects: vec![subject.to_string()],
@@ -188,6 +215,7 @@ impl StreamSettings {
         [
             request(KEYGEN_STREAM, KEYGEN_REQUESTS),
             request(SIGNING_STREAM, SIGNING_REQUESTS),
+            request(RESHARE_STREAM, RESHARE_REQUESTS),
             stream::Config {
                 name: RESULT_STREAM.to_string(),
                 subjects: RESULT_SUBJECTS.iter().map(|s| s.to_string()).collect(),
@@ -222,7 +250,7 @@ impl StreamSettings {
     }
 }
 
-/// Makes sure the three streams exist. Existing ones are used as they are
+/// Makes sure the four streams exist. Existing ones are used as they are
 /// (clients may create them first, with their own settings), with one
 /// warning line naming what differs from ours.
 /// Safe to call from several nodes and clients at once.
@@ -356,8 +384,11 @@ mod tests {
     #[test]
     fn request_streams_are_created_as_mpcium_creates_them() {
         let settings = StreamSettings::default();
-        let [keygen, signing, results] = settings.stream_configs();
-        for c in [&keygen, &signing] {
+        let [keygen, signing, reshare, results] = settings.stream_configs();
+        assert_eq!(reshare.name, RESHARE_STREAM);
+        assert_eq!(reshare.subjects, vec![RESHARE_REQUESTS.to_string()]);
+        assert!(differences(&signing, &reshare).is_empty());
+        for c in [&keygen, &signing, &reshare] {
             assert_eq!(c.retention, stream::RetentionPolicy::Limits);
             assert_eq!(c.max_age, Duration::from_secs(7 * 24 * 3600));
             assert_eq!(c.max_bytes, 100_000_000);
@@ -403,6 +434,24 @@ mod tests {
         assert_eq!(
             signing_result(Some("app-1")),
             "mpc.mpc_signing_result.app-1.complete"
+        );
+        assert_eq!(reshare_request("s1"), "mpc.reshare_request.s1");
+        assert_eq!(reshare_result(None, "s1"), "mpc.mpc_reshare_result.s1");
+        assert_eq!(reshare_result_consumer(None), "mpc_reshare_result");
+        assert_eq!(
+            reshare_result_consumer(Some("app-1:eu")),
+            "mpc_reshare_result_app_1_eu"
+        );
+        assert_eq!(RESHARE_CONSUMER, "mpc_reshare_request");
+        assert_eq!(MPCIUM_RESHARE_SUBJECT, "mpc:reshare");
+        // No client's reshare result subject (one or two tokens after the
+        // prefix) is the unverified one.
+        let prefix = "mpc.mpc_reshare_result.";
+        let tail = UNVERIFIED_RESHARE_RESULT.strip_prefix(prefix).unwrap();
+        assert_eq!(tail.split('.').count(), 3);
+        assert_ne!(
+            reshare_result(Some("unverified"), "refused"),
+            UNVERIFIED_RESHARE_RESULT
         );
         assert!(valid_client_id("client-1"));
         for bad in ["", "a.b", "a*", ">", "a b"] {

@@ -1,4 +1,5 @@
-//! The client commands' arguments (`tessera keygen | sign | bench`): where
+//! The client commands' arguments (`tessera keygen | sign | bench`; `reshare`
+//! and `refresh` are in `commands::reshare_cmds`): where
 //! NATS is and this client's credential, the timeouts, and each command's flags.
 
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ pub struct ClientArgs {
     /// results could then forge them.
     #[arg(long)]
     pub accept_unsigned_results: bool,
-    /// How long to wait for each result (keygen or signature), e.g. `90s`, `5m`.
+    /// How long to wait for each result (keygen, signature or reshare), e.g. `90s`, `5m`.
     #[arg(long, default_value = "60s", value_parser = parse_timeout)]
     pub timeout: Duration,
 }

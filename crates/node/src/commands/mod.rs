@@ -7,6 +7,7 @@
 //! - [`initiator`]: `tessera initiator generate` and the initiator key file format.
 //! - [`peers`]: `tessera peers register | list` (Consul, hints only).
 //! - [`client_cmds`]: `tessera keygen | sign` (client side, over the SDK).
+//! - [`reshare_cmds`]: `tessera reshare | refresh` (client side, over the SDK).
 //! - [`bench`]: `tessera bench` (signing load, progress, every signature verified).
 //! - [`latency`]: bench's percentiles and latency histogram.
 //! - [`scrape`]: bench's reading of the nodes' `/metrics` (CPU, phases).
@@ -24,4 +25,5 @@ pub mod identity;
 pub mod initiator;
 pub mod latency;
 pub mod peers;
+pub mod reshare_cmds;
 pub mod scrape;

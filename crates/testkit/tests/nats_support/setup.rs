@@ -35,14 +35,27 @@ pub fn mpcium_streams() -> [stream::Config; 3] {
     ]
 }
 
-/// What a node sets up when it starts: the streams, the ledger and both request consumers.
+/// Tessera's reshare request stream (as the signing one; mpcium has none).
+pub fn reshare_stream() -> stream::Config {
+    stream::Config {
+        name: "mpc-reshare".into(),
+        subjects: vec!["mpc.reshare_request.*".into()],
+        max_age: Duration::from_secs(7 * 24 * 3600),
+        max_bytes: 100_000_000,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+/// What a node sets up when it starts: the streams, the ledger and the three request consumers.
 pub async fn node_setup(node: &Conn) -> kv::Store {
-    for config in mpcium_streams() {
+    for config in mpcium_streams().into_iter().chain([reshare_stream()]) {
         node.js.get_or_create_stream(config).await.expect("stream");
     }
     for (stream, name) in [
         ("mpc-keygen", "mpc_keygen_request"),
         ("mpc-signing", "mpc_signing_request"),
+        ("mpc-reshare", "mpc_reshare_request"),
     ] {
         request_consumer(node, stream, name).await;
     }
