@@ -19,6 +19,8 @@
 //! - [`consumer`]: [`EventConsumer`]: start, shutdown.
 //! - `intake`: the pull loops and one request from pull to ack.
 //! - [`request`]: checking a client request into a typed [`request::Request`].
+//! - [`reshare_request`]: checking a reshare request (mpcium's `ResharingMessage`
+//!   and Tessera's signed `tessera_replace`) into a [`reshare_request::Reshare`].
 //! - `coordinate`: serving a checked request: plan, then run, delegate or ask the key's holders.
 //! - `plan`: who plays, decided without I/O from the request, the key and a readiness snapshot.
 //! - `sessions`: this node's runner sessions for a request (keygen's two, or one signing).
@@ -62,6 +64,7 @@ pub(crate) mod propose;
 pub mod refused;
 pub mod reply;
 pub mod request;
+pub mod reshare_request;
 pub mod results;
 pub(crate) mod seen;
 pub(crate) mod sessions;
