@@ -23,6 +23,8 @@
 //!   and Tessera's signed `tessera_replace`) into a [`reshare_request::Reshare`].
 //! - `coordinate`: serving a checked request: plan, then run, delegate or ask the key's holders.
 //! - `plan`: who plays, decided without I/O from the request, the key and a readiness snapshot.
+//! - [`plan_lifecycle`]: what a reshare does to a key (refresh, replace, move, grow, remove)
+//!   and its new committee, or why it is refused, decided without I/O.
 //! - `sessions`: this node's runner sessions for a request (keygen's two, or one signing).
 //! - `propose`: proposing a session to its players; [`proposal`]: signed proposals;
 //!   `ask`: one proposal, one signed [`reply`].
@@ -58,6 +60,7 @@ pub mod ledger;
 pub mod ledger_record;
 pub mod metrics;
 pub(crate) mod plan;
+pub mod plan_lifecycle;
 pub(crate) mod player;
 pub mod proposal;
 pub(crate) mod propose;
