@@ -19,8 +19,12 @@
 //! - [`consumer`]: [`EventConsumer`]: start, shutdown.
 //! - `intake`: the pull loops and one request from pull to ack.
 //! - [`request`]: checking a client request into a typed [`request::Request`].
+//! - [`reshare_request`]: checking a reshare request (mpcium's `ResharingMessage`
+//!   and Tessera's signed `tessera_replace`) into a [`reshare_request::Reshare`].
 //! - `coordinate`: serving a checked request: plan, then run, delegate or ask the key's holders.
 //! - `plan`: who plays, decided without I/O from the request, the key and a readiness snapshot.
+//! - [`plan_lifecycle`]: what a reshare does to a key (refresh, replace, move, grow, remove)
+//!   and its new committee, or why it is refused, decided without I/O.
 //! - `sessions`: this node's runner sessions for a request (keygen's two, or one signing).
 //! - `propose`: proposing a session to its players; [`proposal`]: signed proposals;
 //!   `ask`: one proposal, one signed [`reply`].
@@ -56,12 +60,14 @@ pub mod ledger;
 pub mod ledger_record;
 pub mod metrics;
 pub(crate) mod plan;
+pub mod plan_lifecycle;
 pub(crate) mod player;
 pub mod proposal;
 pub(crate) mod propose;
 pub mod refused;
 pub mod reply;
 pub mod request;
+pub mod reshare_request;
 pub mod results;
 pub(crate) mod seen;
 pub(crate) mod sessions;

@@ -33,6 +33,10 @@ pub enum InvalidRequest {
     SessionRequired,
     #[error("tessera_session_signature without tessera_session: the session was stripped from the request")]
     SessionStripped,
+    #[error("tessera_replace is not covered by a valid tessera_replace_signature")]
+    UnauthenticatedReplace,
+    #[error("tessera_replace_signature without tessera_replace: the replace list was stripped from the request")]
+    ReplaceStripped,
     #[error("missing approval of authorizer {0}")]
     MissingAuthorizer(String),
     #[error("approval of authorizer {id} does not verify: {source}")]
@@ -47,7 +51,9 @@ impl InvalidRequest {
             InvalidRequest::InitiatorSignature(_)
             | InvalidRequest::UnauthenticatedPath
             | InvalidRequest::UnauthenticatedSession
-            | InvalidRequest::SessionStripped => ErrorCode::InvalidInitiatorSignature,
+            | InvalidRequest::SessionStripped
+            | InvalidRequest::UnauthenticatedReplace
+            | InvalidRequest::ReplaceStripped => ErrorCode::InvalidInitiatorSignature,
             InvalidRequest::SessionRequired => ErrorCode::MsgValidation,
             InvalidRequest::MissingAuthorizer(_) => ErrorCode::MissingAuthorizerSignature,
             InvalidRequest::AuthorizerSignature { .. } => ErrorCode::InvalidAuthorizerSignature,
@@ -70,13 +76,15 @@ impl InvalidRequest {
             | InvalidRequest::UnauthenticatedSession
             | InvalidRequest::SessionRequired
             | InvalidRequest::SessionStripped
+            | InvalidRequest::UnauthenticatedReplace
+            | InvalidRequest::ReplaceStripped
             | InvalidRequest::MissingAuthorizer(_)
             | InvalidRequest::AuthorizerSignature { .. } => true,
         }
     }
 }
 
-fn check_size(raw: &[u8], config: &ConsumerConfig) -> Result<(), InvalidRequest> {
+pub(crate) fn check_size(raw: &[u8], config: &ConsumerConfig) -> Result<(), InvalidRequest> {
     if raw.len() > config.max_request_bytes {
         return Err(InvalidRequest::TooLarge {
             len: raw.len(),
@@ -88,7 +96,7 @@ fn check_size(raw: &[u8], config: &ConsumerConfig) -> Result<(), InvalidRequest>
 
 /// First of all checks, right after the JSON is read: nothing of a request
 /// is believed (or echoed) before its initiator signature verifies.
-fn check_initiator(
+pub(crate) fn check_initiator(
     m: &impl InitiatorMessage,
     config: &ConsumerConfig,
 ) -> Result<(), InvalidRequest> {
@@ -98,7 +106,7 @@ fn check_initiator(
         .map_err(InvalidRequest::InitiatorSignature)
 }
 
-fn check_authorizers(
+pub(crate) fn check_authorizers(
     m: &impl InitiatorMessage,
     config: &ConsumerConfig,
 ) -> Result<(), InvalidRequest> {

@@ -77,6 +77,8 @@ fn reshare() -> ResharingMessage {
         wallet_id: "wallet-1".into(),
         signature: b"sig".to_vec(),
         authorizer_signatures: None,
+        replace: Vec::new(),
+        replace_signature: None,
     }
 }
 

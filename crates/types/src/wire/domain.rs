@@ -12,6 +12,8 @@
 pub const PATH: &[u8] = b"tessera/path/v1\0";
 /// Before the JSON an initiator signs for `tessera_session_signature`.
 pub const SESSION: &[u8] = b"tessera/session/v1\0";
+/// Before the JSON an initiator signs for a reshare's `tessera_replace_signature`.
+pub const REPLACE: &[u8] = b"tessera/replace/v1\0";
 
 /// `label || json`.
 pub fn prefixed(label: &[u8], json: Vec<u8>) -> Vec<u8> {

@@ -1,5 +1,9 @@
 //! `ResharingMessage`: a client asks to move a key to a new node set and
 //! threshold. mpcium takes it on the core NATS subject `mpc:reshare`.
+//!
+//! Tessera adds an optional, separately signed `tessera_replace`: the holders
+//! whose share is to be repaired (new identity, lost or stale share). Both
+//! extension fields are omitted when unset, so mpcium's JSON is unchanged.
 
 use std::collections::BTreeSet;
 
@@ -34,6 +38,23 @@ pub struct ResharingMessage {
     pub signature: Vec<u8>,
     #[serde(default, skip_serializing_if = "no_authorizers")]
     pub authorizer_signatures: Option<Vec<AuthorizerSignature>>,
+    /// Tessera's addition: holders (node ids, kept as sent) whose share is
+    /// repaired for their configured identity. [`Self::parse_replace`] validates it.
+    #[serde(
+        default,
+        rename = "tessera_replace",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub replace: Vec<String>,
+    /// The initiator's signature over [`Self::replace_signing_bytes`];
+    /// required when `tessera_replace` is present.
+    #[serde(
+        default,
+        rename = "tessera_replace_signature",
+        with = "b64::opt_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub replace_signature: Option<Vec<u8>>,
 }
 
 impl ResharingMessage {
@@ -59,6 +80,24 @@ impl ResharingMessage {
             .finish()
     }
 
+    /// What a Tessera initiator signs to authenticate `tessera_replace`:
+    /// `tessera/replace/v1` and a zero byte (see [`super::domain`]), then Go's
+    /// compact JSON of `{"session_id","wallet_id","key_type","replace"}`.
+    pub fn replace_signing_bytes(&self) -> Vec<u8> {
+        let json = GoObject::new()
+            .string("session_id", &self.session_id)
+            .string("wallet_id", &self.wallet_id)
+            .string("key_type", self.key_type.as_str())
+            .strings("replace", &self.replace)
+            .finish();
+        super::domain::prefixed(super::domain::REPLACE, json)
+    }
+
+    /// The nodes to replace, validated and free of duplicates, in request order.
+    pub fn parse_replace(&self) -> Result<Vec<NodeId>, WireError> {
+        unique_ids("tessera_replace", &self.replace)
+    }
+
     /// The session id, validated.
     pub fn parse_session_id(&self) -> Result<SessionId, WireError> {
         error::parse_id::<SessionId>("session_id", &self.session_id)
@@ -71,27 +110,34 @@ impl ResharingMessage {
 
     /// The new node set, validated and free of duplicates, in request order.
     pub fn parse_node_ids(&self) -> Result<Vec<NodeId>, WireError> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::with_capacity(self.node_ids.len());
-        for raw in &self.node_ids {
-            let id = error::parse_id::<NodeId>("node_ids", raw)?;
-            if !seen.insert(id.clone()) {
-                return Err(WireError::Reshare(SessionConfigError::DuplicatePlayer(id)));
-            }
-            out.push(id);
-        }
-        Ok(out)
+        unique_ids("node_ids", &self.node_ids)
     }
 
-    /// Checks ids and that `1 <= new_threshold < len(node_ids) <= 16`.
+    /// Checks ids (those of `tessera_replace` too) and that
+    /// `1 <= new_threshold < len(node_ids) <= 16`.
     pub fn validate(&self) -> Result<(), WireError> {
         self.parse_session_id()?;
         self.parse_wallet_id()?;
+        self.parse_replace()?;
         let nodes = self.parse_node_ids()?;
         self.new_threshold
             .check(nodes.len())
             .map_err(WireError::Reshare)
     }
+}
+
+/// `raw` as node ids, each valid and listed once.
+fn unique_ids(field: &'static str, raw: &[String]) -> Result<Vec<NodeId>, WireError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for r in raw {
+        let id = error::parse_id::<NodeId>(field, r)?;
+        if !seen.insert(id.clone()) {
+            return Err(WireError::Reshare(SessionConfigError::DuplicatePlayer(id)));
+        }
+        out.push(id);
+    }
+    Ok(out)
 }
 
 impl InitiatorMessage for ResharingMessage {
@@ -106,5 +152,45 @@ impl InitiatorMessage for ResharingMessage {
     }
     fn authorizer_signatures(&self) -> &[AuthorizerSignature] {
         self.authorizer_signatures.as_deref().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MPCIUM: &str = r#"{"session_id":"s-1","node_ids":["node0","node1","node2"],"new_threshold":1,"key_type":"secp256k1","wallet_id":"w-1","signature":"c2ln"}"#;
+
+    #[test]
+    fn mpcium_json_is_unchanged_by_the_extension() {
+        let m = ResharingMessage::from_json(MPCIUM.as_bytes()).unwrap();
+        assert!(m.replace.is_empty() && m.replace_signature.is_none());
+        assert_eq!(m.to_json().unwrap(), MPCIUM.as_bytes());
+    }
+
+    #[test]
+    fn replace_is_signed_with_its_own_label_and_round_trips() {
+        let mut m = ResharingMessage::from_json(MPCIUM.as_bytes()).unwrap();
+        m.replace = vec!["node2".into(), "n<1>".into()];
+        m.replace_signature = Some(b"rs".to_vec());
+        let want = concat!(
+            "tessera/replace/v1\0",
+            r#"{"session_id":"s-1","wallet_id":"w-1","key_type":"secp256k1","#,
+            r#""replace":["node2","n\u003c1\u003e"]}"#
+        );
+        assert_eq!(m.replace_signing_bytes(), want.as_bytes());
+        let json = String::from_utf8(m.to_json().unwrap()).unwrap();
+        assert!(
+            json.ends_with(r#","tessera_replace":["node2","n\u003c1\u003e"],"tessera_replace_signature":"cnM="}"#),
+            "{json}"
+        );
+        assert_eq!(ResharingMessage::from_json(json.as_bytes()).unwrap(), m);
+        // The ids are checked by validate: duplicates and bad ids are refused.
+        m.replace = vec!["node2".into(), "node2".into()];
+        assert!(m.validate().is_err());
+        m.replace = vec!["a.b".into()];
+        assert!(m.validate().is_err());
+        m.replace = vec!["node2".into()];
+        assert!(m.validate().is_ok());
     }
 }
