@@ -134,6 +134,36 @@ impl EventConsumer {
                 .tracker
                 .spawn(intake::pull_loop(shared, kind, messages, cancel));
         }
+        let messages = crate::reshare_intake::messages(&consumer.shared).await?;
+        let reshares = crate::reshare_intake::subscribe(&consumer.shared).await?;
+        let (shared, cancel) = (consumer.shared.clone(), consumer.cancel.clone());
+        consumer
+            .tracker
+            .spawn(crate::reshare_intake::pull_loop(shared, messages, cancel));
+        let (shared, cancel) = (consumer.shared.clone(), consumer.cancel.clone());
+        consumer.tracker.spawn(async move {
+            tokio::select! {
+                _ = crate::reshare_intake::bridge(shared, reshares) => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
+        // Lifecycle attempts this node left undecided or unerased (it stopped
+        // in the middle) are finished in the background.
+        let (shared, cancel) = (consumer.shared.clone(), consumer.cancel.clone());
+        let undecided_after = shared.node.options().keygen_deadline;
+        let grace = crate::reshare_run::grace(&shared);
+        consumer.tracker.spawn(async move {
+            let reconcile = crate::decision::reconcile(
+                shared.node.clone(),
+                shared.ledger.clone(),
+                undecided_after,
+                grace,
+            );
+            tokio::select! {
+                _ = reconcile => {}
+                _ = cancel.cancelled() => {}
+            }
+        });
         tracing::info!(node_id = %consumer.shared.me(), "event consumer started");
         Ok(consumer)
     }

@@ -127,6 +127,7 @@ async fn run(
                 request: raw.to_vec(),
                 issued_at_unix: proposal::now_unix(),
                 trace_id: Some(trace.clone()),
+                lifecycle: None,
             };
             trail.attempt(&session_id, &players);
             let running = sessions::start(

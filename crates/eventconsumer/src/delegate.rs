@@ -42,6 +42,7 @@ pub(crate) async fn ask(
         request: raw.to_vec(),
         issued_at_unix: proposal::now_unix(),
         trace_id: Some(trace.clone()),
+        lifecycle: None,
     };
     let options = shared.node.options();
     // A signing delegate may sign twice (one retry without a failed player).

@@ -32,7 +32,7 @@ async fn delegated(shared: &Shared, p: &Proposal, trace: &TraceId) -> Result<Vec
     let kind = match p.operation {
         Operation::DelegateKeygen => Kind::Keygen,
         Operation::DelegateSign => Kind::Sign,
-        Operation::Keygen | Operation::Sign => {
+        Operation::Keygen | Operation::Sign | Operation::Lifecycle => {
             return Err(Refused::WrongOperation("not a delegation").into())
         }
     };

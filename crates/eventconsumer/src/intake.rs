@@ -49,6 +49,16 @@ pub(crate) async fn messages(shared: &Shared, kind: Kind) -> Result<pull::Stream
             shared.config.signing_concurrency,
         ),
     };
+    bind(shared, stream, name, concurrency).await
+}
+
+/// Binds the durable consumer `name` of `stream`, pulling `concurrency` at a time.
+pub(crate) async fn bind(
+    shared: &Shared,
+    stream: &str,
+    name: &str,
+    concurrency: usize,
+) -> Result<pull::Stream, RequestError> {
     let js_err = |what: &str, e: String| RequestError::JetStream(format!("{what}: {e}"));
     let stream = shared
         .js

@@ -343,6 +343,29 @@ impl Ledger {
         recorded
     }
 
+    /// Writes a record saying `word` under `key` unless one is there already
+    /// (create-only: the first writer wins) and returns the record that
+    /// stands, this node's or the first writer's. An entry no cluster node
+    /// signed is never followed: an error, not a decision.
+    pub async fn first_word(&self, key: &str, word: &str) -> Result<Record, RequestError> {
+        let mine = Record {
+            digest: word.to_string(),
+            result: None,
+            node: self.node.clone(),
+            instance: self.instance.clone(),
+            at_unix: now(),
+        };
+        match self.store.create(key, self.encode(key, &mine)?).await {
+            Ok(_) => return Ok(mine),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Err(js_err(e)),
+        }
+        let entry = self.store.entry(key).await.map_err(js_err)?;
+        entry
+            .and_then(|e| self.believe(key, &e.value))
+            .ok_or_else(|| RequestError::JetStream(format!("{key}: no signed record stands")))
+    }
+
     /// Gives a claim up (the request failed before any session: a repeat may retry).
     pub async fn release(&self, key: &str, revision: u64) {
         let _ = self.store.delete_expect_revision(key, Some(revision)).await;

@@ -23,6 +23,12 @@
 //!   and Tessera's signed `tessera_replace`) into a [`reshare_request::Reshare`].
 //! - `coordinate`: serving a checked request: plan, then run, delegate or ask the key's holders.
 //! - `plan`: who plays, decided without I/O from the request, the key and a readiness snapshot.
+//! - Reshare requests (refresh and replace of a key's shares): `reshare_intake` (the
+//!   stream's pull loop and the bridge from mpcium's core NATS `mpc:reshare`), `reshare`
+//!   (one request, pull to ack), `reshare_view` (this node's view of the key),
+//!   `reshare_join` (a player's checks), `reshare_run` (one attempt to its decision),
+//!   `decision` (commit or abort for every player, erase, restart reconciliation),
+//!   [`lifecycle_spec`] (the plan a lifecycle proposal carries), [`reshare_result`].
 //! - [`plan_lifecycle`]: what a reshare does to a key (refresh, replace, move, grow, remove)
 //!   and its new committee, or why it is refused, decided without I/O.
 //! - `sessions`: this node's runner sessions for a request (keygen's two, or one signing).
@@ -51,6 +57,7 @@ pub mod audit_request;
 pub mod config;
 pub mod consumer;
 pub(crate) mod coordinate;
+pub(crate) mod decision;
 pub(crate) mod delegate;
 pub(crate) mod delegated;
 pub mod error;
@@ -58,6 +65,7 @@ mod fault;
 pub(crate) mod intake;
 pub mod ledger;
 pub mod ledger_record;
+pub mod lifecycle_spec;
 pub mod metrics;
 pub(crate) mod plan;
 pub mod plan_lifecycle;
@@ -67,7 +75,13 @@ pub(crate) mod propose;
 pub mod refused;
 pub mod reply;
 pub mod request;
+pub(crate) mod reshare;
+pub(crate) mod reshare_intake;
+pub(crate) mod reshare_join;
 pub mod reshare_request;
+pub mod reshare_result;
+pub(crate) mod reshare_run;
+pub(crate) mod reshare_view;
 pub mod results;
 pub(crate) mod seen;
 pub(crate) mod sessions;

@@ -48,7 +48,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut proposals: async_nats::Subscr
     }
 }
 
-async fn answer(shared: &Shared, bytes: &[u8], id: ProposalId) -> Reply {
+async fn answer(shared: &Arc<Shared>, bytes: &[u8], id: ProposalId) -> Reply {
     let p = match proposal::open(bytes, shared.me(), |n| shared.node.directory().get(n)) {
         Ok(p) => p,
         Err(e) => return refused(None, &ServeError::BadProposal(e)),
@@ -58,12 +58,18 @@ async fn answer(shared: &Shared, bytes: &[u8], id: ProposalId) -> Reply {
     answer_opened(shared, p, id, &trace).instrument(span).await
 }
 
-async fn answer_opened(shared: &Shared, p: Proposal, id: ProposalId, trace: &TraceId) -> Reply {
+async fn answer_opened(
+    shared: &Arc<Shared>,
+    p: Proposal,
+    id: ProposalId,
+    trace: &TraceId,
+) -> Reply {
     let (kind, delegation) = match p.operation {
         Operation::DelegateKeygen => (Kind::Keygen, true),
         Operation::DelegateSign => (Kind::Sign, true),
         Operation::Keygen => (Kind::Keygen, false),
         Operation::Sign => (Kind::Sign, false),
+        Operation::Lifecycle => return answer_lifecycle(shared, &p, id, trace).await,
     };
     // Before anything else, and before a join slot is taken: a replay is refused.
     let first = shared
@@ -88,6 +94,29 @@ async fn answer_opened(shared: &Shared, p: Proposal, id: ProposalId, trace: &Tra
                 .with_session(&p.session_id, &p.players)
                 .with_outcome("refused", Some(e.code().as_str()));
             shared.audit(event);
+            refused(Some(&p.session_id), &e)
+        }
+    }
+}
+
+/// A lifecycle proposal (a reshare request): replays refused first, then `reshare_join`.
+async fn answer_lifecycle(
+    shared: &Arc<Shared>,
+    p: &Proposal,
+    id: ProposalId,
+    trace: &TraceId,
+) -> Reply {
+    let joined = match shared.first_time(id, &p.session_id, p.issued_at_unix) {
+        Ok(()) => crate::reshare_join::join(shared, p, trace).await,
+        Err(e) => Err(e.into()),
+    };
+    match joined {
+        Ok(()) => {
+            metrics::proposal("reshare", "joined", None);
+            Reply::Joined
+        }
+        Err(e) => {
+            metrics::proposal("reshare", "refused", Some(e.code()));
             refused(Some(&p.session_id), &e)
         }
     }

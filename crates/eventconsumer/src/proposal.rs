@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use tessera_security::{NodeIdentity, PeerKey};
 use tessera_types::{ErrorCode, NodeId, PublicIdentity, SessionId, TraceId};
 
+pub use crate::lifecycle_spec::LifecycleSpec;
+
 /// Proposals older than this (or this far in the future) are refused: a
 /// captured proposal cannot be replayed later.
 pub const MAX_AGE_SECS: u64 = 60;
@@ -20,6 +22,10 @@ pub enum Operation {
     DelegateKeygen,
     /// "Serve this signing request for me", likewise.
     DelegateSign,
+    /// A refresh or replace of a key (a reshare request); the proposal
+    /// carries the plan ([`LifecycleSpec`]). Appended last: earlier variants
+    /// keep their encoding.
+    Lifecycle,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +41,9 @@ pub struct Proposal {
     /// so a node of the previous release still reads the proposal.
     #[serde(skip)]
     pub trace_id: Option<TraceId>,
+    /// A lifecycle proposal's plan, encoded after the trace id (which it needs).
+    #[serde(skip)]
+    pub lifecycle: Option<LifecycleSpec>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -99,12 +108,15 @@ impl std::fmt::Display for ProposalId {
     }
 }
 
-/// Signs and encodes a proposal.
+/// Signs and encodes a proposal. A lifecycle plan is only sent with a trace id.
 /// The signed body is the proposal's fields, then its trace id when it has one.
 pub fn seal(identity: &NodeIdentity, proposal: &Proposal) -> Result<Vec<u8>, postcard::Error> {
     let mut body = postcard::to_allocvec(proposal)?;
     if let Some(trace) = &proposal.trace_id {
         body.extend(postcard::to_allocvec(trace)?);
+        if let Some(spec) = &proposal.lifecycle {
+            body.extend(postcard::to_allocvec(spec)?);
+        }
     }
     let signature = identity.sign(&signing_input(&body)).to_vec();
     postcard::to_allocvec(&Signed { body, signature })
@@ -128,7 +140,10 @@ pub fn open(
         postcard::take_from_bytes(&signed.body).map_err(|_| ProposalError::Malformed)?;
     // A proposal of the previous release has no trace id; a bad one is dropped
     // (it only names log lines), after the signature check below covers it.
-    proposal.trace_id = postcard::from_bytes(rest).ok();
+    if let Ok((trace, rest)) = postcard::take_from_bytes(rest) {
+        proposal.trace_id = Some(trace);
+        proposal.lifecycle = postcard::from_bytes(rest).ok();
+    }
     let coordinator = proposal.coordinator.clone();
     let identity = lookup(&coordinator)
         .ok_or_else(|| ProposalError::UnknownCoordinator(coordinator.clone()))?;
@@ -172,6 +187,7 @@ mod tests {
             request: b"{}".to_vec(),
             issued_at_unix: now_unix(),
             trace_id: None,
+            lifecycle: None,
         };
         let bytes = seal(&a, &p).unwrap();
         let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
@@ -259,6 +275,7 @@ mod tests {
             request: b"{}".to_vec(),
             issued_at_unix: now_unix(),
             trace_id: Some(TraceId::new("trace-1").unwrap()),
+            lifecycle: None,
         };
         let sealed = seal(&a, &p).unwrap();
         assert_eq!(open(&sealed, &id("b"), known).unwrap(), p);
@@ -269,6 +286,7 @@ mod tests {
             old,
             Proposal {
                 trace_id: None,
+                lifecycle: None,
                 ..p.clone()
             }
         );
@@ -277,5 +295,41 @@ mod tests {
         let signature = a.sign(&signing_input(&body)).to_vec();
         let previous = postcard::to_allocvec(&Signed { body, signature }).unwrap();
         assert_eq!(open(&previous, &id("b"), known).unwrap(), old);
+    }
+
+    #[test]
+    fn a_lifecycle_plan_rides_after_the_trace_id_and_is_signed() {
+        let a = NodeIdentity::generate(id("a"));
+        let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
+        let spec = LifecycleSpec {
+            wallet_id: tessera_types::WalletId::new("w").unwrap(),
+            key_type: tessera_types::wire::KeyType::Ed25519,
+            committee: vec![(id("a"), 1), (id("b"), 2)],
+            targets: vec![id("b")],
+            from_epoch: 3,
+            public_key: vec![7; 32],
+            threshold: 1,
+        };
+        let p = Proposal {
+            session_id: SessionId::new("s1").unwrap(),
+            operation: Operation::Lifecycle,
+            coordinator: id("a"),
+            players: vec![id("a"), id("b")],
+            request: b"{}".to_vec(),
+            issued_at_unix: now_unix(),
+            trace_id: Some(TraceId::new("trace-1").unwrap()),
+            lifecycle: Some(spec),
+        };
+        let sealed = seal(&a, &p).unwrap();
+        assert_eq!(open(&sealed, &id("b"), known).unwrap(), p);
+        // The plan is covered by the signature: changed bytes do not verify.
+        let mut signed: Signed = postcard::from_bytes(&sealed).unwrap();
+        let last = signed.body.len() - 2;
+        signed.body[last] ^= 1;
+        let tampered = postcard::to_allocvec(&signed).unwrap();
+        assert!(matches!(
+            open(&tampered, &id("b"), known),
+            Err(ProposalError::BadSignature(_))
+        ));
     }
 }
