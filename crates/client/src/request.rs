@@ -12,10 +12,9 @@
 //! by the initiator alone.
 
 use tessera_security::InitiatorSigner;
-use tessera_types::wire::{to_go_json, GoObject, InitiatorMessage, SessionSpec};
+use tessera_types::wire::{InitiatorMessage, SessionSpec};
 use tessera_types::{
     AuthorizerSignature, GenerateKeyMessage, KeyType, ResharingMessage, SignTxMessage, Threshold,
-    WireError,
 };
 
 use crate::ClientError;
@@ -142,50 +141,31 @@ pub fn signed_reshare_message(
         wallet_id: req.wallet_id.clone(),
         signature: Vec::new(),
         authorizer_signatures: None,
+        replace: Vec::new(),
+        replace_signature: None,
     };
     msg.signature = initiator.sign(&msg.signing_bytes());
     msg.authorizer_signatures = approvals(&msg, authorizers);
     msg
 }
 
-/// What the initiator signs for a replace list: Go's compact JSON of
-/// `{"session_id","wallet_id","key_type","replace"}`.
-pub fn replace_signing_bytes(msg: &ResharingMessage, replace: &[String]) -> Vec<u8> {
-    GoObject::new()
-        .string("session_id", &msg.session_id)
-        .string("wallet_id", &msg.wallet_id)
-        .string("key_type", msg.key_type.as_str())
-        .strings("replace", replace)
-        .finish()
-}
-
 /// The JSON to publish for `msg`: the message as mpcium writes it, plus,
 /// when `replace` is not empty, `tessera_replace` (the node ids) and
 /// `tessera_replace_signature` (the initiator's signature over
-/// [`replace_signing_bytes`], hex) as its last two fields. The message's own
-/// fields keep mpcium's order and bytes (`ResharingMessage` has no replace
-/// fields, so they are added to its JSON object here).
+/// [`ResharingMessage::replace_signing_bytes`]) after mpcium's fields, which
+/// keep their order and bytes.
 pub fn reshare_json(
     initiator: &InitiatorSigner,
     msg: &ResharingMessage,
     replace: &[String],
 ) -> Result<Vec<u8>, ClientError> {
-    let mut json = msg.to_json()?;
-    if replace.is_empty() {
-        return Ok(json);
+    let mut msg = msg.clone();
+    msg.replace = replace.to_vec();
+    msg.replace_signature = None;
+    if !replace.is_empty() {
+        msg.replace_signature = Some(initiator.sign(&msg.replace_signing_bytes()));
     }
-    let signature = hex::encode(initiator.sign(&replace_signing_bytes(msg, replace)));
-    let extra = serde_json::json!({
-        "tessera_replace": replace,
-        "tessera_replace_signature": signature,
-    });
-    let extra = to_go_json(&extra).map_err(WireError::Encode)?;
-    // Both are JSON objects: `{…}` + `{…}` becomes `{…,…}`.
-    debug_assert!(json.ends_with(b"}") && extra.starts_with(b"{"));
-    json.pop();
-    json.push(b',');
-    json.extend_from_slice(&extra[1..]);
-    Ok(json)
+    Ok(msg.to_json()?)
 }
 
 /// An empty session configuration is no configuration: nothing to send or sign.
@@ -455,31 +435,34 @@ mod tests {
         let init = InitiatorSigner::generate(InitiatorKeyKind::Ed25519);
         let req = reshare_request(&["node2"]);
         let msg = signed_reshare_message(&init, &[], &req, "s1");
-        assert_eq!(
-            String::from_utf8(replace_signing_bytes(&msg, &req.replace)).unwrap(),
-            r#"{"session_id":"s1","wallet_id":"w1","key_type":"ed25519","replace":["node2"]}"#
-        );
         let json = reshare_json(&init, &msg, &req.replace).unwrap();
+        let sent = ResharingMessage::from_json(&json).unwrap();
+        assert!(String::from_utf8(sent.replace_signing_bytes())
+            .unwrap()
+            .ends_with(
+                r#"{"session_id":"s1","wallet_id":"w1","key_type":"ed25519","replace":["node2"]}"#
+            ));
         let text = String::from_utf8(json.clone()).unwrap();
         // mpcium's fields first, as mpcium writes them; ours last.
         let own = String::from_utf8(msg.to_json().unwrap()).unwrap();
         assert!(text.starts_with(own.trim_end_matches('}')), "{text}");
         let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(value["tessera_replace"], serde_json::json!(["node2"]));
-        let sig = hex::decode(value["tessera_replace_signature"].as_str().unwrap()).unwrap();
+        let sig = sent.replace_signature.clone().unwrap();
         let sig = ed25519_dalek::Signature::from_slice(&sig).unwrap();
         dalek_key(&init)
-            .verify_strict(&replace_signing_bytes(&msg, &req.replace), &sig)
+            .verify_strict(&sent.replace_signing_bytes(), &sig)
             .unwrap();
-        // An mpcium reader ignores the two fields; the initiator signature holds.
-        let back = ResharingMessage::from_json(&json).unwrap();
-        assert_eq!(back, msg);
+        // The initiator signature over mpcium's bytes holds.
         init.public()
-            .verify(&back.signing_bytes(), &back.signature)
+            .verify(&sent.signing_bytes(), &sent.signature)
             .unwrap();
         // The signature covers the list.
-        let other = replace_signing_bytes(&msg, &["node1".to_string()]);
-        assert!(dalek_key(&init).verify_strict(&other, &sig).is_err());
+        let mut other = sent.clone();
+        other.replace = vec!["node1".to_string()];
+        assert!(dalek_key(&init)
+            .verify_strict(&other.replace_signing_bytes(), &sig)
+            .is_err());
     }
 
     #[test]

@@ -40,6 +40,8 @@
 //! - [`ledger`]: the cluster-wide record of served requests (JetStream KV);
 //!   [`ledger_record`]: its signed records.
 //! - [`results`]: result events and publishing them once.
+//! - [`reshare_result`]: reshare result events (mpcium's `ResharingResultEvent`), their
+//!   subject and idempotency key.
 //! - [`error`]: [`RequestError`], [`ServeError`]; `refused`: [`Refused`], refusals by policy or quorum.
 //! - `stale`: request expiry (`ERROR_SESSION_STALE`).
 //! - [`streams`]: [`StreamHealth`], whether the request streams answer (for `/readyz`).

@@ -211,7 +211,7 @@ async fn refresh_both_curves_and_an_mpcium_reshare_on_core_nats() {
         "the repeat was answered from the ledger"
     );
     sign_everything(&client, "after-mpcium", &ecdsa, chain_code, eddsa).await;
-    let mut stream = js.get_stream(mpc::RESULT_STREAM).await.unwrap();
+    let stream = js.get_stream(mpc::RESULT_STREAM).await.unwrap();
     let info = stream.info_with_subjects(subject.clone()).await.unwrap();
     let counts: std::collections::HashMap<String, usize> =
         futures::TryStreamExt::try_collect(info).await.unwrap();
