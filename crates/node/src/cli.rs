@@ -11,14 +11,15 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tessera_security::InitiatorKeyKind;
 
-use crate::commands::reshare_cmds::{RefreshArgs, ReshareArgs};
 use crate::config::{Config, NatsConfig};
 
 mod client;
+mod reshare;
 
 pub use client::{
     parse_path, BenchArgs, ClientArgs, DerivationPath, KeyTypeArg, KeygenArgs, SignArgs,
 };
+pub use reshare::{RefreshArgs, ReshareArgs};
 
 #[derive(Debug, Parser)]
 #[command(
