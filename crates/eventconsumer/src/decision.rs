@@ -147,11 +147,35 @@ pub async fn reconcile(node: Node, ledger: Ledger, undecided_after: Duration, gr
         Err(e) => return tracing::error!("store task failed: {e}"),
     };
     erase_retired_later(&node, grace).await;
-    if pending.is_empty() {
+    // Attempts decided while this node was away are followed at once.
+    let mut undecided = Vec::new();
+    for row in pending {
+        let EpochState::Pending { session_id, .. } = &row.state else {
+            continue;
+        };
+        let stands = match ledger.read(&key(session_id)).await {
+            Ok(record) => record.and_then(|r| Decision::from_word(&r.digest)),
+            Err(e) => {
+                tracing::warn!(session_id = %session_id, "lifecycle decision not readable yet: {e}");
+                None
+            }
+        };
+        match stands {
+            Some(d) => {
+                let (wallet, key_type) = (&row.metadata.wallet_id, row.metadata.key_type);
+                apply(&node, wallet, key_type, session_id, d, grace).await;
+            }
+            None => undecided.push(row),
+        }
+    }
+    if undecided.is_empty() {
         return;
     }
+    // No decision: the attempt's players may still be deciding; once no
+    // session of it can still run, it is aborted (create-only: an existing
+    // commit wins and is followed instead).
     tokio::time::sleep(undecided_after).await;
-    for row in pending {
+    for row in undecided {
         let EpochState::Pending { session_id, .. } = &row.state else {
             continue;
         };

@@ -66,7 +66,7 @@ pub(crate) async fn handle(shared: &Shared, msg: jetstream::Message, trace: Trac
     let last = msg
         .info()
         .is_ok_and(|i| i.delivered >= shared.config.max_deliver);
-    match serve(shared, &msg.payload, client_id.as_deref(), &trace).await {
+    match serve(shared, &msg.payload, client_id.as_deref(), &trace, last).await {
         Answer::Publish {
             outcome,
             msg_id,
@@ -111,7 +111,13 @@ async fn retry(msg: &jetstream::Message, last: bool) {
     }
 }
 
-async fn serve(shared: &Shared, raw: &[u8], client_id: Option<&str>, trace: &TraceId) -> Answer {
+async fn serve(
+    shared: &Shared,
+    raw: &[u8],
+    client_id: Option<&str>,
+    trace: &TraceId,
+    last: bool,
+) -> Answer {
     let reshare = match Reshare::parse(raw, &shared.config) {
         Ok(r) => r,
         Err(e) => return refused_request(raw, client_id, e),
@@ -152,6 +158,13 @@ async fn serve(shared: &Shared, raw: &[u8], client_id: Option<&str>, trace: &Tra
         }
     };
     match coordinate(shared, &reshare, raw, trace).await {
+        Err((ErrorCode::KeyNotFound, reason)) if !last && others_ready(shared) => {
+            // This node lost its share (it is the one being replaced) or never
+            // held one: another node takes the request.
+            shared.ledger.release(&key, revision).await;
+            tracing::info!(session_id = %sid, "{reason}; left to another node");
+            Answer::Later
+        }
         Ok(json) => Answer::Publish {
             outcome: reshare_result::outcome(client_id, &sid, json),
             msg_id,
@@ -248,6 +261,12 @@ async fn coordinate(
             format!("session {session_id}: the attempt could not be decided ({e}); each node decides it at its next start"),
         )),
     }
+}
+
+/// Whether another server is ready (one that may hold the key).
+fn others_ready(shared: &Shared) -> bool {
+    let view = shared.snapshot();
+    view.ready.iter().any(|n| n != shared.me())
 }
 
 /// The kinds this release runs.

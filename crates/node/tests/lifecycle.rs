@@ -14,14 +14,24 @@ use common::check;
 use common::raw::RawSigner;
 use common::{ClusterOptions, ProcCluster};
 use sha2::{Digest, Sha256};
-use tessera_client::{derive, KeyType, ReshareRequest, SignRequest};
+use tessera_client::{derive, new_session_id, Client, KeyType, ReshareRequest, SignRequest};
 use tessera_transport::async_nats::{self, jetstream, HeaderMap};
 use tessera_transport::mpc;
+use tessera_types::wire::SessionSpec;
 use tessera_types::ErrorCode;
 
 const WALLET: &str = "wallet-life";
 
-fn request(key_type: KeyType, tx_id: &str, tx: &[u8], path: Option<Vec<u32>>) -> SignRequest {
+/// Who signs: any ready nodes (`None`) or these.
+type Signers<'a> = Option<&'a [String]>;
+
+fn request(
+    key_type: KeyType,
+    tx_id: &str,
+    tx: &[u8],
+    path: Option<Vec<u32>>,
+    signers: Signers<'_>,
+) -> SignRequest {
     SignRequest {
         key_type,
         wallet_id: WALLET.into(),
@@ -29,14 +39,20 @@ fn request(key_type: KeyType, tx_id: &str, tx: &[u8], path: Option<Vec<u32>>) ->
         tx: tx.to_vec(),
         network_internal_code: "life".into(),
         derivation_path: path,
-        session: None,
+        session: signers.map(|players| SessionSpec {
+            session_id: Some(new_session_id()),
+            players: Some(players.to_vec()),
+            dynamic_public_keys: Default::default(),
+            threshold: None,
+        }),
     }
 }
 
 /// Signs at the master key and at a child key on both curves and checks
 /// each signature under keys derived offline from the keygen result.
 async fn sign_everything(
-    client: &tessera_client::Client,
+    client: &Client,
+    signers: Signers<'_>,
     tag: &str,
     ecdsa: &[u8],
     chain_code: [u8; 32],
@@ -53,7 +69,7 @@ async fn sign_everything(
     ] {
         let tx_id = format!("{tag}-ecdsa-{}", p.is_some());
         let r = client
-            .sign(request(KeyType::Secp256k1, &tx_id, &digest, p))
+            .sign(request(KeyType::Secp256k1, &tx_id, &digest, p, signers))
             .await
             .unwrap()
             .into_result()
@@ -66,7 +82,7 @@ async fn sign_everything(
     ] {
         let tx_id = format!("{tag}-eddsa-{}", p.is_some());
         let r = client
-            .sign(request(KeyType::Ed25519, &tx_id, &message, p))
+            .sign(request(KeyType::Ed25519, &tx_id, &message, p, signers))
             .await
             .unwrap()
             .into_result()
@@ -87,7 +103,7 @@ async fn refresh_both_curves_and_an_mpcium_reshare_on_core_nats() {
     let ecdsa = wallet.ecdsa_public_key_sec1().expect("ecdsa key");
     let chain_code = wallet.ecdsa_chain_code().expect("chain code");
     let eddsa = wallet.eddsa_public_key().expect("eddsa key");
-    sign_everything(&client, "before", &ecdsa, chain_code, eddsa).await;
+    sign_everything(&client, None, "before", &ecdsa, chain_code, eddsa).await;
 
     // Refresh both curves: same public keys reported, and everything signs
     // under the same keys afterwards.
@@ -104,7 +120,7 @@ async fn refresh_both_curves_and_an_mpcium_reshare_on_core_nats() {
         };
         assert_eq!(r.pub_key(), Some(expected.as_slice()));
     }
-    sign_everything(&client, "after", &ecdsa, chain_code, eddsa).await;
+    sign_everything(&client, None, "after", &ecdsa, chain_code, eddsa).await;
 
     // A threshold change cannot be built from the libraries: refused at once.
     let asked = Instant::now();
@@ -225,7 +241,7 @@ async fn refresh_both_curves_and_an_mpcium_reshare_on_core_nats() {
     )
     .await;
     assert!(twice, "the repeat reached the bridge");
-    sign_everything(&client, "after-mpcium", &ecdsa, chain_code, eddsa).await;
+    sign_everything(&client, None, "after-mpcium", &ecdsa, chain_code, eddsa).await;
     // No second result reached mpcium's consumer (the signings above gave
     // any duplicate time to arrive; this bounds the wait for one more).
     let second = tokio::time::timeout(
@@ -234,4 +250,123 @@ async fn refresh_both_curves_and_an_mpcium_reshare_on_core_nats() {
     )
     .await;
     assert!(second.is_err(), "a second reshare result: {second:?}");
+}
+
+/// Refreshes both curves; whether each succeeded.
+async fn refresh_both(client: &Client, nodes: &[String]) -> Vec<bool> {
+    let mut ok = Vec::new();
+    for key_type in [KeyType::Secp256k1, KeyType::Ed25519] {
+        let r = client
+            .refresh(WALLET, key_type, nodes.to_vec(), 1)
+            .await
+            .unwrap();
+        ok.push(r.is_success());
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_mid_refresh_then_its_data_lost_and_replaced() {
+    const EXIT: &str = "TESSERA_FAULT_EXIT_IN_LIFECYCLE";
+    let key = RawSigner::ed25519();
+    let mut options = ClusterOptions::new(key.initiator_config());
+    // Short deadlines: a retired epoch is erased one signing deadline (plus
+    // 5 s) after its successor is committed.
+    options.env = vec![
+        ("TESSERA_TIMEOUTS_CONNECT_TIMEOUT".into(), "3s".into()),
+        ("TESSERA_TIMEOUTS_SIGN_DEADLINE".into(), "5s".into()),
+    ];
+    let mut cluster = ProcCluster::start(options).await;
+    let client = cluster.sdk(&key, "sdk").await;
+    let wallet = client.keygen(WALLET).await.unwrap().into_result().unwrap();
+    let ecdsa = wallet.ecdsa_public_key_sec1().unwrap();
+    let chain_code = wallet.ecdsa_chain_code().unwrap();
+    let eddsa = wallet.eddsa_public_key().unwrap();
+    let nodes = cluster.node_ids();
+
+    // node2 exits after storing the new epoch as pending, before telling the others.
+    cluster.set_env(EXIT, Some(&nodes[2]));
+    cluster.terminate(2);
+    cluster.restart(2);
+    cluster.wait_all_ready().await;
+    let r = client
+        .refresh(WALLET, KeyType::Secp256k1, nodes.clone(), 1)
+        .await
+        .unwrap();
+    assert!(
+        !r.is_success(),
+        "a refresh whose player died cannot succeed"
+    );
+    let exited = cluster
+        .wait_for_log_of(2, Duration::from_secs(30), |l| {
+            l.contains("exiting in the middle of a lifecycle session")
+        })
+        .await;
+    assert!(exited);
+    cluster.kill(2);
+    // Every key still signs, at the old epoch, without node2.
+    let (n0, n1, n2) = (nodes[0].clone(), nodes[1].clone(), nodes[2].clone());
+    let survivors = [n0.clone(), n1.clone()];
+    sign_everything(
+        &client,
+        Some(&survivors),
+        "killed",
+        &ecdsa,
+        chain_code,
+        eddsa,
+    )
+    .await;
+
+    // node2 comes back: it follows the attempt's decision (abort) and drops
+    // its pending epoch; the refresh then runs to completion.
+    cluster.set_env(EXIT, None);
+    cluster.restart(2);
+    cluster.wait_all_ready().await;
+    let discarded = cluster
+        .wait_for_log_of(2, Duration::from_secs(30), |l| {
+            l.contains("lifecycle decision applied") && l.contains("Abort")
+        })
+        .await;
+    assert!(discarded, "node2 discarded the aborted attempt");
+    assert_eq!(refresh_both(&client, &nodes).await, [true, true]);
+    sign_everything(&client, None, "rerun", &ecdsa, chain_code, eddsa).await;
+
+    // node2 loses its data directory: its shares come back by repair from
+    // node0 and node1, and the refresh by all three.
+    cluster.terminate(2);
+    let dir = cluster.data_dir(2);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    cluster.restart(2);
+    cluster.wait_all_ready().await;
+    for key_type in [KeyType::Secp256k1, KeyType::Ed25519] {
+        let r = client
+            .reshare(ReshareRequest {
+                wallet_id: WALLET.into(),
+                key_type,
+                node_ids: nodes.clone(),
+                new_threshold: 1,
+                session_id: None,
+                replace: vec![n2.clone()],
+            })
+            .await
+            .unwrap();
+        assert!(r.is_success(), "{:?}", r.error());
+    }
+    for (tag, pair) in [
+        ("replaced-a", [n0.clone(), n2.clone()]),
+        ("replaced-b", [n1, n2]),
+    ] {
+        sign_everything(&client, Some(&pair), tag, &ecdsa, chain_code, eddsa).await;
+    }
+    // The epochs the refreshes and the replace retired are erased on the
+    // helpers, once the signing grace has passed.
+    for i in 0..2 {
+        let erased = cluster
+            .wait_for_log_of(i, Duration::from_secs(60), |l| {
+                l.contains("retired epoch erased")
+            })
+            .await;
+        assert!(erased, "node{i} erased its retired epochs");
+    }
 }

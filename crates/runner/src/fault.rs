@@ -13,6 +13,10 @@
 //! - `TESSERA_FAULT_FALSE_BLAME=<node_id>`: the node with that id aborts every
 //!   signing session right after the join barrier, with a signed abort frame
 //!   falsely naming every other signer as a cheater (`ERROR_PROTOCOL_CHEATING`).
+//! - `TESSERA_FAULT_EXIT_IN_LIFECYCLE=<node_id>`: the node with that id exits
+//!   (status 70, as a crash would end it) in its next lifecycle session right
+//!   after it stored the new epoch as pending, before it tells the others: a
+//!   node killed in the middle of a refresh.
 
 use tessera_types::NodeId;
 
@@ -82,6 +86,20 @@ pub(crate) fn false_blame(
         },
     })
 }
+
+/// In a lifecycle session, after the pending epoch is stored: exits the
+/// process when the fault names `me`.
+#[cfg(debug_assertions)]
+pub(crate) fn exit_in_lifecycle(me: &NodeId) {
+    if names("TESSERA_FAULT_EXIT_IN_LIFECYCLE", me) {
+        tracing::warn!(node_id = %me, "fault injection: exiting in the middle of a lifecycle session");
+        std::process::exit(70);
+    }
+}
+
+/// Nothing in release builds.
+#[cfg(not(debug_assertions))]
+pub(crate) fn exit_in_lifecycle(_me: &NodeId) {}
 
 /// Never in release builds.
 #[cfg(not(debug_assertions))]

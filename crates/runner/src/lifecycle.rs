@@ -146,6 +146,7 @@ pub(crate) async fn lifecycle(
         let version = node
             .with_store(move |st| st.put_pending(&stored, epoch, &s, digest, &bytes))
             .await?;
+        crate::fault::exit_in_lifecycle(&me);
         // Said only after the pending epoch is on disk: a player that has every
         // digest knows every player stored the new epoch.
         io.confirm_keygen(digest).await?;
