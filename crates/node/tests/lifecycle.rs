@@ -252,6 +252,19 @@ async fn refresh_both_curves_and_an_mpcium_reshare_on_core_nats() {
     assert!(second.is_err(), "a second reshare result: {second:?}");
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// Refreshes both curves; whether each succeeded.
 async fn refresh_both(client: &Client, nodes: &[String]) -> Vec<bool> {
     let mut ok = Vec::new();
@@ -328,11 +341,40 @@ async fn a_node_killed_mid_refresh_then_its_data_lost_and_replaced() {
         })
         .await;
     assert!(discarded, "node2 discarded the aborted attempt");
+    // A copy of node2's store before the refresh (an old backup).
+    cluster.terminate(2);
+    let stale = tempfile::tempdir().unwrap();
+    copy_dir(&cluster.data_dir(2), stale.path());
+    cluster.restart(2);
+    cluster.wait_all_ready().await;
     assert_eq!(refresh_both(&client, &nodes).await, [true, true]);
     sign_everything(&client, None, "rerun", &ecdsa, chain_code, eddsa).await;
 
-    // node2 loses its data directory: its shares come back by repair from
-    // node0 and node1, and the refresh by all three.
+    // node2 restored from that copy holds the old epoch: signing with it
+    // fails with the epoch error naming it, never with a ban.
+    cluster.terminate(2);
+    std::fs::remove_dir_all(cluster.data_dir(2)).unwrap();
+    copy_dir(stale.path(), &cluster.data_dir(2));
+    cluster.restart(2);
+    cluster.wait_all_ready().await;
+    let digest: [u8; 32] = Sha256::digest(b"stale").into();
+    let pair = [n0.clone(), n2.clone()];
+    let r = client
+        .sign(request(
+            KeyType::Secp256k1,
+            "stale-ecdsa",
+            &digest,
+            None,
+            Some(&pair),
+        ))
+        .await
+        .unwrap();
+    let (code, reason) = r.error().expect("an error result");
+    assert_eq!(code, ErrorCode::EpochMismatch, "{reason}");
+    assert!(reason.contains(&format!("{n2} is stale")), "{reason}");
+
+    // node2 loses its data directory (the stale one above, too): its shares
+    // come back by repair from node0 and node1, and the refresh by all three.
     cluster.terminate(2);
     let dir = cluster.data_dir(2);
     std::fs::remove_dir_all(&dir).unwrap();
