@@ -15,6 +15,7 @@ use futures::StreamExt;
 use tessera_transport::async_nats::jetstream::{self, consumer::pull, AckKind};
 use tessera_transport::mpc;
 use tessera_types::TraceId;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -90,17 +91,52 @@ pub(crate) async fn bind(
 pub(crate) async fn pull_loop(
     shared: Arc<Shared>,
     kind: Kind,
-    mut messages: pull::Stream,
+    messages: pull::Stream,
     cancel: CancellationToken,
 ) {
     let (permits, pool) = match kind {
         Kind::Keygen => (shared.keygen_permits.clone(), "coordinate_keygen"),
         Kind::Sign => (shared.signing_permits.clone(), "coordinate_sign"),
     };
+    let pull = Pull {
+        permits,
+        pool,
+        what: kind.as_str(),
+    };
+    pull_each(
+        shared,
+        messages,
+        pull,
+        cancel,
+        move |task, msg, trace| async move { handle(&task, kind, msg, trace).await },
+    )
+    .await
+}
+
+/// How one pull loop takes requests: at most `permits` at once, counted in
+/// the metrics pool `pool`; `what` names its requests in log lines.
+pub(crate) struct Pull {
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) pool: &'static str,
+    pub(crate) what: &'static str,
+}
+
+/// Pulls messages and serves each with `serve` in a tracked task, in the
+/// request's trace span, until cancelled.
+pub(crate) async fn pull_each<F, Fut>(
+    shared: Arc<Shared>,
+    mut messages: pull::Stream,
+    pull: Pull,
+    cancel: CancellationToken,
+    serve: F,
+) where
+    F: Fn(Arc<Shared>, jetstream::Message, TraceId) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     loop {
         let permit = tokio::select! {
             _ = cancel.cancelled() => return,
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            p = pull.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
         };
         let next = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -109,7 +145,7 @@ pub(crate) async fn pull_loop(
         let msg = match next {
             Some(Ok(m)) => m,
             Some(Err(e)) => {
-                tracing::warn!(kind = kind.as_str(), "pulling requests failed: {e}");
+                tracing::warn!(kind = pull.what, "pulling requests failed: {e}");
                 tokio::select! {
                     _ = cancel.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -118,13 +154,13 @@ pub(crate) async fn pull_loop(
             }
             None => return,
         };
-        let task = shared.clone();
         let trace = trace::of_request(msg.headers.as_ref());
         let span = trace::span(&trace);
-        let in_use = metrics::InUse::new(pool);
+        let in_use = metrics::InUse::new(pull.pool);
+        let served = serve(shared.clone(), msg, trace);
         shared.tracker.spawn(
             async move {
-                handle(&task, kind, msg, trace).await;
+                served.await;
                 drop((permit, in_use));
             }
             .instrument(span),

@@ -12,17 +12,15 @@
 //! the stream themselves (the Tessera SDK does).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use tessera_transport::async_nats::{self, jetstream::consumer::pull, HeaderMap};
 use tessera_transport::mpc;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::error::RequestError;
+use crate::intake::{pull_each, Pull};
 use crate::shared::Shared;
-use crate::trace;
 
 /// Binds the reshare stream's durable consumer.
 pub(crate) async fn messages(shared: &Shared) -> Result<pull::Stream, RequestError> {
@@ -40,41 +38,22 @@ pub(crate) async fn messages(shared: &Shared) -> Result<pull::Stream, RequestErr
 /// keygen permits: a lifecycle session costs about what a keygen does).
 pub(crate) async fn pull_loop(
     shared: Arc<Shared>,
-    mut messages: pull::Stream,
+    messages: pull::Stream,
     cancel: CancellationToken,
 ) {
-    loop {
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = shared.keygen_permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        };
-        let next = tokio::select! {
-            _ = cancel.cancelled() => return,
-            m = messages.next() => m,
-        };
-        let msg = match next {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                tracing::warn!("pulling reshare requests failed: {e}");
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                }
-                continue;
-            }
-            None => return,
-        };
-        let task = shared.clone();
-        let trace = trace::of_request(msg.headers.as_ref());
-        let span = trace::span(&trace);
-        shared.tracker.spawn(
-            async move {
-                crate::reshare::handle(&task, msg, trace).await;
-                drop(permit);
-            }
-            .instrument(span),
-        );
-    }
+    let pull = Pull {
+        permits: shared.keygen_permits.clone(),
+        pool: "coordinate_reshare",
+        what: "reshare",
+    };
+    pull_each(
+        shared,
+        messages,
+        pull,
+        cancel,
+        |task, msg, trace| async move { crate::reshare::handle(&task, msg, trace).await },
+    )
+    .await
 }
 
 /// Subscribes to mpcium's `mpc:reshare` in the nodes' queue group.
