@@ -10,9 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{check_ecdsa, check_eddsa, id, keygen_all, sid, sign_with, Cluster};
+use common::{check_ecdsa, check_eddsa, id, keygen_all, sid, sign_at, sign_with, Cluster};
 use sha2::{Digest, Sha256};
-use tessera_runner::{LifecycleRequest, Node, Prepared, SessionError, SignRequest};
+use tessera_runner::{LifecycleRequest, Node, Prepared};
 use tessera_session::derive::DerivationPath;
 use tessera_storage::EpochState;
 use tessera_types::{ErrorCode, KeyType, NodeId, SessionId, Threshold, WalletId};
@@ -65,40 +65,6 @@ async fn lifecycle(
     (session_id, out)
 }
 
-async fn sign_at(
-    signers: &[&Node],
-    key_type: KeyType,
-    message: &[u8],
-    epoch: Option<u64>,
-) -> Vec<Result<tessera_runner::Signature, SessionError>> {
-    let ids: Vec<NodeId> = signers.iter().map(|n| n.node_id().clone()).collect();
-    let session_id = sid("sign");
-    let running: Vec<_> = signers
-        .iter()
-        .map(|n| {
-            n.start_sign(SignRequest {
-                session_id: session_id.clone(),
-                wallet_id: wallet(),
-                key_type,
-                signers: ids.clone(),
-                message: message.to_vec(),
-                path: DerivationPath::root(),
-                dynamic_keys: Default::default(),
-                epoch,
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for r in running {
-        out.push(
-            tokio::time::timeout(Duration::from_secs(30), r.wait())
-                .await
-                .expect("signing ends in time"),
-        );
-    }
-    out
-}
-
 fn message(key_type: KeyType) -> Vec<u8> {
     match key_type {
         KeyType::Secp256k1 => Sha256::digest(b"pay after the refresh").to_vec(),
@@ -111,6 +77,21 @@ fn check(key_type: KeyType, pk: &[u8], sig: &tessera_runner::Signature) {
     match key_type {
         KeyType::Secp256k1 => check_ecdsa(pk, &m.try_into().unwrap(), sig),
         KeyType::Ed25519 => check_eddsa(pk, &m, sig),
+    }
+}
+
+/// Each pair signs at the master key; each signature verifies under `pk`.
+async fn sign_pairs(pairs: &[[&Node; 2]], key_type: KeyType, pk: &[u8]) {
+    for pair in pairs {
+        let sig = sign_with(
+            pair,
+            WALLET,
+            key_type,
+            &message(key_type),
+            &DerivationPath::root(),
+        )
+        .await;
+        check(key_type, pk, &sig);
     }
 }
 
@@ -137,33 +118,23 @@ async fn refresh_then_stale_then_replace(key_type: KeyType) {
         assert_eq!(states, ["active", "pending"], "{}", n.node_id());
     }
     // Not decided yet: signing goes on at epoch 0.
-    let sig = sign_with(
-        &[a, b],
-        WALLET,
-        key_type,
-        &message(key_type),
-        &DerivationPath::root(),
-    )
-    .await;
-    check(key_type, &pk, &sig);
+    sign_pairs(&[[a, b]], key_type, &pk).await;
 
     promote(&all, key_type, &s1);
-    for pair in [[a, c], [b, c]] {
-        let sig = sign_with(
-            &pair,
-            WALLET,
-            key_type,
-            &message(key_type),
-            &DerivationPath::root(),
-        )
-        .await;
-        check(key_type, &pk, &sig);
-    }
+    sign_pairs(&[[a, c], [b, c]], key_type, &pk).await;
 
     // A second refresh that node c never promotes: c is stale.
     let (s2, _) = lifecycle(&all, key_type, 1, &pk, &[]).await;
     promote(&[a, b], key_type, &s2);
-    let results = sign_at(&[a, c], key_type, &message(key_type), None).await;
+    let results = sign_at(
+        &[a, c],
+        WALLET,
+        key_type,
+        &message(key_type),
+        &DerivationPath::root(),
+        None,
+    )
+    .await;
     for r in &results {
         let e = r.as_ref().expect_err("a stale player cannot sign");
         assert_eq!(e.code(), ErrorCode::EpochMismatch, "{e}");
@@ -174,12 +145,29 @@ async fn refresh_then_stale_then_replace(key_type: KeyType) {
         assert!(e.culprits().ban.is_empty(), "staleness is never a ban: {e}");
     }
     // a still keeps epoch 1 (retired, not erased): signing at epoch 1 works.
-    for r in sign_at(&[a, c], key_type, &message(key_type), Some(1)).await {
+    for r in sign_at(
+        &[a, c],
+        WALLET,
+        key_type,
+        &message(key_type),
+        &DerivationPath::root(),
+        Some(1),
+    )
+    .await
+    {
         check(key_type, &pk, &r.expect("signs at the retired epoch"));
     }
     // Erased: a has only epoch 2, and names c stale again.
     assert!(a.store().erase_retired(&wallet(), key_type, 1).unwrap());
-    let results = sign_at(&[a, c], key_type, &message(key_type), Some(1)).await;
+    let results = sign_at(
+        &[a, c],
+        WALLET,
+        key_type,
+        &message(key_type),
+        &DerivationPath::root(),
+        Some(1),
+    )
+    .await;
     assert!(results.iter().all(|r| r
         .as_ref()
         .is_err_and(|e| e.code() == ErrorCode::EpochMismatch)));
@@ -208,17 +196,7 @@ async fn refresh_then_stale_then_replace(key_type: KeyType) {
         .iter()
         .all(|p| p.epoch == 3 && p.digest == prepared[0].digest));
     promote(&all, key_type, &s3);
-    for pair in [[a, c], [b, c]] {
-        let sig = sign_with(
-            &pair,
-            WALLET,
-            key_type,
-            &message(key_type),
-            &DerivationPath::root(),
-        )
-        .await;
-        check(key_type, &pk, &sig);
-    }
+    sign_pairs(&[[a, c], [b, c]], key_type, &pk).await;
     let rows = c.store().list_epochs(&wallet(), key_type).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!((rows[0].epoch, &rows[0].state), (3, &EpochState::Active));

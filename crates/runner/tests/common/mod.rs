@@ -249,6 +249,28 @@ pub async fn sign_with(
     path: &DerivationPath,
 ) -> Signature {
     let ids: Vec<NodeId> = signers.iter().map(|n| n.node_id().clone()).collect();
+    let mut sigs = Vec::new();
+    for r in sign_at(signers, wallet, key_type, message, path, None).await {
+        sigs.push(r.unwrap_or_else(|e| panic!("signing by {ids:?} failed: {e}")));
+    }
+    assert!(
+        sigs.windows(2).all(|w| w[0] == w[1]),
+        "every signer returned the same signature"
+    );
+    sigs.remove(0)
+}
+
+/// One signing session by `signers` at key `epoch` (`None`: each signer's
+/// active one): every signer's outcome.
+pub async fn sign_at(
+    signers: &[&Node],
+    wallet: &str,
+    key_type: KeyType,
+    message: &[u8],
+    path: &DerivationPath,
+    epoch: Option<u64>,
+) -> Vec<Result<Signature, tessera_runner::SessionError>> {
+    let ids: Vec<NodeId> = signers.iter().map(|n| n.node_id().clone()).collect();
     let session_id = sid("sign");
     let running: Vec<_> = signers
         .iter()
@@ -261,23 +283,19 @@ pub async fn sign_with(
                 message: message.to_vec(),
                 path: path.clone(),
                 dynamic_keys: Default::default(),
-                epoch: None,
+                epoch,
             })
         })
         .collect();
-    let mut sigs = Vec::new();
+    let mut out = Vec::new();
     for r in running {
-        let sig = tokio::time::timeout(Duration::from_secs(30), r.wait())
-            .await
-            .expect("signing in time")
-            .unwrap_or_else(|e| panic!("signing by {ids:?} failed: {e}"));
-        sigs.push(sig);
+        out.push(
+            tokio::time::timeout(Duration::from_secs(30), r.wait())
+                .await
+                .expect("signing ends in time"),
+        );
     }
-    assert!(
-        sigs.windows(2).all(|w| w[0] == w[1]),
-        "every signer returned the same signature"
-    );
-    sigs.remove(0)
+    out
 }
 
 /// Checks an ECDSA signature over `digest` with `k256` (recovery id included).
