@@ -83,6 +83,7 @@ impl EventConsumer {
             tenant_keys,
             seen: std::sync::Mutex::new(crate::seen::SeenProposals::new(SEEN_CAPACITY)),
             tracker: TaskTracker::new(),
+            leaving: std::sync::Mutex::default(),
         });
         let consumer = Self {
             tracker: shared.tracker.clone(),

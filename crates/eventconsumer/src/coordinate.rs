@@ -10,9 +10,10 @@
 //! retried once without them when the plan allows it (no client-chosen
 //! session id: its other parties know only that one).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tessera_types::{ErrorCode, NodeId, SessionId};
+use tessera_types::wire::KeyType;
+use tessera_types::{ErrorCode, NodeId, SessionId, WalletId};
 
 use crate::error::{NotJoined, ServeError, Unavailable};
 use crate::metrics::{self, Phase};
@@ -41,6 +42,7 @@ pub(crate) async fn key_facts(shared: &Shared, request: &Request) -> Result<KeyF
         }
         Request::Sign(s) => {
             let (wallet, key_type) = (s.wallet.clone(), s.message.key_type);
+            settled_epoch(shared, &wallet, key_type).await?;
             tokio::task::spawn_blocking(move || {
                 store
                     .get_metadata(&wallet, key_type)
@@ -52,6 +54,36 @@ pub(crate) async fn key_facts(shared: &Shared, request: &Request) -> Result<KeyF
     read.map_err(|e| ServeError::Bug(format!("key store task: {e}")))?
         .map_err(|e| Unavailable::Store(e).into())
 }
+
+/// How long a signing waits for a lifecycle attempt of its key to be decided.
+const PENDING_WAIT: Duration = Duration::from_secs(2);
+
+/// The key's active epoch here, once no lifecycle attempt of it is pending
+/// on this node (waiting at most `PENDING_WAIT`): a signing during a refresh
+/// signs at the old epoch, or, in the instant between a refresh's last
+/// message and its decision, waits for the decision. `None`: no such key here.
+pub(crate) async fn settled_epoch(
+    shared: &Shared,
+    wallet: &WalletId,
+    key_type: KeyType,
+) -> Result<Option<u64>, ServeError> {
+    let waiting = Instant::now();
+    loop {
+        let (store, w) = (shared.node.store().clone(), wallet.clone());
+        let rows = tokio::task::spawn_blocking(move || store.list_epochs(&w, key_type))
+            .await
+            .map_err(|e| ServeError::Bug(format!("key store task: {e}")))?
+            .map_err(Unavailable::Store)?;
+        let pending = rows.iter().any(|r| r.state.pending_session().is_some())
+            || shared.is_leaving(wallet.as_str(), key_type);
+        if !pending || waiting.elapsed() >= PENDING_WAIT {
+            return Ok(rows.iter().find(|r| r.state.is_active()).map(|r| r.epoch));
+        }
+        tokio::time::sleep(PENDING_POLL).await;
+    }
+}
+
+const PENDING_POLL: Duration = Duration::from_millis(20);
 
 /// Serves `request` (its client JSON is `raw`): the success result's JSON.
 /// `delegated`: another node handed it here, so it is never handed on.
@@ -116,6 +148,13 @@ async fn run(
         Missing::for_request(request),
     )
     .await?;
+    // Players sign at this node's epoch (a player that has not promoted the
+    // newest one yet still has it pending; one that has, still has the
+    // previous one until it is erased).
+    let epoch = match request {
+        Request::Sign(s) => settled_epoch(shared, &s.wallet, s.message.key_type).await?,
+        Request::Keygen(_) => None,
+    };
     let attempt = |players: Vec<NodeId>, session_id: SessionId| {
         let keys = keys.clone();
         async move {
@@ -128,6 +167,7 @@ async fn run(
                 issued_at_unix: proposal::now_unix(),
                 trace_id: Some(trace.clone()),
                 lifecycle: None,
+                epoch,
             };
             trail.attempt(&session_id, &players);
             let running = sessions::start(
@@ -137,7 +177,7 @@ async fn run(
                 players,
                 plan.threshold,
                 keys,
-                trace,
+                sessions::At { trace, epoch },
             )?;
             let joining = Instant::now();
             if let Err(e) = propose(shared, &p).await {

@@ -114,6 +114,51 @@ pub async fn apply(
     }
 }
 
+/// On a holder the attempt removes (not a player): waits, at most `within`,
+/// for the attempt's decision; on commit this node's share is retired (the key
+/// reads as not found here from then on) and erased after `grace`.
+pub async fn retire_when_committed(
+    node: &Node,
+    ledger: &Ledger,
+    wallet: &WalletId,
+    key_type: KeyType,
+    session_id: &SessionId,
+    within: Duration,
+    grace: Duration,
+) {
+    let k = key(session_id);
+    let deadline = tokio::time::Instant::now() + within;
+    let decision = loop {
+        if let Ok(Some(record)) = ledger.read(&k).await {
+            break Decision::from_word(&record.digest);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break None;
+        }
+        tokio::time::sleep(DECISION_POLL).await;
+    };
+    let Some(Decision::Commit { epoch, .. }) = decision else {
+        tracing::info!(session_id = %session_id, ?decision, "this node keeps its share: the attempt that removes it was not committed");
+        return;
+    };
+    let store = node.store().clone();
+    let w = wallet.clone();
+    let retired = tokio::task::spawn_blocking(move || store.retire_key(&w, key_type, epoch)).await;
+    match retired {
+        Ok(Ok(old)) => {
+            tracing::info!(session_id = %session_id, %wallet, %key_type, epoch, "no longer a holder: share retired, erased after the signing grace");
+            erase_later(node.clone(), wallet.clone(), key_type, old, grace);
+        }
+        Ok(Err(e)) => {
+            tracing::error!(session_id = %session_id, %wallet, %key_type, "share of a removed holder not retired: {e}")
+        }
+        Err(e) => tracing::error!("store task failed: {e}"),
+    }
+}
+
+/// How often a removed holder reads the decision record.
+const DECISION_POLL: Duration = Duration::from_millis(50);
+
 /// Erases `epoch` of the key after `grace`, then compacts the store.
 fn erase_later(node: Node, wallet: WalletId, key_type: KeyType, epoch: u64, grace: Duration) {
     tokio::spawn(async move {

@@ -43,6 +43,7 @@ pub(crate) async fn ask(
         issued_at_unix: proposal::now_unix(),
         trace_id: Some(trace.clone()),
         lifecycle: None,
+        epoch: None,
     };
     let options = shared.node.options();
     // A signing delegate may sign twice (one retry without a failed player).

@@ -18,6 +18,9 @@ pub struct LifecycleSpec {
     pub committee: Vec<(NodeId, u8)>,
     /// Members that get a repaired share (sorted); empty for a refresh.
     pub targets: Vec<NodeId>,
+    /// Holders that leave (sorted): told of the proposal, not players of
+    /// the session; each retires its share once the attempt is committed.
+    pub removed: Vec<NodeId>,
     pub from_epoch: u64,
     pub public_key: Vec<u8>,
     pub threshold: u16,
@@ -32,14 +35,24 @@ impl LifecycleSpec {
             key_type: self.key_type,
             committee: self.committee.clone(),
             targets: self.targets.clone(),
+            removed: self.removed.clone(),
             from_epoch: self.from_epoch,
             public_key: self.public_key.clone(),
             threshold: Threshold(self.threshold),
         }
     }
 
-    /// The committee's node ids, sorted (the proposal's players).
+    /// The committee's node ids, sorted (the session's players).
     pub fn players(&self) -> Vec<NodeId> {
         self.committee.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Who the proposal goes to: the committee and the holders that leave, sorted.
+    pub fn told(&self) -> Vec<NodeId> {
+        let mut all = self.players();
+        all.extend(self.removed.iter().cloned());
+        all.sort();
+        all.dedup();
+        all
     }
 }

@@ -191,7 +191,10 @@ async fn join(
         p.players.clone(),
         threshold,
         keys,
-        trace,
+        sessions::At {
+            trace,
+            epoch: p.epoch,
+        },
     )?;
     match &request {
         Request::Sign(s) => {

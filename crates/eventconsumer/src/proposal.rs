@@ -44,6 +44,10 @@ pub struct Proposal {
     /// A lifecycle proposal's plan, encoded after the trace id (which it needs).
     #[serde(skip)]
     pub lifecycle: Option<LifecycleSpec>,
+    /// A signing proposal's key epoch (the coordinator's active one), which
+    /// players sign at; encoded after the trace id too.
+    #[serde(skip)]
+    pub epoch: Option<u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -108,14 +112,17 @@ impl std::fmt::Display for ProposalId {
     }
 }
 
-/// Signs and encodes a proposal. A lifecycle plan is only sent with a trace id.
+/// Signs and encodes a proposal. A lifecycle plan and an epoch are only sent with a trace id.
 /// The signed body is the proposal's fields, then its trace id when it has one.
 pub fn seal(identity: &NodeIdentity, proposal: &Proposal) -> Result<Vec<u8>, postcard::Error> {
     let mut body = postcard::to_allocvec(proposal)?;
     if let Some(trace) = &proposal.trace_id {
         body.extend(postcard::to_allocvec(trace)?);
-        if let Some(spec) = &proposal.lifecycle {
-            body.extend(postcard::to_allocvec(spec)?);
+        if proposal.lifecycle.is_some() || proposal.epoch.is_some() {
+            body.extend(postcard::to_allocvec(&(
+                &proposal.lifecycle,
+                proposal.epoch,
+            ))?);
         }
     }
     let signature = identity.sign(&signing_input(&body)).to_vec();
@@ -142,7 +149,10 @@ pub fn open(
     // (it only names log lines), after the signature check below covers it.
     if let Ok((trace, rest)) = postcard::take_from_bytes(rest) {
         proposal.trace_id = Some(trace);
-        proposal.lifecycle = postcard::from_bytes(rest).ok();
+        if let Ok((lifecycle, epoch)) = postcard::from_bytes(rest) {
+            proposal.lifecycle = lifecycle;
+            proposal.epoch = epoch;
+        }
     }
     let coordinator = proposal.coordinator.clone();
     let identity = lookup(&coordinator)
@@ -188,6 +198,7 @@ mod tests {
             issued_at_unix: now_unix(),
             trace_id: None,
             lifecycle: None,
+            epoch: None,
         };
         let bytes = seal(&a, &p).unwrap();
         let known = |n: &NodeId| (n == &id("a")).then(|| a.public());
@@ -276,6 +287,7 @@ mod tests {
             issued_at_unix: now_unix(),
             trace_id: Some(TraceId::new("trace-1").unwrap()),
             lifecycle: None,
+            epoch: None,
         };
         let sealed = seal(&a, &p).unwrap();
         assert_eq!(open(&sealed, &id("b"), known).unwrap(), p);
@@ -287,6 +299,7 @@ mod tests {
             Proposal {
                 trace_id: None,
                 lifecycle: None,
+                epoch: None,
                 ..p.clone()
             }
         );
@@ -306,6 +319,7 @@ mod tests {
             key_type: tessera_types::wire::KeyType::Ed25519,
             committee: vec![(id("a"), 1), (id("b"), 2)],
             targets: vec![id("b")],
+            removed: Vec::new(),
             from_epoch: 3,
             public_key: vec![7; 32],
             threshold: 1,
@@ -319,6 +333,7 @@ mod tests {
             issued_at_unix: now_unix(),
             trace_id: Some(TraceId::new("trace-1").unwrap()),
             lifecycle: Some(spec),
+            epoch: Some(4),
         };
         let sealed = seal(&a, &p).unwrap();
         assert_eq!(open(&sealed, &id("b"), known).unwrap(), p);

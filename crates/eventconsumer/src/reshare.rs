@@ -13,10 +13,10 @@
 //!    (`reshare_run`), and publish the result in mpcium's format once
 //!    (mpcium's idempotency key as `Nats-Msg-Id`), then ack.
 //!
-//! This release serves refresh and replace (same nodes); moving an index to
-//! another node, growing and removing are refused with
-//! `ERROR_INVALID_SESSION_TYPE` (the session crate has them; the commit of a
-//! node that leaves is not wired yet).
+//! Every kind the planner allows is served: refresh, replace, move (ECDSA:
+//! an index handed to another node), grow and remove (EdDSA). Holders that
+//! leave are told of the proposal (best effort) and retire their share once
+//! the attempt is committed.
 
 use std::time::Duration;
 
@@ -29,9 +29,9 @@ use crate::decision::Decision;
 use crate::error::ServeError;
 use crate::ledger::{self, Claim};
 use crate::lifecycle_spec::LifecycleSpec;
-use crate::plan_lifecycle::{plan_lifecycle, LifecycleKind, Refusal};
+use crate::plan_lifecycle::{plan_lifecycle, Refusal};
 use crate::proposal::{self, Operation, Proposal};
-use crate::propose::propose;
+use crate::propose::propose_to;
 use crate::reshare_request::Reshare;
 use crate::reshare_result;
 use crate::reshare_view::key_view;
@@ -158,9 +158,13 @@ async fn serve(
         }
     };
     match coordinate(shared, &reshare, raw, trace).await {
-        Err((ErrorCode::KeyNotFound, reason)) if !last && others_ready(shared) => {
-            // This node lost its share (it is the one being replaced) or never
-            // held one: another node takes the request.
+        Err(Failure {
+            elsewhere: true,
+            reason,
+            ..
+        }) if !last && others_ready(shared) => {
+            // This node holds no share (it is the one being replaced, or a
+            // new one) or leaves the committee: another node takes the request.
             shared.ledger.release(&key, revision).await;
             tracing::info!(session_id = %sid, "{reason}; left to another node");
             Answer::Later
@@ -170,7 +174,7 @@ async fn serve(
             msg_id,
             claim: Some((key, digest, revision)),
         },
-        Err((code, reason)) => {
+        Err(Failure { code, reason, .. }) => {
             // A failure is not recorded: the client may ask again.
             shared.ledger.release(&key, revision).await;
             tracing::warn!(session_id = %sid, code = %code, "reshare refused or failed: {reason}");
@@ -186,59 +190,60 @@ async fn coordinate(
     reshare: &Reshare,
     raw: &[u8],
     trace: &TraceId,
-) -> Result<Vec<u8>, (ErrorCode, String)> {
-    let of = |e: ServeError| (e.code(), e.to_string());
-    let refusal = |r: Refusal| (r.code, r.reason);
+) -> Result<Vec<u8>, Failure> {
+    let of = |e: ServeError| Failure::new(e.code(), e.to_string());
+    let refusal = |r: Refusal| Failure::new(r.code, r.reason);
     let view = key_view(shared, &reshare.wallet, reshare.key_type, &reshare.nodes)
         .await
         .map_err(of)?
-        .ok_or_else(|| {
-            (
-                ErrorCode::KeyNotFound,
-                format!(
-                    "{} holds no share of wallet {}'s {} key: publish the reshare to a node that holds it",
-                    shared.me(),
-                    reshare.wallet,
-                    reshare.key_type
-                ),
-            )
+        .ok_or_else(|| Failure {
+            code: ErrorCode::KeyNotFound,
+            reason: format!(
+                "{} holds no share of wallet {}'s {} key",
+                shared.me(),
+                reshare.wallet,
+                reshare.key_type
+            ),
+            elsewhere: true,
         })?;
     let plan = plan_lifecycle(&view.facts, reshare.into()).map_err(refusal)?;
-    served_kind(plan.kind).map_err(refusal)?;
     let spec = LifecycleSpec {
         wallet_id: reshare.wallet.clone(),
         key_type: reshare.key_type,
         committee: plan.committee.clone(),
         targets: plan.targets.clone(),
+        removed: plan.removed.clone(),
         from_epoch: view.epoch,
         public_key: view.public_key.clone(),
         threshold: view.facts.threshold.0,
     };
     if !spec.players().contains(shared.me()) {
-        return Err((
-            ErrorCode::InvalidSessionType,
-            format!(
-                "{} is not in the new committee: publish the reshare to a holder that stays",
+        return Err(Failure {
+            code: ErrorCode::InvalidSessionType,
+            reason: format!(
+                "{} is not in the new committee: a holder that stays coordinates a reshare",
                 shared.me()
             ),
-        ));
+            elsewhere: true,
+        });
     }
     let session_id = shared.new_session_id();
     let p = Proposal {
         session_id: session_id.clone(),
         operation: Operation::Lifecycle,
         coordinator: shared.me().clone(),
-        players: spec.players(),
+        players: spec.told(),
         request: raw.to_vec(),
         issued_at_unix: proposal::now_unix(),
         trace_id: Some(trace.clone()),
         lifecycle: Some(spec.clone()),
+        epoch: None,
     };
     tracing::info!(session_id = %session_id, wallet_id = %reshare.wallet, key_type = %reshare.key_type, kind = plan.kind.as_str(), committee = ?spec.committee, targets = ?spec.targets, "reshare planned");
     let running = shared
         .node
         .start_lifecycle_traced(spec.request(&session_id), Some(trace.clone()));
-    if let Err(e) = propose(shared, &p).await {
+    if let Err(e) = propose_to(shared, &p, &spec.players()).await {
         let _ = running.cancel().await;
         return Err(of(e));
     }
@@ -251,15 +256,33 @@ async fn coordinate(
             &view.public_key,
         )
         .map_err(of),
-        (Ok(Decision::Abort), Err(e)) => Err((e.code(), e.to_string())),
-        (Ok(Decision::Abort), Ok(_)) => Err((
+        (Ok(Decision::Abort), Err(e)) => Err(Failure::new(e.code(), e.to_string())),
+        (Ok(Decision::Abort), Ok(_)) => Err(Failure::new(
             ErrorCode::ReshareFailure,
             format!("session {session_id}: another player failed the attempt and aborted it; the key stays at epoch {}", view.epoch),
         )),
-        (Err(e), _) => Err((
+        (Err(e), _) => Err(Failure::new(
             ErrorCode::ReshareFailure,
             format!("session {session_id}: the attempt could not be decided ({e}); each node decides it at its next start"),
         )),
+    }
+}
+
+/// Why a reshare was not served here.
+struct Failure {
+    code: ErrorCode,
+    reason: String,
+    /// Another node may serve it (this one holds no share or leaves the committee).
+    elsewhere: bool,
+}
+
+impl Failure {
+    fn new(code: ErrorCode, reason: String) -> Self {
+        Self {
+            code,
+            reason,
+            elsewhere: false,
+        }
     }
 }
 
@@ -267,20 +290,6 @@ async fn coordinate(
 fn others_ready(shared: &Shared) -> bool {
     let view = shared.snapshot();
     view.ready.iter().any(|n| n != shared.me())
-}
-
-/// The kinds this release runs.
-fn served_kind(kind: LifecycleKind) -> Result<(), Refusal> {
-    match kind {
-        LifecycleKind::Refresh | LifecycleKind::Replace => Ok(()),
-        LifecycleKind::Move | LifecycleKind::Grow | LifecycleKind::Remove => Err(Refusal {
-            code: ErrorCode::InvalidSessionType,
-            reason: format!(
-                "a {} (changing which nodes hold the key) is not served by this release: only refresh (same nodes) and replace (tessera_replace, same nodes) are",
-                kind.as_str()
-            ),
-        }),
-    }
 }
 
 /// The answer to a request that failed its checks.

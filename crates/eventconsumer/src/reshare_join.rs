@@ -34,12 +34,13 @@ pub(crate) async fn join(
         || spec.key_type != reshare.key_type
         || spec.threshold != reshare.new_threshold.0
         || spec.players() != named
-        || p.players != named
+        || p.players != spec.told()
     {
         return Err(Refused::ProposedPlayersDiffer.into());
     }
     let me = shared.me();
     let target = spec.targets.contains(me);
+    let leaving = spec.removed.contains(me);
     let view = key_view(shared, &reshare.wallet, reshare.key_type, &reshare.nodes).await?;
     match (&view, target) {
         (Some(view), false) => {
@@ -52,6 +53,7 @@ pub(crate) async fn join(
             })?;
             if plan.committee != spec.committee
                 || plan.targets != spec.targets
+                || plan.removed != spec.removed
                 || view.public_key != spec.public_key
                 || view.epoch != spec.from_epoch
             {
@@ -70,6 +72,32 @@ pub(crate) async fn join(
             return Err(Refused::ProposedPlayersDiffer.into());
         }
         (_, true) => {}
+    }
+    if leaving {
+        // Not a player: this node retires its share once the attempt commits,
+        // and signs nothing with it meanwhile.
+        let task = shared.clone();
+        let (sid, wallet, key_type) = (p.session_id.clone(), spec.wallet_id.clone(), spec.key_type);
+        let within = shared.node.options().keygen_deadline * 2;
+        let grace = crate::reshare_run::grace(shared);
+        shared.set_leaving(wallet.as_str(), key_type, true);
+        shared
+            .tracker
+            .spawn(tracing::Instrument::in_current_span(async move {
+                crate::decision::retire_when_committed(
+                    &task.node,
+                    &task.ledger,
+                    &wallet,
+                    key_type,
+                    &sid,
+                    within,
+                    grace,
+                )
+                .await;
+                task.set_leaving(wallet.as_str(), key_type, false);
+            }));
+        tracing::info!(session_id = %p.session_id, coordinator = %p.coordinator, wallet_id = %reshare.wallet, key_type = %reshare.key_type, "told of a lifecycle session that removes this node");
+        return Ok(());
     }
     let permit = shared
         .keygen_join_permits

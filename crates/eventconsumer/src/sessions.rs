@@ -27,7 +27,16 @@ pub(crate) enum Running {
     },
 }
 
-/// Starts this node's part: loads the share (signing), opens the sessions'
+/// Where a request's sessions run: the request's trace id, and for signing
+/// the key epoch the coordinator signs at (`None`: each player's active one).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At<'a> {
+    pub(crate) trace: &'a TraceId,
+    pub(crate) epoch: Option<u64>,
+}
+
+/// Starts this node's part: loads the share (signing, at the coordinator's
+/// epoch when the proposal names one), opens the sessions'
 /// links and begins the join barrier, which waits for every player. The
 /// joins carry the request's `trace` (for players that have no proposal: devices).
 pub(crate) fn start(
@@ -37,8 +46,9 @@ pub(crate) fn start(
     players: Vec<NodeId>,
     threshold: Threshold,
     dynamic_keys: BTreeMap<NodeId, PublicIdentity>,
-    trace: &TraceId,
+    at: At<'_>,
 ) -> Result<Running, ServeError> {
+    let At { trace, epoch } = at;
     // Before anything is joined: a proposal with a banned player is refused
     // with the ban's code (the runner would refuse the session too).
     node.check_not_banned(&players)?;
@@ -76,7 +86,7 @@ pub(crate) fn start(
                     message: m.tx.clone(),
                     path: DerivationPath::new(m.derivation_path.clone().unwrap_or_default()),
                     dynamic_keys,
-                    epoch: None,
+                    epoch,
                 },
                 Some(trace.clone()),
             );

@@ -37,9 +37,35 @@ pub(crate) struct Shared {
     /// Every task of the consumer, so shutdown waits for all of them
     /// (proposals being answered, sessions joined for other coordinators).
     pub(crate) tracker: TaskTracker,
+    /// Keys (wallet, key type) a lifecycle attempt is removing this node
+    /// from, until the attempt is decided: signing waits rather than plan
+    /// with holders that are about to change (`coordinate::settled_epoch`).
+    pub(crate) leaving: Mutex<std::collections::HashSet<(String, tessera_types::wire::KeyType)>>,
 }
 
 impl Shared {
+    /// Whether a lifecycle attempt is removing this node from the key.
+    pub(crate) fn is_leaving(&self, wallet: &str, key_type: tessera_types::wire::KeyType) -> bool {
+        let leaving = self.leaving.lock().unwrap_or_else(|e| e.into_inner());
+        leaving.contains(&(wallet.to_string(), key_type))
+    }
+
+    /// Marks (or unmarks) the key as one this node is being removed from.
+    pub(crate) fn set_leaving(
+        &self,
+        wallet: &str,
+        key_type: tessera_types::wire::KeyType,
+        on: bool,
+    ) {
+        let mut leaving = self.leaving.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (wallet.to_string(), key_type);
+        if on {
+            leaving.insert(key);
+        } else {
+            leaving.remove(&key);
+        }
+    }
+
     pub(crate) fn me(&self) -> &NodeId {
         self.node.node_id()
     }

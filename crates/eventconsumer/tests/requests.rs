@@ -443,6 +443,7 @@ async fn proposals_with_unusable_session_ids_are_refused_and_the_node_keeps_serv
         issued_at_unix: proposal::now_unix(),
         trace_id: None,
         lifecycle: None,
+        epoch: None,
     };
     let sealed = proposal::seal(coordinator, &long).unwrap();
     match ask(sealed).await {

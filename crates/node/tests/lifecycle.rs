@@ -412,3 +412,144 @@ async fn a_node_killed_mid_refresh_then_its_data_lost_and_replaced() {
         assert!(erased, "node{i} erased its retired epochs");
     }
 }
+
+/// One signature by `signers` on `key_type` over a tagged message; the result as the client got it.
+async fn sign_one(
+    client: &Client,
+    key_type: KeyType,
+    signers: &[String],
+    tag: &str,
+) -> tessera_client::SigningResult {
+    let tx: Vec<u8> = match key_type {
+        KeyType::Secp256k1 => Sha256::digest(tag.as_bytes()).to_vec(),
+        KeyType::Ed25519 => tag.as_bytes().to_vec(),
+    };
+    client
+        .sign(request(key_type, tag, &tx, None, Some(signers)))
+        .await
+        .unwrap()
+}
+
+async fn reshare(
+    client: &Client,
+    key_type: KeyType,
+    nodes: &[String],
+) -> tessera_client::ReshareResult {
+    client
+        .reshare(ReshareRequest {
+            wallet_id: WALLET.into(),
+            key_type,
+            node_ids: nodes.to_vec(),
+            new_threshold: 1,
+            session_id: None,
+            replace: Vec::new(),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fourth_node_joins_a_wallet_and_node1_leaves_it() {
+    let key = RawSigner::ed25519();
+    let mut options = ClusterOptions::new(key.initiator_config());
+    options.nodes = 4;
+    options.env = vec![
+        ("TESSERA_TIMEOUTS_CONNECT_TIMEOUT".into(), "3s".into()),
+        ("TESSERA_TIMEOUTS_SIGN_DEADLINE".into(), "5s".into()),
+    ];
+    let cluster = ProcCluster::start(options).await;
+    let client = cluster.sdk(&key, "sdk").await;
+    let nodes = cluster.node_ids();
+    let (n0, n1, n2, n3) = (
+        nodes[0].clone(),
+        nodes[1].clone(),
+        nodes[2].clone(),
+        nodes[3].clone(),
+    );
+    // A 2-of-3 wallet on node0..node2.
+    let wallet = client
+        .keygen_in_session(
+            WALLET,
+            SessionSpec {
+                session_id: None,
+                players: Some(vec![n0.clone(), n1.clone(), n2.clone()]),
+                dynamic_public_keys: Default::default(),
+                threshold: Some(1),
+            },
+        )
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let ecdsa = wallet.ecdsa_public_key_sec1().unwrap();
+    let eddsa = wallet.eddsa_public_key().unwrap();
+
+    // DKLs23 fixes the number of shares: growing the ECDSA key is refused at once.
+    let asked = Instant::now();
+    let r = reshare(&client, KeyType::Secp256k1, &nodes).await;
+    assert_eq!(r.error().map(|e| e.0), Some(ErrorCode::IncompatiblePeerIds));
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    // The EdDSA key grows to node3, which signs with node0.
+    let r = reshare(&client, KeyType::Ed25519, &nodes).await;
+    assert!(r.is_success(), "{:?}", r.error());
+    let s = sign_one(
+        &client,
+        KeyType::Ed25519,
+        &[n3.clone(), n0.clone()],
+        "grown",
+    )
+    .await;
+    check::ed25519(&eddsa, b"grown", &s.event);
+
+    // node1 leaves both keys: its ECDSA index moves to node3, and the EdDSA
+    // key is refreshed without it.
+    let without_1 = [n0.clone(), n2.clone(), n3.clone()];
+    for key_type in [KeyType::Secp256k1, KeyType::Ed25519] {
+        let r = reshare(&client, key_type, &without_1).await;
+        assert!(r.is_success(), "{key_type:?}: {:?}", r.error());
+    }
+    let digest: [u8; 32] = Sha256::digest(b"moved").into();
+    let s = sign_one(
+        &client,
+        KeyType::Secp256k1,
+        &[n3.clone(), n0.clone()],
+        "moved",
+    )
+    .await;
+    check::ecdsa(&ecdsa, &digest, &s.event);
+    let s = sign_one(
+        &client,
+        KeyType::Ed25519,
+        &[n2.clone(), n3.clone()],
+        "removed",
+    )
+    .await;
+    check::ed25519(&eddsa, b"removed", &s.event);
+
+    // node1 retired both shares once the attempts committed; it no longer
+    // signs with the others.
+    let retired = || {
+        cluster
+            .log(1)
+            .lines()
+            .filter(|l| l.contains("no longer a holder: share retired"))
+            .count()
+    };
+    let both = tessera_testkit::wait::poll_until(
+        Duration::from_secs(30),
+        tessera_testkit::wait::POLL,
+        || retired() >= 2,
+    )
+    .await;
+    assert!(both, "node1 retired its shares");
+    for key_type in [KeyType::Secp256k1, KeyType::Ed25519] {
+        let tag = format!("old-{}", key_type.as_str());
+        let s = sign_one(&client, key_type, &[n1.clone(), n0.clone()], &tag).await;
+        assert!(!s.is_success(), "{key_type:?}: node1 signed after leaving");
+    }
+}

@@ -45,6 +45,9 @@ pub struct LifecycleRequest {
     /// Members that get a repaired share for their index; empty for a refresh
     /// (then the committee must be exactly the key's holders).
     pub targets: Vec<NodeId>,
+    /// Holders left out of the committee (they are not players): a replace
+    /// without targets removes them (FROST), a move hands their index on.
+    pub removed: Vec<NodeId>,
     /// The epoch the helpers hold now (the coordinator's active epoch).
     pub from_epoch: u64,
     /// The key's public key, as the signed request's coordinator knows it (a
@@ -56,7 +59,7 @@ pub struct LifecycleRequest {
 impl LifecycleRequest {
     /// `"refresh"` or `"replace"`: the operation players compare in the barrier.
     pub fn kind(&self) -> &'static str {
-        if self.targets.is_empty() {
+        if self.targets.is_empty() && self.removed.is_empty() {
             "refresh"
         } else {
             "replace"
@@ -187,7 +190,7 @@ async fn run(
         abort,
     };
     let blocking = Compute::Blocking;
-    if req.targets.is_empty() {
+    if req.kind() == "refresh" {
         return match held {
             Some(KeyShare::Ecdsa(s)) => {
                 let p = EcdsaRefresh::new(config, s).map_err(protocol_err)?;

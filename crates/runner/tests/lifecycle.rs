@@ -46,6 +46,7 @@ async fn lifecycle(
                     key_type,
                     committee: committee.clone(),
                     targets: targets.to_vec(),
+                    removed: Vec::new(),
                     from_epoch,
                     public_key: public_key.to_vec(),
                     threshold: Threshold(1),
