@@ -213,3 +213,68 @@ async fn ecdsa_refresh_stale_player_and_replace() {
 async fn eddsa_refresh_stale_player_and_replace() {
     refresh_then_stale_then_replace(KeyType::Ed25519).await;
 }
+
+/// node-c loses its disk and its identity file: a new identity is configured
+/// on every node, and node-c gets its share back by replace. The wallet then
+/// records the new identity; node-c's old disk with its old identity is
+/// refused by the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_with_a_new_identity_is_replaced_and_its_old_identity_refused() {
+    let key_type = KeyType::Secp256k1;
+    // The old identity's joins never verify: the barrier gives up after this.
+    let options = tessera_runner::RunnerOptions {
+        connect_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let mut cluster = Cluster::start(3, options).await;
+    let all: Vec<&Node> = cluster.nodes.iter().collect();
+    let pk = keygen_all(&all, WALLET, key_type, 1).await;
+    let old_identity = cluster.identities[2].clone();
+    let old_disk = cluster.storage_dir(2).with_extension("old");
+    cluster
+        .restart_all_with(|c| {
+            // Every node is reconfigured with node-c's new public identity; node-c
+            // starts with an empty store (its old one kept aside).
+            std::fs::rename(c.storage_dir(2), &old_disk).unwrap();
+            c.identities[2] =
+                std::sync::Arc::new(tessera_security::NodeIdentity::generate(id("node-c")));
+        })
+        .await;
+    let [a, b, c] = [&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]];
+    let (s, prepared) = lifecycle(&[a, b, c], key_type, 0, &pk, &[id("node-c")]).await;
+    assert!(prepared.iter().all(|p| p.epoch == 1));
+    promote(&[a, b, c], key_type, &s);
+    sign_pairs(&[[a, c], [b, c]], key_type, &pk).await;
+    let stored = a
+        .store()
+        .get_metadata(&wallet(), key_type)
+        .unwrap()
+        .unwrap();
+    let c_stored = stored
+        .participants
+        .iter()
+        .find(|i| i.node_id == id("node-c"))
+        .unwrap();
+    assert_eq!(*c_stored, cluster.identities[2].public());
+    assert_ne!(*c_stored, old_identity.public());
+
+    // The old disk comes back with the old identity: node-a refuses it.
+    cluster.nodes.pop().unwrap().shutdown().await;
+    let old = cluster.start_node_as(2, old_identity, old_disk).await;
+    let a = &cluster.nodes[0];
+    let results = sign_at(
+        &[a, &old],
+        WALLET,
+        key_type,
+        &message(key_type),
+        &DerivationPath::root(),
+        None,
+    )
+    .await;
+    let refused = results[0]
+        .as_ref()
+        .expect_err("node-a refuses node-c's old identity");
+    assert_eq!(refused.code(), ErrorCode::PublicKeyMismatch, "{refused}");
+    old.shutdown().await;
+    cluster.stop().await;
+}

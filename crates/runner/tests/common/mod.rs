@@ -195,6 +195,20 @@ impl Cluster {
         }
     }
 
+    /// Shuts every node down, lets `change` edit the cluster (identities,
+    /// storage directories), then starts every node again.
+    pub async fn restart_all_with(&mut self, change: impl FnOnce(&mut Self)) {
+        for node in self.nodes.drain(..) {
+            node.shutdown().await;
+        }
+        change(self);
+        for i in 0..self.identities.len() {
+            let node = self.start_node(i).await;
+            self.nodes.push(node);
+        }
+        self.wait_all_ready().await;
+    }
+
     /// Shuts every node down and starts it again from its storage.
     pub async fn restart_all(&mut self) {
         for node in self.nodes.drain(..) {
