@@ -373,14 +373,21 @@ async fn a_node_killed_mid_refresh_then_its_data_lost_and_replaced() {
     assert_eq!(code, ErrorCode::EpochMismatch, "{reason}");
     assert!(reason.contains(&format!("{n2} is stale")), "{reason}");
 
-    // node2 loses its data directory (the stale one above, too): its shares
-    // come back by repair from node0 and node1, and the refresh by all three.
-    cluster.terminate(2);
-    let dir = cluster.data_dir(2);
-    std::fs::remove_dir_all(&dir).unwrap();
-    std::fs::create_dir_all(&dir).unwrap();
-    cluster.restart(2);
-    cluster.wait_all_ready().await;
+    // node2 loses its data directory and its identity file: a new identity
+    // is configured on every node (each reads the peers directory when it
+    // starts), and its shares come back by repair from node0 and node1, then
+    // the refresh by all three.
+    cluster.terminate_all();
+    let old = tempfile::tempdir().unwrap();
+    cluster.new_identity(2, old.path());
+    let old_disk = old.path().join("data");
+    std::fs::rename(cluster.data_dir(2), &old_disk).unwrap();
+    std::fs::create_dir_all(cluster.data_dir(2)).unwrap();
+    cluster.start_all().await;
+    // A client that trusts node2's new identity for results (another client
+    // id: the first client's result consumers are its own).
+    drop(client);
+    let client = cluster.sdk(&key, "sdk-after").await;
     for key_type in [KeyType::Secp256k1, KeyType::Ed25519] {
         let r = client
             .reshare(ReshareRequest {
@@ -397,7 +404,7 @@ async fn a_node_killed_mid_refresh_then_its_data_lost_and_replaced() {
     }
     for (tag, pair) in [
         ("replaced-a", [n0.clone(), n2.clone()]),
-        ("replaced-b", [n1, n2]),
+        ("replaced-b", [n1, n2.clone()]),
     ] {
         sign_everything(&client, Some(&pair), tag, &ecdsa, chain_code, eddsa).await;
     }
@@ -411,6 +418,61 @@ async fn a_node_killed_mid_refresh_then_its_data_lost_and_replaced() {
             .await;
         assert!(erased, "node{i} erased its retired epochs");
     }
+
+    // node2's old identity file and disk come back: the others refuse it.
+    cluster.terminate(2);
+    let ids = cluster.identities_dir();
+    std::fs::copy(
+        old.path().join(format!("{n2}.key")),
+        ids.join(format!("{n2}.key")),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(cluster.data_dir(2)).unwrap();
+    copy_dir(&old_disk, &cluster.data_dir(2));
+    // Its old machine's configuration lists its old public identity.
+    let old_peers = old.path().join("peers");
+    copy_dir(&ids, &old_peers);
+    let doc = format!("{n2}.key.pub.json");
+    std::fs::copy(old.path().join(&doc), old_peers.join(&doc)).unwrap();
+    cluster.set_env("TESSERA_PEERS_DIR", Some(old_peers.to_str().unwrap()));
+    let starts = |c: &ProcCluster| {
+        c.log(2)
+            .lines()
+            .filter(|l| l.contains("event consumer started"))
+            .count()
+    };
+    let before = starts(&cluster);
+    cluster.restart(2);
+    let up = tessera_testkit::wait::poll_until(
+        Duration::from_secs(30),
+        tessera_testkit::wait::POLL,
+        || starts(&cluster) > before,
+    )
+    .await;
+    assert!(up, "node2 with its old identity: {}", cluster.log_tail(2));
+    let digest: [u8; 32] = Sha256::digest(b"old identity").into();
+    let r = client
+        .sign(request(
+            KeyType::Secp256k1,
+            "old-identity",
+            &digest,
+            None,
+            Some(&[n0, n2]),
+        ))
+        .await
+        .unwrap();
+    let code = r.error().map(|e| e.0);
+    eprintln!("old identity refused with {:?}", r.error());
+    assert!(
+        matches!(
+            code,
+            Some(
+                ErrorCode::PublicKeyMismatch | ErrorCode::PeerNotReady | ErrorCode::PeerUnavailable
+            )
+        ),
+        "node2's old identity: {:?}",
+        r.event
+    );
 }
 
 /// One signature by `signers` on `key_type` over a tagged message; the result as the client got it.

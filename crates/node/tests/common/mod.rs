@@ -485,6 +485,21 @@ impl ProcCluster {
             .expect("VmRSS in /proc/<pid>/status")
     }
 
+    /// Gives node `i` a new identity (a new identity file and public
+    /// document in the peers directory); the old files are moved to
+    /// `keep`. Nodes read the peers directory when they start.
+    pub fn new_identity(&self, i: usize, keep: &Path) {
+        let id = &self.nodes[i].id;
+        let dir = self.identities_dir();
+        for name in [format!("{id}.key"), format!("{id}.key.pub.json")] {
+            std::fs::rename(dir.join(&name), keep.join(&name)).unwrap();
+        }
+        tessera(
+            &["identity", "generate", "--node-id", id, "--out"],
+            &dir.join(format!("{id}.key")),
+        );
+    }
+
     /// The directory of the nodes' identity files and their `*.pub.json`
     /// documents (the nodes' `peers.dir`).
     pub fn identities_dir(&self) -> PathBuf {
